@@ -1,0 +1,279 @@
+package packetizer
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"sync/atomic"
+
+	"github.com/vstreamd/vstreamd/fec"
+)
+
+// DefaultMaxFrameBytes is the default limit on an encoded frame, both ways.
+const DefaultMaxFrameBytes = 4 << 20
+
+// Config configures a Packetizer.
+type Config struct {
+	// MaxDatagram is the largest datagram sent, header and Overhead
+	// included: MinDatagram to MaxDatagram, default DefaultDatagram.
+	MaxDatagram int
+	// Overhead is the number of bytes reserved at the end of every
+	// datagram for a later layer (the AEAD tag).
+	Overhead int
+	// Parity is the parity ratio, 0 to fec.MaxRatio; see fec.ParityShards.
+	Parity float64
+	// MaxFrameBytes is the largest frame accepted; default
+	// DefaultMaxFrameBytes.
+	MaxFrameBytes int
+	// Session is the sender's session id, written into every datagram.
+	Session uint64
+	// Packets numbers the datagrams; share it with whatever else sends on
+	// this session (control messages) so numbers never repeat. Nil gives
+	// the Packetizer its own counter.
+	Packets *atomic.Uint64
+}
+
+// Errors returned by Packetize and NewPacketizer.
+var (
+	ErrFrameSize = errors.New("packetizer: frame is empty or larger than the configured maximum")
+	ErrConfig    = errors.New("packetizer: invalid configuration")
+)
+
+// TxStats are the sender's counters. Fields are updated atomically by the
+// Packetizer and may be read at any time from any goroutine.
+type TxStats struct {
+	Frames          atomic.Uint64 // frames split and handed to emit
+	Datagrams       atomic.Uint64 // datagrams handed to emit
+	ParityDatagrams atomic.Uint64 // of which parity
+	Bytes           atomic.Uint64 // datagram bytes handed to emit, Overhead excluded
+	FrameBytes      atomic.Uint64 // encoded frame bytes
+	Rejected        atomic.Uint64 // frames refused (empty, too large)
+}
+
+// FrameInfo describes how one frame was split.
+type FrameInfo struct {
+	ID        uint32
+	Layout    fec.Layout
+	Parity    int // parity shards over all blocks
+	Datagrams int
+}
+
+// Packetizer splits frames into datagrams: data shards first, interleaved
+// across blocks, then the parity shards, interleaved the same way, so that
+// without loss a frame completes as soon as its data arrives, and a burst of
+// losses spreads over several blocks.
+//
+// A Packetizer is not safe for concurrent use, except SetParity and Stats,
+// which may be called from any goroutine. After it has seen its largest
+// frame it allocates nothing.
+type Packetizer struct {
+	cfg     Config
+	parity  atomic.Uint64 // math.Float64bits of the ratio
+	coder   *fec.Coder
+	crc     *crc32.Table
+	packets *atomic.Uint64
+	next    uint32 // next frame id
+	stats   TxStats
+
+	dgram      []byte   // one datagram under construction, cap MaxDatagram
+	tail       []byte   // the zero-padded last data shard
+	parityBuf  []byte   // all parity shards of the frame
+	dataShards [][]byte // views of one block's data shards
+	parShards  [][]byte // views of one block's parity shards
+}
+
+// NewPacketizer returns a Packetizer. The Coder is used only by this
+// Packetizer's goroutine; pass nil to have one made.
+func NewPacketizer(cfg Config, coder *fec.Coder) (*Packetizer, error) {
+	if cfg.MaxDatagram == 0 {
+		cfg.MaxDatagram = DefaultDatagram
+	}
+	if cfg.MaxFrameBytes == 0 {
+		cfg.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if cfg.MaxDatagram < MinDatagram || cfg.MaxDatagram > MaxDatagram {
+		return nil, fmt.Errorf("%w: max datagram %d, want %d to %d", ErrConfig, cfg.MaxDatagram, MinDatagram, MaxDatagram)
+	}
+	if cfg.Overhead < 0 || cfg.Overhead > 64 {
+		return nil, fmt.Errorf("%w: overhead %d, want 0 to 64", ErrConfig, cfg.Overhead)
+	}
+	if cfg.MaxFrameBytes < 1 {
+		return nil, fmt.Errorf("%w: max frame bytes %d", ErrConfig, cfg.MaxFrameBytes)
+	}
+	if err := fec.CheckRatio(cfg.Parity); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	maxShard := min(cfg.MaxDatagram-HeaderLen-cfg.Overhead, MaxShardSize)
+	if _, err := fec.Plan(cfg.MaxFrameBytes, maxShard, fec.MaxRatio); err != nil {
+		return nil, fmt.Errorf("%w: frames of %d bytes do not fit datagrams of %d bytes: %w", ErrConfig, cfg.MaxFrameBytes, cfg.MaxDatagram, err)
+	}
+	if coder == nil {
+		var err error
+		if coder, err = fec.NewCoder(); err != nil {
+			return nil, err
+		}
+	}
+	p := &Packetizer{
+		cfg:        cfg,
+		coder:      coder,
+		crc:        crc32.MakeTable(crc32.Castagnoli),
+		packets:    cfg.Packets,
+		dgram:      make([]byte, 0, cfg.MaxDatagram),
+		tail:       make([]byte, maxShard),
+		dataShards: make([][]byte, 0, fec.MaxShards),
+		parShards:  make([][]byte, 0, fec.MaxShards),
+	}
+	if p.packets == nil {
+		p.packets = new(atomic.Uint64)
+	}
+	p.parity.Store(math.Float64bits(cfg.Parity))
+	return p, nil
+}
+
+// SetParity changes the parity ratio for the following frames. Safe for
+// concurrent use.
+func (p *Packetizer) SetParity(ratio float64) error {
+	if err := fec.CheckRatio(ratio); err != nil {
+		return err
+	}
+	p.parity.Store(math.Float64bits(ratio))
+	return nil
+}
+
+// Parity returns the current parity ratio.
+func (p *Packetizer) Parity() float64 { return math.Float64frombits(p.parity.Load()) }
+
+// Stats returns the sender's counters.
+func (p *Packetizer) Stats() *TxStats { return &p.stats }
+
+// MaxShard is the largest shard payload a datagram carries.
+func (p *Packetizer) MaxShard() int {
+	return min(p.cfg.MaxDatagram-HeaderLen-p.cfg.Overhead, MaxShardSize)
+}
+
+// Packetize splits frame into datagrams and calls emit for each in sending
+// order. The datagram passed to emit is valid only during the call; its
+// capacity leaves Overhead bytes after it for the caller to append in place.
+// captured is the capture time in Unix nanoseconds. If emit returns an error
+// Packetize stops and returns it; the frame id is used up either way.
+func (p *Packetizer) Packetize(frame []byte, captured int64, emit func(dgram []byte) error) (FrameInfo, error) {
+	if len(frame) == 0 || len(frame) > p.cfg.MaxFrameBytes {
+		p.stats.Rejected.Add(1)
+		return FrameInfo{}, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameSize, len(frame), p.cfg.MaxFrameBytes)
+	}
+	ratio := p.Parity()
+	l, err := fec.Plan(len(frame), p.MaxShard(), ratio)
+	if err != nil { // ruled out by NewPacketizer's check; kept for safety
+		p.stats.Rejected.Add(1)
+		return FrameInfo{}, err
+	}
+	id := p.next
+	p.next++
+	h := Header{
+		Session:   p.cfg.Session,
+		Frame:     id,
+		FrameLen:  uint32(len(frame)),
+		Captured:  captured,
+		CRC:       crc32.Checksum(frame, p.crc),
+		Blocks:    uint16(l.Blocks),
+		ShardSize: uint16(l.ShardSize),
+	}
+	info := FrameInfo{ID: id, Layout: l}
+
+	// Data shards, round-robin over the blocks.
+	maxK := 0
+	for b := range l.Blocks {
+		_, k := l.Block(b)
+		maxK = max(maxK, k)
+	}
+	for s := range maxK {
+		for b := range l.Blocks {
+			first, k := l.Block(b)
+			if s >= k {
+				continue
+			}
+			h.Kind, h.Block, h.Shard, h.Data, h.Parity = KindData, uint16(b), uint16(s), uint16(k), uint16(fec.ParityShards(k, ratio))
+			if err := p.emit(&h, p.dataShard(frame, l, first+s), emit, &info); err != nil {
+				return info, err
+			}
+		}
+	}
+	if ratio == 0 {
+		p.stats.Frames.Add(1)
+		p.stats.FrameBytes.Add(uint64(len(frame)))
+		return info, nil
+	}
+
+	// Parity for every block, then parity shards round-robin.
+	size := l.ShardSize
+	total := 0
+	for b := range l.Blocks {
+		_, k := l.Block(b)
+		total += fec.ParityShards(k, ratio)
+	}
+	if cap(p.parityBuf) < total*size {
+		p.parityBuf = make([]byte, total*size)
+	}
+	p.parityBuf = p.parityBuf[:total*size]
+	maxM, off := 0, 0
+	for b := range l.Blocks {
+		first, k := l.Block(b)
+		m := fec.ParityShards(k, ratio)
+		maxM = max(maxM, m)
+		p.dataShards = p.dataShards[:0]
+		for i := range k {
+			p.dataShards = append(p.dataShards, p.dataShard(frame, l, first+i))
+		}
+		p.parShards = p.parShards[:0]
+		for j := range m {
+			p.parShards = append(p.parShards, p.parityBuf[off+j*size:off+(j+1)*size])
+		}
+		if err := p.coder.Encode(p.dataShards, p.parShards); err != nil {
+			return info, fmt.Errorf("packetizer: encoding block %d: %w", b, err)
+		}
+		off += m * size
+	}
+	info.Parity = total
+	for j := range maxM {
+		off := 0
+		for b := range l.Blocks {
+			_, k := l.Block(b)
+			m := fec.ParityShards(k, ratio)
+			if j < m {
+				h.Kind, h.Block, h.Shard, h.Data, h.Parity = KindParity, uint16(b), uint16(k+j), uint16(k), uint16(m)
+				if err := p.emit(&h, p.parityBuf[off+j*size:off+(j+1)*size], emit, &info); err != nil {
+					return info, err
+				}
+				p.stats.ParityDatagrams.Add(1)
+			}
+			off += m * size
+		}
+	}
+	p.stats.Frames.Add(1)
+	p.stats.FrameBytes.Add(uint64(len(frame)))
+	return info, nil
+}
+
+// dataShard returns data shard i of the frame: a view into the frame, or for
+// the last shard a zero-padded copy.
+func (p *Packetizer) dataShard(frame []byte, l fec.Layout, i int) []byte {
+	start, end := i*l.ShardSize, (i+1)*l.ShardSize
+	if end <= len(frame) {
+		return frame[start:end]
+	}
+	t := p.tail[:l.ShardSize]
+	n := copy(t, frame[start:])
+	clear(t[n:])
+	return t
+}
+
+func (p *Packetizer) emit(h *Header, shard []byte, emit func([]byte) error, info *FrameInfo) error {
+	h.Packet = p.packets.Add(1)
+	d := h.AppendTo(p.dgram[:0])
+	d = append(d, shard...)
+	info.Datagrams++
+	p.stats.Datagrams.Add(1)
+	p.stats.Bytes.Add(uint64(len(d)))
+	return emit(d)
+}
