@@ -345,6 +345,13 @@ func (a *Assembler) Reset() {
 	a.started, a.delivered = false, false
 }
 
+// SetMaxDelay changes the deadline for frames opened from now on.
+func (a *Assembler) SetMaxDelay(d time.Duration) {
+	if d > 0 {
+		a.cfg.MaxDelay = d
+	}
+}
+
 // Session returns the peer session the Assembler follows, if any.
 func (a *Assembler) Session() (uint64, bool) { return a.session, a.haveSession }
 

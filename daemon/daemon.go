@@ -1,0 +1,299 @@
+// Package daemon owns vstreamd's lifecycle: the UDP socket both directions
+// share, the send loop (source to packetizer to peer), the receive loop
+// (socket to assembler to sink), presence and clock tracking of the peer,
+// statistics, the control socket `vstreamd status` talks to, systemd
+// notification, reload and shutdown.
+//
+// The frame source and sink are interfaces declared here, so this package
+// builds and tests without OpenCV: cmd/vstreamd plugs in the GoCV ones, and
+// tests plug in the fakes from daemon/fake.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/control"
+	"github.com/vstreamd/vstreamd/daemon/sdnotify"
+	"github.com/vstreamd/vstreamd/fec"
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// Source yields encoded frames, paced at its frame rate.
+type Source interface {
+	// Next blocks until the next frame is due and returns it, its bytes
+	// appended to dst[:0]. It returns ctx.Err() once ctx is done.
+	Next(ctx context.Context, dst []byte) (Captured, error)
+	SetQuality(q int) // safe for concurrent use
+	SetFPS(fps int)   // safe for concurrent use
+	Status() SourceStatus
+}
+
+// Captured is one encoded frame from a Source.
+type Captured struct {
+	Data []byte
+	Time time.Time // when the image was grabbed (wall clock)
+}
+
+// SourceStatus is what status shows about the source.
+type SourceStatus struct {
+	Kind       string  `json:"kind"`
+	Width      int     `json:"width"`
+	Height     int     `json:"height"`
+	FPS        float64 `json:"fps"` // measured
+	Quality    int     `json:"quality"`
+	Frames     uint64  `json:"frames"`
+	Dropped    uint64  `json:"dropped"` // skipped because capture or sending fell behind
+	EncodeMs   float64 `json:"encode_ms"`
+	Note       string  `json:"note,omitempty"`
+	Configured int     `json:"fps_configured"`
+}
+
+// Sink takes decoded-to-be frames; it must never block.
+type Sink interface {
+	// Show hands a frame over; the sink copies what it keeps. Safe for
+	// concurrent use.
+	Show(f Shown)
+	Status() SinkStatus
+}
+
+// Shown is a received frame handed to a Sink.
+type Shown struct {
+	Data     []byte
+	ID       uint32
+	Captured time.Time     // the sender's capture time, on this host's clock
+	Latency  time.Duration // capture to complete, one way
+}
+
+// SinkStatus is what status shows about the sink.
+type SinkStatus struct {
+	Kind         string  `json:"kind"`
+	State        string  `json:"state"`
+	Shown        uint64  `json:"shown"`
+	Skipped      uint64  `json:"skipped"` // replaced by a newer frame before shown
+	DecodeErrors uint64  `json:"decode_errors"`
+	DecodeMs     float64 `json:"decode_ms"`
+}
+
+// Options are what New needs.
+type Options struct {
+	Config   *config.Config
+	Source   Source // nil: receive only
+	Sink     Sink   // nil: send only
+	Logger   *slog.Logger
+	LogLevel *slog.LevelVar     // adjusted on reload; may be nil
+	Notifier *sdnotify.Notifier // nil: not under systemd
+	Version  string
+}
+
+// Timing of the presence protocol.
+const (
+	helloEvery  = 250 * time.Millisecond
+	reportEvery = time.Second
+	// lostAfter is the silence after which the peer counts as lost.
+	lostAfter = 3 * time.Second
+	// tick is the longest the receive loop sleeps, to expire frames.
+	tick = 20 * time.Millisecond
+	// socketBuffer is the kernel buffer asked for each direction: a few
+	// large frames' worth of datagrams.
+	socketBuffer = 4 << 20
+)
+
+// Daemon is one running endpoint. Its methods are safe for concurrent use.
+type Daemon struct {
+	log     *slog.Logger
+	level   *slog.LevelVar
+	notify  *sdnotify.Notifier
+	src     Source
+	sink    Sink
+	version string
+	session uint64
+	packets atomic.Uint64 // our packet numbers, all kinds
+	started time.Time
+	ready   chan struct{} // closed once the sockets are bound
+	addr    atomic.Pointer[netip.AddrPort]
+
+	mu  sync.Mutex // guards cfg and peerAddr changes
+	cfg *config.Config
+
+	peerAddr atomic.Pointer[netip.AddrPort]
+	peer     peerState
+	maxDelay atomic.Int64 // ns; the receive loop applies it
+
+	pk       *packetizer.Packetizer
+	asm      *packetizer.Assembler // owned by the receive loop
+	rx       rxState
+	tx       txState
+	rates    rates
+	conn     *net.UDPConn
+	sendErrs atomic.Uint64
+}
+
+// New checks the options and prepares a Daemon; Run starts it.
+func New(opt Options) (*Daemon, error) {
+	cfg := opt.Config
+	if cfg == nil {
+		return nil, errors.New("daemon: no configuration")
+	}
+	if opt.Source == nil && opt.Sink == nil {
+		return nil, errors.New("daemon: neither a source nor a sink: the endpoint would do nothing")
+	}
+	if cfg.Security.Encryption {
+		return nil, fmt.Errorf("daemon: %s: [security] encryption = \"on\" is not supported by this build; set encryption = \"off\"", cfg.File)
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var sid [8]byte
+	if _, err := rand.Read(sid[:]); err != nil {
+		return nil, fmt.Errorf("daemon: session id: %w", err)
+	}
+	d := &Daemon{
+		log:     log.With("component", "daemon"),
+		level:   opt.LogLevel,
+		notify:  opt.Notifier,
+		src:     opt.Source,
+		sink:    opt.Sink,
+		version: opt.Version,
+		session: binary.BigEndian.Uint64(sid[:]),
+		cfg:     cfg,
+		ready:   make(chan struct{}),
+	}
+	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
+	coderTx, err := fec.NewCoder()
+	if err != nil {
+		return nil, err
+	}
+	d.pk, err = packetizer.NewPacketizer(packetizer.Config{
+		MaxDatagram:   cfg.Transport.MaxDatagram,
+		Parity:        cfg.Transport.Parity,
+		MaxFrameBytes: cfg.Transport.MaxFrameBytes,
+		Session:       d.session,
+		Packets:       &d.packets,
+	}, coderTx)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
+	}
+	d.asm, err = packetizer.NewAssembler(packetizer.AssemblerConfig{
+		MaxDelay:      cfg.Transport.MaxDelay,
+		MaxFrameBytes: cfg.Transport.MaxFrameBytes,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.rx.lat.init(latencySamples)
+	return d, nil
+}
+
+// Ready is closed once Run has bound its sockets.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
+
+// LocalAddr is the bound UDP address, once Ready.
+func (d *Daemon) LocalAddr() netip.AddrPort {
+	if a := d.addr.Load(); a != nil {
+		return *a
+	}
+	return netip.AddrPort{}
+}
+
+// Run binds the sockets, streams until ctx is done, then shuts down: it
+// tells the peer, closes the sockets and waits for every goroutine it
+// started before returning.
+func (d *Daemon) Run(ctx context.Context) error {
+	cfg := d.config()
+	peer, err := cfg.ResolvePeer(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	d.peerAddr.Store(&peer)
+	d.peer.setAddr(peer)
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(cfg.Listen))
+	if err != nil {
+		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
+	}
+	d.conn = conn
+	d.tuneSocket(conn)
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	d.addr.Store(&local)
+
+	ln, err := control.Listen(cfg.Control.Socket)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("%s: [control] socket = %q: %w", cfg.File, cfg.Control.Socket, err)
+	}
+	d.started = time.Now()
+	d.log.Info("listening", "udp", local, "peer", peer, "control", cfg.Control.Socket,
+		"session", fmt.Sprintf("%016x", d.session), "sending", d.src != nil, "showing", d.sink != nil,
+		"encryption", "off")
+	if err := d.notify.Ready(); err != nil {
+		d.log.Warn("systemd notification failed", "err", err)
+	}
+	close(d.ready)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { d.receiveLoop(runCtx) })
+	wg.Go(func() { d.tickLoop(runCtx) })
+	if d.src != nil {
+		wg.Go(func() { d.sendLoop(runCtx) })
+	}
+	var serveErr error
+	wg.Go(func() { serveErr = control.Serve(runCtx, ln, d.handle) })
+
+	<-ctx.Done()
+	d.log.Info("stopping")
+	_ = d.notify.Stopping()
+	d.sendControl(packetizer.KindBye, nil)
+	cancel()
+	conn.Close() // ends the receive loop
+	wg.Wait()
+	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+		d.log.Warn("control socket", "err", serveErr)
+	}
+	d.log.Info("stopped")
+	return nil
+}
+
+func (d *Daemon) config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// tuneSocket asks for large kernel buffers so a burst of datagrams of a big
+// frame is not dropped before the receive loop reads it; the kernel caps the
+// request at net.core.[rw]mem_max.
+func (d *Daemon) tuneSocket(conn *net.UDPConn) {
+	for _, set := range []struct {
+		name string
+		f    func(int) error
+	}{{"receive", conn.SetReadBuffer}, {"send", conn.SetWriteBuffer}} {
+		if err := set.f(socketBuffer); err != nil {
+			d.log.Warn("socket buffer", "direction", set.name, "err", err)
+		}
+	}
+	if got, err := readBufferSize(conn); err == nil && got < socketBuffer {
+		d.log.Info("kernel capped the UDP receive buffer; large frames may lose datagrams in bursts",
+			"bytes", got, "wanted", socketBuffer, "fix", fmt.Sprintf("sysctl -w net.core.rmem_max=%d", socketBuffer))
+	}
+}
+
+func (d *Daemon) handle(ctx context.Context, req control.Request) (any, error) {
+	switch req.Command {
+	case "status":
+		return d.Status(), nil
+	}
+	return nil, fmt.Errorf("%w %q (try \"status\")", control.ErrUnknownCommand, req.Command)
+}

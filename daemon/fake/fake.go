@@ -1,0 +1,154 @@
+// Package fake provides a frame source and a frame sink for tests of the
+// daemon without OpenCV: the source makes frames of checkable bytes at a
+// steady rate, and the sink records what arrives.
+package fake
+
+import (
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon"
+)
+
+// Source makes frames whose first 8 bytes are a sequence number, whose size
+// grows with the quality (Bytes at quality 80), and whose last 4 bytes are
+// a CRC-32 of the rest, so a receiver can check each one. Safe for
+// concurrent use.
+type Source struct {
+	Bytes   int // frame size at quality 80; default 20000
+	quality atomic.Int64
+	fps     atomic.Int64
+	seq     atomic.Uint64
+	next    time.Time // owned by Next's caller
+}
+
+// NewSource returns a Source at the given rate and quality.
+func NewSource(fps, quality, bytes int) *Source {
+	s := &Source{Bytes: bytes}
+	s.fps.Store(int64(fps))
+	s.quality.Store(int64(quality))
+	return s
+}
+
+// Next waits until the next frame is due and returns it.
+func (s *Source) Next(ctx context.Context, dst []byte) (daemon.Captured, error) {
+	period := time.Second / time.Duration(max(1, s.fps.Load()))
+	now := time.Now()
+	if s.next.IsZero() || now.Sub(s.next) > period {
+		s.next = now // behind: skip ahead rather than burst
+	}
+	if wait := s.next.Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return daemon.Captured{}, ctx.Err()
+		case <-t.C:
+		}
+	} else if err := ctx.Err(); err != nil {
+		return daemon.Captured{}, err
+	}
+	s.next = s.next.Add(period)
+	return daemon.Captured{Data: s.frame(dst[:0]), Time: time.Now()}, nil
+}
+
+func (s *Source) size() int {
+	b := s.Bytes
+	if b == 0 {
+		b = 20000
+	}
+	return max(16, b*int(s.quality.Load())/80)
+}
+
+func (s *Source) frame(b []byte) []byte {
+	n := s.size()
+	seq := s.seq.Add(1)
+	b = binary.BigEndian.AppendUint64(b, seq)
+	for i := 8; i < n-4; i++ {
+		b = append(b, byte(seq)+byte(i))
+	}
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+}
+
+// Check reports whether b is an intact frame from a Source, and its number.
+func Check(b []byte) (uint64, bool) {
+	if len(b) < 12 {
+		return 0, false
+	}
+	n := len(b) - 4
+	return binary.BigEndian.Uint64(b), crc32.ChecksumIEEE(b[:n]) == binary.BigEndian.Uint32(b[n:])
+}
+
+func (s *Source) SetQuality(q int) { s.quality.Store(int64(q)) }
+func (s *Source) SetFPS(fps int)   { s.fps.Store(int64(fps)) }
+
+// Quality returns the current quality.
+func (s *Source) Quality() int { return int(s.quality.Load()) }
+
+func (s *Source) Status() daemon.SourceStatus {
+	return daemon.SourceStatus{Kind: "fake", Quality: s.Quality(), Frames: s.seq.Load(), Configured: int(s.fps.Load())}
+}
+
+// Frame is what a Sink recorded about one frame.
+type Frame struct {
+	ID      uint32
+	Seq     uint64 // from the frame's bytes
+	Intact  bool
+	Bytes   int
+	Latency time.Duration
+}
+
+// Sink records every frame shown. Safe for concurrent use.
+type Sink struct {
+	mu     sync.Mutex
+	frames []Frame
+	got    chan struct{} // one token per frame, dropped when full
+}
+
+// NewSink returns an empty Sink.
+func NewSink() *Sink { return &Sink{got: make(chan struct{}, 1)} }
+
+func (s *Sink) Show(f daemon.Shown) {
+	seq, ok := Check(f.Data)
+	s.mu.Lock()
+	s.frames = append(s.frames, Frame{ID: f.ID, Seq: seq, Intact: ok, Bytes: len(f.Data), Latency: f.Latency})
+	s.mu.Unlock()
+	select {
+	case s.got <- struct{}{}:
+	default:
+	}
+}
+
+// Frames returns a copy of what was shown so far.
+func (s *Sink) Frames() []Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Frame(nil), s.frames...)
+}
+
+// Wait blocks until at least n frames were shown or ctx is done.
+func (s *Sink) Wait(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		have := len(s.frames)
+		s.mu.Unlock()
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.got:
+		}
+	}
+}
+
+func (s *Sink) Status() daemon.SinkStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return daemon.SinkStatus{Kind: "fake", State: "running", Shown: uint64(len(s.frames))}
+}

@@ -1,0 +1,140 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// rxState is what the receive side counts beyond the assembler's counters.
+type rxState struct {
+	lat        latencyRing
+	datagrams  atomic.Uint64 // read from the socket, from anyone
+	bytes      atomic.Uint64 // bytes of datagrams from the peer
+	foreign    atomic.Uint64 // from an address other than the peer's: dropped
+	fromPeer   atomic.Uint64 // valid datagrams of the peer's current session
+	highest    atomic.Uint64 // highest packet number of that session
+	badControl atomic.Uint64 // control messages that did not parse
+	unwanted   atomic.Uint64 // video while we show none
+	readErrs   atomic.Uint64
+	stale      atomic.Uint64 // from a session the peer replaced
+}
+
+// receiveLoop reads datagrams until the socket is closed, feeding the
+// assembler and the peer state. It owns the assembler.
+func (d *Daemon) receiveLoop(ctx context.Context) {
+	buf := make([]byte, packetizer.MaxDatagram+1)
+	var armed, lastIdle time.Time
+	wasLost := false
+	for {
+		now := time.Now()
+		if now.Sub(armed) > tick/4 {
+			_ = d.conn.SetReadDeadline(now.Add(tick))
+			armed = now
+		}
+		n, from, err := d.conn.ReadFromUDPAddrPort(buf)
+		now = time.Now()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				d.rx.readErrs.Add(1) // e.g. ICMP port unreachable reported on the socket
+			}
+		} else {
+			d.rx.datagrams.Add(1)
+			d.handle1(buf[:n], from, now)
+		}
+		if now.Sub(lastIdle) >= tick {
+			lastIdle = now
+			if v := time.Duration(d.maxDelay.Load()); v > 0 {
+				d.asm.SetMaxDelay(v)
+			}
+			d.asm.Expire(now)
+			lost := d.peer.state(now) == StatePeerLost
+			if lost && !wasLost {
+				d.asm.Reset() // frames in flight will not complete
+			}
+			wasLost = lost
+		}
+	}
+}
+
+// handle1 processes one datagram read from the socket.
+func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
+	peer := d.peerAddr.Load()
+	if from.Addr().Unmap() != peer.Addr() || from.Port() != peer.Port() {
+		d.rx.foreign.Add(1)
+		return
+	}
+	st := d.asm.Stats()
+	h, err := packetizer.ParseHeader(b)
+	if err != nil {
+		st.Count(err)
+		return
+	}
+	newSession, stale := d.peer.heardFrom(h.Session, now)
+	if stale {
+		d.rx.stale.Add(1)
+		st.Invalid[packetizer.ReasonStaleSession].Add(1)
+		return
+	}
+	if newSession {
+		d.rx.fromPeer.Store(0)
+		d.rx.highest.Store(0)
+		d.rx.lat.reset()
+		d.rates.resetRx()
+		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
+	}
+	d.rx.bytes.Add(uint64(len(b)))
+	d.rx.fromPeer.Add(1)
+	if h.Packet > d.rx.highest.Load() {
+		d.rx.highest.Store(h.Packet) // only this goroutine writes it
+	}
+	payload := b[packetizer.HeaderLen:]
+	switch h.Kind {
+	case packetizer.KindData, packetizer.KindParity:
+		if d.sink == nil {
+			d.rx.unwanted.Add(1)
+			return
+		}
+		f, err := d.asm.Push(&h, payload, now)
+		if err == nil && f.Data != nil {
+			d.deliver(f, now)
+		}
+	case packetizer.KindHello:
+		m, err := packetizer.ParseHello(payload)
+		if err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		d.peer.hello(m, now)
+	case packetizer.KindReport:
+		m, err := packetizer.ParseReport(payload)
+		if err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		d.peer.setReport(m, now)
+	case packetizer.KindBye:
+		d.peer.sayBye()
+		d.log.Info("peer is stopping", "peer", from)
+	}
+}
+
+// deliver hands a complete frame to the sink and records its latency:
+// capture (sender's clock, brought to ours by the estimated offset) to the
+// moment it became complete here.
+func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
+	_, offset, _ := d.peer.clock()
+	captured := time.Unix(0, f.Captured).Add(-offset)
+	lat := f.Completed.Sub(captured)
+	d.rx.lat.add(lat)
+	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
+}

@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// txState is what the send side keeps beyond the packetizer's counters.
+type txState struct {
+	skipped atomic.Uint64 // frames not sent: the peer is not there or shows nothing
+}
+
+// sendLoop pulls frames from the source and sends them to the peer, as long
+// as the peer is there and shows video. It ends when ctx is done.
+func (d *Daemon) sendLoop(ctx context.Context) {
+	buf := make([]byte, 0, 256<<10)
+	var dest netip.AddrPort
+	emit := func(dg []byte) error {
+		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
+			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
+		}
+		return nil
+	}
+	for {
+		f, err := d.src.Next(ctx, buf[:0])
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+				d.log.Error("frame source stopped; receiving continues", "err", err)
+			}
+			return
+		}
+		buf = f.Data
+		if !d.peer.wantsVideo(time.Now()) {
+			d.tx.skipped.Add(1)
+			continue
+		}
+		dest = *d.peerAddr.Load()
+		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
+			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
+		}
+	}
+}
+
+// sendControl sends one control datagram to the peer. Safe for concurrent
+// use; control messages are a few a second, so it may allocate.
+func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
+	peer := d.peerAddr.Load()
+	if peer == nil || d.conn == nil {
+		return
+	}
+	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1)}
+	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload))), payload...)
+	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
+		d.sendErrs.Add(1)
+	}
+}

@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// Status is what `vstreamd status` shows, as JSON.
+type Status struct {
+	Version          string   `json:"version"`
+	State            string   `json:"state"`
+	Peer             string   `json:"peer"`      // as configured
+	PeerAddr         string   `json:"peer_addr"` // as resolved
+	Listen           string   `json:"listen"`
+	UptimeSeconds    float64  `json:"uptime_seconds"`
+	Session          string   `json:"session"`
+	PeerSession      string   `json:"peer_session,omitempty"`
+	PeerRestarts     int      `json:"peer_restarts"`
+	LastHeardSeconds float64  `json:"last_heard_seconds"` // -1: never
+	PeerSends        bool     `json:"peer_sends"`
+	PeerShows        bool     `json:"peer_shows"`
+	Encryption       string   `json:"encryption"`
+	RTTms            float64  `json:"rtt_ms"`
+	ClockOffsetMs    float64  `json:"clock_offset_ms"`
+	LatencyMethod    string   `json:"latency_method"`
+	TX               TXStatus `json:"tx"`
+	RX               RXStatus `json:"rx"`
+}
+
+// TXStatus is the sending direction.
+type TXStatus struct {
+	Enabled       bool          `json:"enabled"` // a source is configured
+	Sending       bool          `json:"sending"` // the peer is there and shows video
+	Frames        uint64        `json:"frames"`
+	Packets       uint64        `json:"packets"`
+	ParityPackets uint64        `json:"parity_packets"`
+	Bytes         uint64        `json:"bytes"`
+	FPS           float64       `json:"fps"`
+	BitrateBps    float64       `json:"bitrate_bps"`
+	Parity        float64       `json:"parity"`
+	Quality       int           `json:"quality"`
+	FramesSkipped uint64        `json:"frames_skipped"` // captured while nobody watched
+	FramesTooBig  uint64        `json:"frames_too_big"`
+	SendErrors    uint64        `json:"send_errors"`
+	Source        *SourceStatus `json:"source,omitempty"`
+	PeerReport    *PeerReport   `json:"peer_report,omitempty"`
+}
+
+// PeerReport is what the peer last said about the stream it receives from
+// us.
+type PeerReport struct {
+	AgeSeconds       float64     `json:"age_seconds"`
+	FramesDelivered  uint64      `json:"frames_delivered"`
+	FramesRecovered  uint64      `json:"frames_recovered"`
+	FramesLate       uint64      `json:"frames_late"`
+	FramesIncomplete uint64      `json:"frames_incomplete"`
+	FramesLost       uint64      `json:"frames_lost"`
+	FramesCorrupt    uint64      `json:"frames_corrupt"`
+	LossRatio        float64     `json:"loss_ratio"`
+	LatencyMs        Percentiles `json:"latency_ms"`
+}
+
+// RXStatus is the receiving direction.
+type RXStatus struct {
+	Enabled          bool              `json:"enabled"` // a sink is configured
+	FramesDelivered  uint64            `json:"frames_delivered"`
+	FramesRecovered  uint64            `json:"frames_recovered"`
+	FramesLate       uint64            `json:"frames_late"`
+	FramesIncomplete uint64            `json:"frames_incomplete"`
+	FramesLost       uint64            `json:"frames_lost"`
+	FramesCorrupt    uint64            `json:"frames_corrupt"`
+	ShardsRecovered  uint64            `json:"shards_recovered"`
+	Packets          uint64            `json:"packets"` // valid datagrams from the peer
+	PacketsInvalid   uint64            `json:"packets_invalid"`
+	PacketsDuplicate uint64            `json:"packets_duplicate"`
+	PacketsLate      uint64            `json:"packets_late"`
+	PacketsForeign   uint64            `json:"packets_foreign"` // from other addresses
+	Invalid          map[string]uint64 `json:"invalid,omitempty"`
+	LossRatio        float64           `json:"loss_ratio"`
+	FPS              float64           `json:"fps"`
+	BitrateBps       float64           `json:"bitrate_bps"`
+	LatencyMs        Percentiles       `json:"latency_ms"`
+	MaxDelayMs       float64           `json:"max_delay_ms"`
+	Sink             *SinkStatus       `json:"sink,omitempty"`
+}
+
+// Status returns the daemon's current status. Safe for concurrent use.
+func (d *Daemon) Status() Status {
+	now := time.Now()
+	cfg := d.config()
+	ps := d.peer.snapshot(now)
+	rtt, offset, haveClock := d.peer.clock()
+	txFPS, txBps, rxFPS, rxBps := d.rates.get()
+	s := Status{
+		Version:          d.version,
+		State:            ps.state,
+		Peer:             cfg.Peer,
+		Listen:           d.LocalAddr().String(),
+		Session:          sessionHex(d.session),
+		PeerRestarts:     ps.restarts,
+		LastHeardSeconds: -1,
+		PeerSends:        ps.flags&packetizer.HelloSends != 0,
+		PeerShows:        ps.flags&packetizer.HelloReceives != 0,
+		Encryption:       "off",
+		RTTms:            ms(rtt),
+		ClockOffsetMs:    ms(offset),
+	}
+	if !d.started.IsZero() {
+		s.UptimeSeconds = now.Sub(d.started).Seconds()
+	}
+	if a := d.peerAddr.Load(); a != nil {
+		s.PeerAddr = a.String()
+		if a.Addr().IsLoopback() {
+			s.LatencyMethod = "exact: the peer shares this host's clock"
+		} else if haveClock {
+			s.LatencyMethod = fmt.Sprintf("estimated: the peer's clock offset (%+.2f ms) is measured from hello round trips, NTP-style; error at most half the round trip (%.2f ms)", ms(offset), ms(rtt)/2)
+		} else {
+			s.LatencyMethod = "estimated: no round trip measured yet, clocks assumed in sync"
+		}
+	}
+	if !ps.heard.IsZero() {
+		s.LastHeardSeconds = now.Sub(ps.heard).Seconds()
+		s.PeerSession = sessionHex(ps.session)
+	}
+
+	tx := d.pk.Stats()
+	s.TX = TXStatus{
+		Enabled: d.src != nil, Sending: d.src != nil && d.peer.wantsVideo(now),
+		Frames: tx.Frames.Load(), Packets: tx.Datagrams.Load(), ParityPackets: tx.ParityDatagrams.Load(),
+		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(),
+		Quality: cfg.Capture.Quality, FramesSkipped: d.tx.skipped.Load(), FramesTooBig: tx.Rejected.Load(),
+		SendErrors: d.sendErrs.Load(),
+	}
+	if d.src != nil {
+		src := d.src.Status()
+		s.TX.Source = &src
+		if src.Quality > 0 {
+			s.TX.Quality = src.Quality
+		}
+	}
+	if !ps.reportAt.IsZero() {
+		r := ps.report
+		s.TX.PeerReport = &PeerReport{
+			AgeSeconds:      now.Sub(ps.reportAt).Seconds(),
+			FramesDelivered: r.Delivered, FramesRecovered: r.Recovered, FramesLate: r.Late,
+			FramesIncomplete: r.Incomplete, FramesLost: r.Lost, FramesCorrupt: r.Corrupt,
+			LossRatio: float64(r.LossPPM) / 1e6,
+			LatencyMs: Percentiles{P50: float64(r.P50) / 1000, P95: float64(r.P95) / 1000, P99: float64(r.P99) / 1000},
+		}
+	}
+
+	rx := d.asm.Stats()
+	s.RX = RXStatus{
+		Enabled:         d.sink != nil,
+		FramesDelivered: rx.FramesDelivered.Load(), FramesRecovered: rx.FramesRecovered.Load(),
+		FramesLate: rx.FramesLate.Load(), FramesIncomplete: rx.FramesIncomplete.Load(),
+		FramesLost: rx.FramesLost.Load(), FramesCorrupt: rx.FramesCorrupt.Load(),
+		ShardsRecovered: rx.ShardsRecovered.Load(),
+		Packets:         d.rx.fromPeer.Load(), PacketsInvalid: rx.InvalidTotal() + d.rx.badControl.Load(),
+		PacketsDuplicate: rx.Duplicates.Load(), PacketsLate: rx.LateDatagrams.Load(),
+		PacketsForeign: d.rx.foreign.Load(),
+		LossRatio:      d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
+		LatencyMs:  d.rx.lat.percentiles(),
+		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
+	}
+	for r := packetizer.Reason(0); r < packetizer.NumReasons; r++ {
+		if n := rx.Invalid[r].Load(); n > 0 {
+			if s.RX.Invalid == nil {
+				s.RX.Invalid = map[string]uint64{}
+			}
+			s.RX.Invalid[r.String()] = n
+		}
+	}
+	if n := d.rx.badControl.Load(); n > 0 {
+		if s.RX.Invalid == nil {
+			s.RX.Invalid = map[string]uint64{}
+		}
+		s.RX.Invalid["control"] = n
+	}
+	if d.sink != nil {
+		sk := d.sink.Status()
+		s.RX.Sink = &sk
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func sessionHex(s uint64) string { return fmt.Sprintf("%016x", s) }

@@ -1,0 +1,167 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// lossWindow is how many one-second buckets the loss ratio covers.
+const lossWindow = 5
+
+// rates turns counters into per-second figures, once a second. Safe for
+// concurrent use.
+type rates struct {
+	mu   sync.Mutex
+	last time.Time
+	prev rateCounters
+	// per second, over the last second
+	txFPS, txBps, rxFPS, rxBps float64
+	// loss buckets: expected and received datagrams per second
+	expected, received [lossWindow]uint64
+	bucket             int
+}
+
+type rateCounters struct {
+	txFrames, txBytes, rxFrames, rxBytes, highest, fromPeer uint64
+}
+
+func (r *rates) resetRx() {
+	r.mu.Lock()
+	r.prev.highest, r.prev.fromPeer = 0, 0
+	r.expected, r.received = [lossWindow]uint64{}, [lossWindow]uint64{}
+	r.mu.Unlock()
+}
+
+func (r *rates) update(now time.Time, c rateCounters) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.last.IsZero() {
+		dt := now.Sub(r.last).Seconds()
+		r.txFPS = float64(c.txFrames-r.prev.txFrames) / dt
+		r.txBps = float64(c.txBytes-r.prev.txBytes) * 8 / dt
+		r.rxFPS = float64(c.rxFrames-r.prev.rxFrames) / dt
+		r.rxBps = float64(c.rxBytes-r.prev.rxBytes) * 8 / dt
+		r.bucket = (r.bucket + 1) % lossWindow
+		r.expected[r.bucket], r.received[r.bucket] = 0, 0
+		if c.highest > r.prev.highest && c.fromPeer >= r.prev.fromPeer {
+			r.expected[r.bucket] = c.highest - r.prev.highest
+			r.received[r.bucket] = c.fromPeer - r.prev.fromPeer
+		}
+	}
+	r.last, r.prev = now, c
+}
+
+// loss is the datagram loss ratio over the window: packet numbers the peer
+// used that never arrived. Duplicates can push received above expected;
+// the ratio is clamped at 0.
+func (r *rates) loss() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var e, g uint64
+	for i := range lossWindow {
+		e += r.expected[i]
+		g += r.received[i]
+	}
+	if e == 0 || g >= e {
+		return 0
+	}
+	return float64(e-g) / float64(e)
+}
+
+func (r *rates) get() (txFPS, txBps, rxFPS, rxBps float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.txFPS, r.txBps, r.rxFPS, r.rxBps
+}
+
+// tickLoop sends hellos and reports, updates the rates, follows the peer's
+// state, keeps systemd informed and pings its watchdog. It ends when ctx is
+// done.
+func (d *Daemon) tickLoop(ctx context.Context) {
+	t := time.NewTicker(helloEvery)
+	defer t.Stop()
+	wd, wdOn := d.notify.WatchdogInterval()
+	var lastRate, lastReport, lastWatchdog time.Time
+	state := StateWaiting
+	statusLine := ""
+	d.sendHello(time.Now())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			d.sendHello(now)
+			if now.Sub(lastRate) >= time.Second {
+				lastRate = now
+				d.updateRates(now)
+			}
+			if d.sink != nil && now.Sub(lastReport) >= reportEvery && d.peer.state(now) == StateStreaming {
+				lastReport = now
+				d.sendReport()
+			}
+			if s := d.peer.state(now); s != state {
+				d.log.Info("peer state", "from", state, "to", s, "peer", d.config().Peer)
+				state = s
+			}
+			if line := d.statusLine(); line != statusLine {
+				statusLine = line
+				_ = d.notify.Status(line)
+			}
+			if wdOn && now.Sub(lastWatchdog) >= wd/2 {
+				lastWatchdog = now
+				_ = d.notify.Watchdog()
+			}
+		}
+	}
+}
+
+func (d *Daemon) sendHello(now time.Time) {
+	var flags uint32
+	if d.src != nil {
+		flags |= packetizer.HelloSends
+	}
+	if d.sink != nil {
+		flags |= packetizer.HelloReceives
+	}
+	h := d.peer.ourHello(flags, now)
+	d.sendControl(packetizer.KindHello, h.AppendTo(make([]byte, 0, packetizer.HelloLen)))
+}
+
+func (d *Daemon) sendReport() {
+	st := d.asm.Stats()
+	p := d.rx.lat.percentiles()
+	us := func(ms float64) uint32 { return uint32(min(ms*1000, 1<<32-1)) }
+	r := packetizer.Report{
+		Delivered: st.FramesDelivered.Load(), Recovered: st.FramesRecovered.Load(),
+		Late: st.FramesLate.Load(), Incomplete: st.FramesIncomplete.Load(),
+		Lost: st.FramesLost.Load(), Corrupt: st.FramesCorrupt.Load(),
+		Packets: st.Datagrams.Load(), Highest: d.rx.highest.Load(),
+		LossPPM: uint32(d.rates.loss() * 1e6),
+		P50:     us(p.P50), P95: us(p.P95), P99: us(p.P99),
+		Invalid: st.InvalidTotal(),
+	}
+	d.sendControl(packetizer.KindReport, r.AppendTo(make([]byte, 0, packetizer.ReportLen)))
+}
+
+func (d *Daemon) updateRates(now time.Time) {
+	tx := d.pk.Stats()
+	d.rates.update(now, rateCounters{
+		txFrames: tx.Frames.Load(), txBytes: tx.Bytes.Load(),
+		rxFrames: d.asm.Stats().FramesDelivered.Load(), rxBytes: d.rx.bytes.Load(),
+		highest: d.rx.highest.Load(), fromPeer: d.rx.fromPeer.Load(),
+	})
+}
+
+// statusLine is the one-line summary systemd shows.
+func (d *Daemon) statusLine() string {
+	now := time.Now()
+	st := d.peer.state(now)
+	txFPS, txBps, rxFPS, _ := d.rates.get()
+	p := d.rx.lat.percentiles()
+	return fmt.Sprintf("%s with %s; tx %.0f fps %.1f Mb/s; rx %.0f fps, loss %.1f%%, p99 %.1f ms",
+		st, d.config().Peer, txFPS, txBps/1e6, rxFPS, d.rates.loss()*100, p.P99)
+}
