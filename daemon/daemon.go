@@ -193,6 +193,7 @@ func New(opt Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.rx.lat.init(latencySamples)
+	d.rx.netLat.init(latencySamples)
 	return d, nil
 }
 

@@ -13,7 +13,8 @@ import (
 
 // rxState is what the receive side counts beyond the assembler's counters.
 type rxState struct {
-	lat        latencyRing
+	lat        latencyRing   // capture to complete
+	netLat     latencyRing   // first datagram sent to complete: network, FEC, reassembly
 	datagrams  atomic.Uint64 // read from the socket, from anyone
 	bytes      atomic.Uint64 // bytes of datagrams from the peer
 	foreign    atomic.Uint64 // from an address other than the peer's: dropped
@@ -89,6 +90,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.fromPeer.Store(0)
 		d.rx.highest.Store(0)
 		d.rx.lat.reset()
+		d.rx.netLat.reset()
 		d.rates.resetRx()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
 	}
@@ -130,11 +132,13 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 
 // deliver hands a complete frame to the sink and records its latency:
 // capture (sender's clock, brought to ours by the estimated offset) to the
-// moment it became complete here.
+// moment it became complete here, and the transport's part of it, from the
+// sender's first datagram.
 func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	_, offset, _ := d.peer.clock()
 	captured := time.Unix(0, f.Captured).Add(-offset)
 	lat := f.Completed.Sub(captured)
 	d.rx.lat.add(lat)
+	d.rx.netLat.add(lat - f.SendDelay)
 	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
 }

@@ -81,7 +81,8 @@ type RXStatus struct {
 	LossRatio        float64           `json:"loss_ratio"`
 	FPS              float64           `json:"fps"`
 	BitrateBps       float64           `json:"bitrate_bps"`
-	LatencyMs        Percentiles       `json:"latency_ms"`
+	LatencyMs        Percentiles       `json:"latency_ms"`           // capture to frame complete
+	TransportMs      Percentiles       `json:"transport_latency_ms"` // sender's first datagram to frame complete
 	MaxDelayMs       float64           `json:"max_delay_ms"`
 	Sink             *SinkStatus       `json:"sink,omitempty"`
 }
@@ -162,8 +163,9 @@ func (d *Daemon) Status() Status {
 		PacketsDuplicate: rx.Duplicates.Load(), PacketsLate: rx.LateDatagrams.Load(),
 		PacketsForeign: d.rx.foreign.Load(),
 		LossRatio:      d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
-		LatencyMs:  d.rx.lat.percentiles(),
-		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
+		LatencyMs:   d.rx.lat.percentiles(),
+		TransportMs: d.rx.netLat.percentiles(),
+		MaxDelayMs:  ms(time.Duration(d.maxDelay.Load())),
 	}
 	for r := packetizer.Reason(0); r < packetizer.NumReasons; r++ {
 		if n := rx.Invalid[r].Load(); n > 0 {

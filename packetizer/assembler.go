@@ -61,11 +61,12 @@ var ErrCorrupt = errors.New("packetizer: reassembled frame failed its CRC-32C ch
 type Frame struct {
 	ID        uint32
 	Session   uint64
-	Data      []byte    // owned by the Assembler: valid until its next call
-	Captured  int64     // sender's capture time, Unix nanoseconds
-	First     time.Time // arrival of the frame's first datagram
-	Completed time.Time // when it became complete
-	Recovered int       // data shards rebuilt from parity (0: none needed)
+	Data      []byte        // owned by the Assembler: valid until its next call
+	Captured  int64         // sender's capture time, Unix nanoseconds
+	SendDelay time.Duration // from capture to the sender's first datagram
+	First     time.Time     // arrival of the frame's first datagram
+	Completed time.Time     // when it became complete
+	Recovered int           // data shards rebuilt from parity (0: none needed)
 }
 
 // Assembler reassembles frames from shard datagrams. It delivers each frame
@@ -259,7 +260,7 @@ func (a *Assembler) Push(h *Header, payload []byte, now time.Time) (Frame, error
 // sameFrame reports whether h carries the same frame fields as hdr.
 func (hdr *Header) sameFrame(h *Header) bool {
 	return hdr.FrameLen == h.FrameLen && hdr.CRC == h.CRC && hdr.Captured == h.Captured &&
-		hdr.ShardSize == h.ShardSize && hdr.Blocks == h.Blocks
+		hdr.ShardSize == h.ShardSize && hdr.Blocks == h.Blocks && hdr.SendDelay == h.SendDelay
 }
 
 // lookup finds or opens the frame of h. It returns a nil slot when the
@@ -600,7 +601,8 @@ func (a *Assembler) complete(s *slot, now time.Time) (Frame, error) {
 	}
 	return Frame{
 		ID: s.id, Session: a.session, Data: data, Captured: s.hdr.Captured,
-		First: s.first, Completed: now, Recovered: rebuilt,
+		SendDelay: time.Duration(s.hdr.SendDelay) * time.Microsecond,
+		First:     s.first, Completed: now, Recovered: rebuilt,
 	}, nil
 }
 

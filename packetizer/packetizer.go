@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/vstreamd/vstreamd/fec"
 )
@@ -155,7 +156,8 @@ func (p *Packetizer) MaxShard() int {
 // Packetize splits frame into datagrams and calls emit for each in sending
 // order. The datagram passed to emit is valid only during the call; its
 // capacity leaves Overhead bytes after it for the caller to append in place.
-// captured is the capture time in Unix nanoseconds. If emit returns an error
+// captured is the capture time in Unix nanoseconds; the time from it to now
+// travels in every datagram as the send delay. If emit returns an error
 // Packetize stops and returns it; the frame id is used up either way.
 func (p *Packetizer) Packetize(frame []byte, captured int64, emit func(dgram []byte) error) (FrameInfo, error) {
 	if len(frame) == 0 || len(frame) > p.cfg.MaxFrameBytes {
@@ -170,7 +172,9 @@ func (p *Packetizer) Packetize(frame []byte, captured int64, emit func(dgram []b
 	}
 	id := p.next
 	p.next++
+	delay := max(0, time.Now().UnixNano()-captured) / 1000
 	h := Header{
+		SendDelay: uint32(min(delay, math.MaxUint32)),
 		Session:   p.cfg.Session,
 		Frame:     id,
 		FrameLen:  uint32(len(frame)),

@@ -5,7 +5,7 @@
 //
 // # Wire format
 //
-// Every datagram starts with the same fixed 52-byte header, big-endian,
+// Every datagram starts with the same fixed 56-byte header, big-endian,
 // followed by the payload. When encryption is on (a later layer), the header
 // is the AEAD's associated data and an authentication tag follows the
 // payload; that layer reserves room for it through Config.Overhead.
@@ -36,12 +36,14 @@
 //	+-------------------------------+-------------------------------+
 //	|  parity shards in the block   |     shard size in bytes       | 48
 //	+-------------------------------+-------------------------------+
-//	|  payload: one shard (data or parity), or a control message    | 52
+//	|        send delay: capture to sending, microseconds           | 52
+//	+---------------------------------------------------------------+
+//	|  payload: one shard (data or parity), or a control message    | 56
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
 // report, bye, and the reserved retransmit request) set every frame field,
-// from frame id to shard size, to zero; their payload is defined by the
+// from frame id to send delay, to zero; their payload is defined by the
 // control messages in this package.
 package packetizer
 
@@ -74,9 +76,10 @@ const (
 	offData      = 46 // 2 bytes
 	offParity    = 48 // 2 bytes
 	offShardSize = 50 // 2 bytes
+	offDelay     = 52 // 4 bytes
 
 	// HeaderLen is the size of the fixed header.
-	HeaderLen = 52
+	HeaderLen = 56
 
 	// MaxDatagram is the largest UDP payload over IPv4.
 	MaxDatagram = 65507
@@ -139,6 +142,10 @@ type Header struct {
 	Data      uint16 // data shards in the block
 	Parity    uint16 // parity shards in the block
 	ShardSize uint16 // bytes in every shard of the frame
+	// SendDelay is the time from capture to the frame's first datagram
+	// (encoding and queueing), in microseconds, so a receiver can tell the
+	// transport's share of the latency from the whole.
+	SendDelay uint32
 }
 
 // AppendTo appends the encoded header to b and returns the extended slice.
@@ -156,7 +163,8 @@ func (h *Header) AppendTo(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, h.Shard)
 	b = binary.BigEndian.AppendUint16(b, h.Data)
 	b = binary.BigEndian.AppendUint16(b, h.Parity)
-	return binary.BigEndian.AppendUint16(b, h.ShardSize)
+	b = binary.BigEndian.AppendUint16(b, h.ShardSize)
+	return binary.BigEndian.AppendUint32(b, h.SendDelay)
 }
 
 // PutPacket overwrites the packet number of an encoded header in place.
@@ -196,13 +204,14 @@ func ParseHeader(b []byte) (Header, error) {
 		Data:      binary.BigEndian.Uint16(b[offData:]),
 		Parity:    binary.BigEndian.Uint16(b[offParity:]),
 		ShardSize: binary.BigEndian.Uint16(b[offShardSize:]),
+		SendDelay: binary.BigEndian.Uint32(b[offDelay:]),
 	}
 	if h.Kind == 0 || h.Kind >= kindEnd {
 		return Header{}, ErrKind
 	}
 	if !h.Kind.IsShard() {
 		if h.Frame|h.FrameLen|h.CRC != 0 || h.Captured != 0 ||
-			h.Block|h.Blocks|h.Shard|h.Data|h.Parity|h.ShardSize != 0 {
+			h.Block|h.Blocks|h.Shard|h.Data|h.Parity|h.ShardSize != 0 || h.SendDelay != 0 {
 			return Header{}, ErrGeometry
 		}
 		return h, nil

@@ -13,14 +13,15 @@ import (
 var goldenHeader = Header{
 	Kind: KindData, Session: 0x0102030405060708, Packet: 0x1112131415161718,
 	Frame: 0xfffffffe, FrameLen: 2500, Captured: 0x2122232425262728, CRC: 0x31323334,
-	Block: 1, Blocks: 2, Shard: 0, Data: 1, Parity: 1, ShardSize: 1250,
+	Block: 1, Blocks: 2, Shard: 0, Data: 1, Parity: 1, ShardSize: 1250, SendDelay: 0x41424344,
 }
 
 const goldenHex = "5653" + "01" + "01" + // magic, version, kind
 	"0102030405060708" + "1112131415161718" + // session, packet
 	"fffffffe" + "000009c4" + // frame id, frame length 2500
 	"2122232425262728" + "31323334" + // capture time, CRC
-	"0001" + "0002" + "0000" + "0001" + "0001" + "04e2" // block 1 of 2, shard 0, 1+1, 1250 bytes
+	"0001" + "0002" + "0000" + "0001" + "0001" + "04e2" + // block 1 of 2, shard 0, 1+1, 1250 bytes
+	"41424344" // send delay
 
 func TestHeaderGolden(t *testing.T) {
 	prefix := []byte("prefix")

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests run the real binary: two processes on loopback,
+// streaming the synthetic pattern through real OpenCV encode and decode.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vstreamd-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "vstreamd")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+type proc struct {
+	name   string
+	cfg    string
+	sock   string
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	mu     *sync.Mutex
+	exited chan struct{}
+}
+
+// writeConfig writes a config for an endpoint listening on port and calling
+// peer, with extra lines appended to the [capture] table.
+func writeConfig(t *testing.T, dir, name string, port, peer int, quality int) (cfg, sock string) {
+	cfg = filepath.Join(dir, name+".toml")
+	sock = filepath.Join(dir, name+".sock")
+	body := fmt.Sprintf(`listen = "127.0.0.1:%d"
+peer = "127.0.0.1:%d"
+
+[capture]
+source = "pattern"
+width = 640
+height = 360
+fps = 30
+quality = %d
+
+[display]
+sink = "null"
+
+[control]
+socket = %q
+
+[security]
+encryption = "off"
+`, port, peer, quality, sock)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, sock
+}
+
+type lockedBuffer struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func startProc(t *testing.T, name, cfg, sock string) *proc {
+	t.Helper()
+	p := &proc{name: name, cfg: cfg, sock: sock, stderr: new(bytes.Buffer), mu: new(sync.Mutex), exited: make(chan struct{})}
+	p.cmd = exec.Command(binary(t), "run", "-config", cfg)
+	p.cmd.Stderr = lockedBuffer{p.mu, p.stderr}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.signal(syscall.SIGKILL)
+		<-p.exited
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", name, p.log())
+		}
+	})
+	return p
+}
+
+func (p *proc) signal(s os.Signal) { _ = p.cmd.Process.Signal(s) }
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// status runs `vstreamd status -json` against the process.
+func (p *proc) status(t *testing.T) (map[string]any, error) {
+	out, err := exec.Command(binary(t), "status", "-json", "-socket", p.sock).Output()
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(out, &m)
+}
+
+func num(m map[string]any, path ...string) float64 {
+	var cur any = m
+	for _, k := range path {
+		mm, _ := cur.(map[string]any)
+		cur = mm[k]
+	}
+	f, _ := cur.(float64)
+	return f
+}
+
+func str(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+func eventually(t *testing.T, what string, limit time.Duration, f func() bool) {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for !f() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stopWithin sends SIGTERM and checks the process exits cleanly in time.
+func (p *proc) stopWithin(t *testing.T, limit time.Duration) {
+	t.Helper()
+	p.signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%s exited with %d after SIGTERM", p.name, code)
+		}
+	case <-time.After(limit):
+		t.Fatalf("%s still running %v after SIGTERM", p.name, limit)
+	}
+}
+
+func TestCallEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
+	dir := t.TempDir()
+	pa, pb := freeUDPPort(t), freeUDPPort(t)
+	cfgA, sockA := writeConfig(t, dir, "a", pa, pb, 80)
+	cfgB, sockB := writeConfig(t, dir, "b", pb, pa, 80)
+	a := startProc(t, "A", cfgA, sockA)
+	b := startProc(t, "B", cfgB, sockB)
+
+	var sa, sb map[string]any
+	eventually(t, "both sides to deliver 90 frames", 20*time.Second, func() bool {
+		var errA, errB error
+		sa, errA = a.status(t)
+		sb, errB = b.status(t)
+		return errA == nil && errB == nil && num(sa, "rx", "frames_delivered") >= 90 && num(sb, "rx", "frames_delivered") >= 90
+	})
+	for _, s := range []map[string]any{sa, sb} {
+		if str(s, "state") != "streaming" {
+			t.Errorf("state %q, want streaming", str(s, "state"))
+		}
+		if fps := num(s, "rx", "fps"); fps < 20 || fps > 33 {
+			t.Errorf("rx fps %.1f, want about 30", fps)
+		}
+		if c := num(s, "rx", "frames_corrupt"); c != 0 {
+			t.Errorf("%v corrupt frames", c)
+		}
+	}
+
+	// SIGHUP with a new quality applies it without dropping the call.
+	cfgA2, _ := writeConfig(t, dir, "a", pa, pb, 40)
+	if cfgA2 != cfgA {
+		t.Fatal("config path changed")
+	}
+	a.signal(syscall.SIGHUP)
+	eventually(t, "quality 40 after SIGHUP", 5*time.Second, func() bool {
+		s, err := a.status(t)
+		return err == nil && num(s, "tx", "quality") == 40
+	})
+	// SIGHUP with a broken config: refused, still running on the old one.
+	if err := os.WriteFile(cfgA, []byte("listen = \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.signal(syscall.SIGHUP)
+	eventually(t, "the refusal in the log", 5*time.Second, func() bool { return strings.Contains(a.log(), "reload refused") })
+	s, err := a.status(t)
+	if err != nil || num(s, "tx", "quality") != 40 || str(s, "state") != "streaming" {
+		t.Fatalf("after a broken reload: err %v, quality %v, state %q", err, num(s, "tx", "quality"), str(s, "state"))
+	}
+
+	// Stop A: B sees the peer lost; A's frames all accounted for at B.
+	a.stopWithin(t, time.Second)
+	eventually(t, "B to see peer-lost", 5*time.Second, func() bool {
+		s, err := b.status(t)
+		return err == nil && str(s, "state") == "peer-lost"
+	})
+	// A restarted (with a good config again): B streams again.
+	writeConfig(t, dir, "a", pa, pb, 80)
+	a2 := startProc(t, "A again", cfgA, sockA)
+	eventually(t, "B streaming again with A's new session", 15*time.Second, func() bool {
+		s, err := b.status(t)
+		return err == nil && str(s, "state") == "streaming" && num(s, "peer_restarts") == 1 && num(s, "rx", "fps") > 20
+	})
+	a2.stopWithin(t, time.Second)
+	b.stopWithin(t, time.Second)
+}
+
+// TestAccounting: frames sent by one side equal frames delivered plus
+// dropped on the other, up to what is in flight.
+func TestAccountingEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
+	dir := t.TempDir()
+	pa, pb := freeUDPPort(t), freeUDPPort(t)
+	cfgA, sockA := writeConfig(t, dir, "a", pa, pb, 80)
+	cfgB, sockB := writeConfig(t, dir, "b", pb, pa, 80)
+	a := startProc(t, "A", cfgA, sockA)
+	b := startProc(t, "B", cfgB, sockB)
+	eventually(t, "60 frames at B", 20*time.Second, func() bool {
+		s, err := b.status(t)
+		return err == nil && num(s, "rx", "frames_delivered") >= 60
+	})
+	// Ask B first, then A: A has sent at least what B accounted for, and
+	// at most that plus what is in flight and what A sent in between.
+	asked := time.Now()
+	sb, err := b.status(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := a.status(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	between := time.Since(asked).Seconds()
+	sent := num(sa, "tx", "frames")
+	got := num(sb, "rx", "frames_delivered") + num(sb, "rx", "frames_late") + num(sb, "rx", "frames_incomplete") + num(sb, "rx", "frames_lost") + num(sb, "rx", "frames_corrupt")
+	if d := sent - got; d < 0 || d > 2+between*31 {
+		t.Errorf("A sent %v frames, B accounted for %v (delivered %v); %.2f s between the two questions", sent, got, num(sb, "rx", "frames_delivered"), between)
+	}
+}
+
+func TestStatusNoDaemon(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"status", "-socket", filepath.Join(t.TempDir(), "none.sock")}, &out, &errb)
+	if code != exitNotRunning || !strings.Contains(errb.String(), "no vstreamd is running") {
+		t.Errorf("status without a daemon: exit %d, stderr %q; want %d and a clear message", code, errb.String(), exitNotRunning)
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	good, _ := writeConfig(t, dir, "good", 5600, 5601, 80)
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("peer = \"127.0.0.1:5601\"\n[capture]\nqualty = 80\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{nil, exitUsage, "", "Usage:"},
+		{[]string{"-h"}, exitOK, "vstreamd status", ""},
+		{[]string{"bogus"}, exitUsage, "", `unknown command "bogus"`},
+		{[]string{"version"}, exitOK, "vstreamd " + release, ""},
+		{[]string{"check-config", "-config", good}, exitOK, "OK", ""},
+		{[]string{"check-config", "-config", bad}, exitUsage, "", "qualty"},
+		{[]string{"check-config", "-config", filepath.Join(dir, "missing.toml")}, exitUsage, "", "missing.toml"},
+		{[]string{"run", "-config", bad}, exitUsage, "", "qualty"},
+		{[]string{"status", "-nope"}, exitUsage, "", "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		code := run(tt.args, &out, &errb)
+		if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errb.String(), tt.err) {
+			t.Errorf("vstreamd %q: exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
+				tt.args, code, out.String(), errb.String(), tt.code, tt.out, tt.err)
+		}
+	}
+}

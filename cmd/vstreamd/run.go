@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/sdnotify"
+	"github.com/vstreamd/vstreamd/display"
+)
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vstreamd run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", defaultConfig, "config file")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "vstreamd: %v\n", err)
+		return exitUsage
+	}
+	level := new(slog.LevelVar)
+	level.Set(cfg.Log.Level)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := serve(cfg, *path, level, log); err != nil {
+		log.Error("vstreamd failed", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// serve opens the source and sink the config names, runs the daemon until
+// SIGTERM or SIGINT, reloads on SIGHUP, and closes everything it opened.
+func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	opt := daemon.Options{Config: cfg, Logger: log, LogLevel: level, Notifier: sdnotify.New(), Version: version()}
+	if cfg.Capture.Kind != config.SourceNone {
+		src, err := capture.Open(captureConfig(cfg), log.With("component", "capture"))
+		if err != nil {
+			return fmt.Errorf("%s: [capture] source = %q: %w", cfg.File, cfg.Capture.Source, err)
+		}
+		defer src.Close()
+		opt.Source = source{src}
+	}
+	if cfg.Display.Kind != config.SinkNone {
+		snk, err := display.Open(displayConfig(cfg), log.With("component", "display"))
+		if err != nil {
+			return fmt.Errorf("%s: [display] sink = %q: %w", cfg.File, cfg.Display.Sink, err)
+		}
+		defer func() {
+			if err := snk.Close(); err != nil {
+				log.Warn("closing the display", "err", err)
+			}
+		}()
+		opt.Sink = sink{snk}
+	}
+	d, err := daemon.New(opt)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-hup:
+			next, err := config.Load(path)
+			if err != nil {
+				log.Error("reload refused: the config has errors; still running on the previous one", "err", err)
+				continue
+			}
+			if err := d.Reload(ctx, next); err != nil {
+				log.Error("reload refused; still running on the previous config", "err", err)
+			}
+		}
+	}
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vstreamd check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", defaultConfig, "config file")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "vstreamd: %v\n", err)
+		return exitUsage
+	}
+	enc := "on, key " + cfg.Security.KeyFile
+	if !cfg.Security.Encryption {
+		enc = "OFF: the call is not encrypted"
+	}
+	fmt.Fprintf(stdout, "%s: OK\n  listen %s, peer %s\n  source %s %dx%d@%d q%d, sink %s\n  datagrams %d bytes, parity %.2f, max delay %v\n  control socket %s\n  encryption %s\n",
+		*path, cfg.Listen, cfg.Peer, cfg.Capture.Source, cfg.Capture.Width, cfg.Capture.Height, cfg.Capture.FPS, cfg.Capture.Quality,
+		cfg.Display.Sink, cfg.Transport.MaxDatagram, cfg.Transport.Parity, cfg.Transport.MaxDelay, cfg.Control.Socket, enc)
+	return exitOK
+}
+
+func cmdGenkey(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "vstreamd genkey takes no arguments")
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "vstreamd: genkey is not available in this build")
+	return exitFailure
+}

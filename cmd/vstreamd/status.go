@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/control"
+)
+
+const defaultSocket = "/run/vstreamd/vstreamd.sock"
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vstreamd status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", "", "control socket of the daemon (default: the one -config names)")
+	path := fs.String("config", "", "config file whose [control] socket to use (default "+defaultConfig+")")
+	asJSON := fs.Bool("json", false, "print JSON")
+	watch := fs.Bool("watch", false, "refresh every second until interrupted")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	sock, err := findSocket(*socket, *path)
+	if err != nil {
+		fmt.Fprintf(stderr, "vstreamd: %v\n", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	for {
+		code := statusOnce(ctx, sock, *asJSON, *watch, stdout, stderr)
+		if !*watch || code != exitOK {
+			return code
+		}
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// findSocket picks the control socket: -socket, else the one in -config,
+// else the one in the default config if it exists, else the default.
+func findSocket(socket, path string) (string, error) {
+	if socket != "" {
+		return socket, nil
+	}
+	if path == "" {
+		if _, err := os.Stat(defaultConfig); err != nil {
+			return defaultSocket, nil
+		}
+		path = defaultConfig
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return "", fmt.Errorf("finding the control socket: %w", err)
+	}
+	return cfg.Control.Socket, nil
+}
+
+func statusOnce(ctx context.Context, sock string, asJSON, watch bool, stdout, stderr io.Writer) int {
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	raw, err := control.Query(qctx, sock, control.Request{Command: "status"})
+	if err != nil {
+		fmt.Fprintf(stderr, "vstreamd: %v\n", err)
+		if errors.Is(err, control.ErrNotRunning) {
+			return exitNotRunning
+		}
+		return exitFailure
+	}
+	if asJSON {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			fmt.Fprintf(stderr, "vstreamd: bad answer from the daemon: %v\n", err)
+			return exitFailure
+		}
+		enc := json.NewEncoder(stdout)
+		if !watch {
+			enc.SetIndent("", "  ")
+		}
+		_ = enc.Encode(v)
+		return exitOK
+	}
+	var st daemon.Status
+	if err := json.Unmarshal(raw, &st); err != nil {
+		fmt.Fprintf(stderr, "vstreamd: bad answer from the daemon: %v\n", err)
+		return exitFailure
+	}
+	if watch {
+		fmt.Fprint(stdout, "\033[H\033[2J") // clear the terminal
+	}
+	fmt.Fprint(stdout, render(&st))
+	return exitOK
+}
+
+// render formats a status for people, in the spirit of `wg show`.
+func render(s *daemon.Status) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("vstreamd %s: %s (up %s)\n", s.Version, s.State, dur(s.UptimeSeconds))
+	heard := "never heard"
+	if s.LastHeardSeconds >= 0 {
+		heard = fmt.Sprintf("heard %s ago, session %s", dur(s.LastHeardSeconds), short(s.PeerSession))
+		if s.PeerRestarts > 0 {
+			heard += fmt.Sprintf(", restarted %d times", s.PeerRestarts)
+		}
+	}
+	p("  peer:       %s (%s), %s\n", s.Peer, s.PeerAddr, heard)
+	p("  local:      %s, session %s\n", s.Listen, short(s.Session))
+	if s.Encryption == "off" {
+		p("  security:   UNENCRYPTED: [security] encryption = \"off\"\n")
+	} else {
+		p("  security:   %s\n", s.Encryption)
+	}
+	p("  clock:      rtt %.2f ms, offset %+.2f ms; latency %s\n", s.RTTms, s.ClockOffsetMs, s.LatencyMethod)
+
+	t := s.TX
+	switch {
+	case !t.Enabled:
+		p("\n  sending:    no (source = \"none\")\n")
+	default:
+		what := "paused: the peer is not there or shows no video"
+		if t.Sending {
+			what = "streaming"
+		}
+		p("\n  sending:    %s\n", what)
+		p("              %.1f fps, %s, parity %.2f, quality %d\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality)
+		p("              frames %d, packets %d (%d parity), frames skipped %d, too big %d, send errors %d\n",
+			t.Frames, t.Packets, t.ParityPackets, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
+		if src := t.Source; src != nil {
+			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
+				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+		}
+		if r := t.PeerReport; r != nil {
+			p("              peer reports: delivered %d (FEC %d), late %d, incomplete %d, lost %d, corrupt %d; loss %.1f%%; latency p50/p95/p99 %.1f/%.1f/%.1f ms\n",
+				r.FramesDelivered, r.FramesRecovered, r.FramesLate, r.FramesIncomplete, r.FramesLost, r.FramesCorrupt,
+				r.LossRatio*100, r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99)
+		}
+	}
+	r := s.RX
+	if !r.Enabled {
+		p("\n  receiving:  no (sink = \"none\")\n")
+		return b.String()
+	}
+	p("\n  receiving:  %.1f fps, %s, packet loss %.1f%%, max delay %.0f ms\n", r.FPS, bps(r.BitrateBps), r.LossRatio*100, r.MaxDelayMs)
+	p("              frames delivered %d, recovered by FEC %d, late %d, incomplete %d, lost %d, corrupt %d\n",
+		r.FramesDelivered, r.FramesRecovered, r.FramesLate, r.FramesIncomplete, r.FramesLost, r.FramesCorrupt)
+	if r.LatencyMs.Samples > 0 {
+		p("              latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, capture to complete (last %d frames)\n", r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.LatencyMs.Samples)
+		p("                of which transport p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, first datagram sent to complete\n", r.TransportMs.P50, r.TransportMs.P95, r.TransportMs.P99)
+	}
+	p("              packets %d, invalid %d, duplicate %d, late %d, from strangers %d\n",
+		r.Packets, r.PacketsInvalid, r.PacketsDuplicate, r.PacketsLate, r.PacketsForeign)
+	if len(r.Invalid) > 0 {
+		var parts []string
+		for k, v := range r.Invalid {
+			parts = append(parts, fmt.Sprintf("%s %d", k, v))
+		}
+		p("              invalid by reason: %s\n", strings.Join(sorted(parts), ", "))
+	}
+	if k := r.Sink; k != nil {
+		p("              display %s: %s, shown %d, skipped %d, decode errors %d, decode %.1f ms\n",
+			k.Kind, k.State, k.Shown, k.Skipped, k.DecodeErrors, k.DecodeMs)
+	}
+	return b.String()
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}
+
+func short(session string) string {
+	if len(session) > 8 {
+		return session[:8]
+	}
+	return session
+}
+
+func dur(seconds float64) string {
+	return time.Duration(seconds * float64(time.Second)).Round(100 * time.Millisecond).String()
+}
+
+func bps(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.1f Mb/s", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.0f kb/s", v/1e3)
+	}
+	return fmt.Sprintf("%.0f b/s", v)
+}
