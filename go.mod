@@ -6,7 +6,6 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/klauspost/reedsolomon v1.14.2
 	gocv.io/x/gocv v0.31.0
-	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
 )
 

@@ -25,6 +25,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
+	"github.com/vstreamd/vstreamd/daemon/secure"
 	"github.com/vstreamd/vstreamd/fec"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -137,6 +138,7 @@ type Daemon struct {
 	rates    rates
 	conn     *net.UDPConn
 	sendErrs atomic.Uint64
+	sec      secState
 }
 
 // New checks the options and prepares a Daemon; Run starts it.
@@ -147,9 +149,6 @@ func New(opt Options) (*Daemon, error) {
 	}
 	if opt.Source == nil && opt.Sink == nil {
 		return nil, errors.New("daemon: neither a source nor a sink: the endpoint would do nothing")
-	}
-	if cfg.Security.Encryption {
-		return nil, fmt.Errorf("daemon: %s: [security] encryption = \"on\" is not supported by this build; set encryption = \"off\"", cfg.File)
 	}
 	log := opt.Logger
 	if log == nil {
@@ -171,6 +170,21 @@ func New(opt Options) (*Daemon, error) {
 		ready:   make(chan struct{}),
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
+	d.peer.self = d.session
+	var psk secure.Key
+	if cfg.Security.Encryption {
+		var err error
+		if psk, err = secure.LoadKeyFile(cfg.Security.KeyFile); err != nil {
+			return nil, fmt.Errorf("%s: [security] key_file: %w", cfg.File, err)
+		}
+	}
+	if err := d.sec.init(cfg.Security.Encryption, psk, d.session); err != nil {
+		return nil, err
+	}
+	overhead := 0
+	if d.sec.on {
+		overhead = secure.Overhead
+	}
 	coderTx, err := fec.NewCoder()
 	if err != nil {
 		return nil, err
@@ -181,6 +195,8 @@ func New(opt Options) (*Daemon, error) {
 		MaxFrameBytes: cfg.Transport.MaxFrameBytes,
 		Session:       d.session,
 		Packets:       &d.packets,
+		Overhead:      overhead,
+		Sealed:        d.sec.on,
 	}, coderTx)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
@@ -231,12 +247,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln, err := control.Listen(cfg.Control.Socket)
 	if err != nil {
 		conn.Close()
-		return fmt.Errorf("%s: [control] socket = %q: %w", cfg.File, cfg.Control.Socket, err)
+		return fmt.Errorf("%s: [control] socket: %w", cfg.File, err)
 	}
 	d.started = time.Now()
 	d.log.Info("listening", "udp", local, "peer", peer, "control", cfg.Control.Socket,
-		"session", fmt.Sprintf("%016x", d.session), "sending", d.src != nil, "showing", d.sink != nil,
-		"encryption", "off")
+		"session", sessionHex(d.session), "sending", d.src != nil, "showing", d.sink != nil,
+		"encryption", d.encryption())
+	if !d.sec.on {
+		d.log.Warn("encryption is off: the call is not private, and anyone who can send to this port can disturb it")
+	}
 	if err := d.notify.Ready(); err != nil {
 		d.log.Warn("systemd notification failed", "err", err)
 	}
@@ -265,6 +284,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("stopped")
 	return nil
+}
+
+// encryption describes the session layer for people.
+func (d *Daemon) encryption() string {
+	if d.sec.on {
+		return "on (" + secure.Algorithm + ", pre-shared key)"
+	}
+	return "off"
 }
 
 func (d *Daemon) config() *config.Config {

@@ -13,6 +13,11 @@ const (
 	StateWaiting   = "waiting"   // nothing heard from the peer yet
 	StateStreaming = "streaming" // the peer is there (heard within lostAfter)
 	StatePeerLost  = "peer-lost" // the peer was there and went silent, or said bye
+	// StateAuthFailed: datagrams come from the peer's address but fail
+	// authentication: the endpoints do not share the same key.
+	StateAuthFailed = "auth-failed"
+	// StateEncryptionMismatch: one endpoint encrypts and the other does not.
+	StateEncryptionMismatch = "encryption-mismatch"
 )
 
 // offsetSamples is how many recent clock samples the offset estimate keeps;
@@ -33,6 +38,8 @@ type peerState struct {
 	sessions  int       // sessions seen: more than one means the peer restarted
 	retired   [4]uint64 // sessions the peer replaced; their datagrams are stale
 	flags     uint32
+	self      uint64    // our own session id
+	knowsUs   bool      // the peer's last hello echoed our session: it hears us
 	helloSent int64     // Sent of the peer's last hello
 	helloAt   time.Time // when it arrived
 	samples   [offsetSamples]clockSample
@@ -95,6 +102,7 @@ func (p *peerState) hello(h packetizer.Hello, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.flags, p.helloSent, p.helloAt = h.Flags, h.Sent, now
+	p.knowsUs = h.EchoSent != 0 && h.Peer == p.self
 	if h.EchoSent == 0 {
 		return
 	}
@@ -146,12 +154,13 @@ func (p *peerState) stateLocked(now time.Time) string {
 	return StateStreaming
 }
 
-// wantsVideo reports whether frames should be sent: the peer is there and
-// has said in a hello that it shows video.
+// wantsVideo reports whether frames should be sent: the peer is there, has
+// said in a hello that it shows video, and has echoed our session, so it
+// hears us (and, encrypted, has our keys).
 func (p *peerState) wantsVideo(now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stateLocked(now) == StateStreaming && p.flags&packetizer.HelloReceives != 0
+	return p.stateLocked(now) == StateStreaming && p.flags&packetizer.HelloReceives != 0 && p.knowsUs
 }
 
 // ourHello builds the hello we send at now.
@@ -160,7 +169,7 @@ func (p *peerState) ourHello(flags uint32, now time.Time) packetizer.Hello {
 	defer p.mu.Unlock()
 	h := packetizer.Hello{Flags: flags, Sent: now.UnixNano()}
 	if p.helloSent != 0 {
-		h.EchoSent, h.EchoHeld, h.Peer = p.helloSent, int64(now.Sub(p.helloAt)), p.session
+		h.EchoSent, h.EchoHeld, h.Peer = p.helloSent, max(0, int64(now.Sub(p.helloAt))), p.session
 	}
 	return h
 }

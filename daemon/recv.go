@@ -70,7 +70,9 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 // handle1 processes one datagram read from the socket.
 func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	peer := d.peerAddr.Load()
-	if from.Addr().Unmap() != peer.Addr() || from.Port() != peer.Port() {
+	fromPeer := from.Addr().Unmap() == peer.Addr() && from.Port() == peer.Port()
+	if !d.sec.on && !fromPeer {
+		// Without authentication only the configured address is trusted.
 		d.rx.foreign.Add(1)
 		return
 	}
@@ -80,11 +82,30 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		st.Count(err)
 		return
 	}
-	newSession, stale := d.peer.heardFrom(h.Session, now)
-	if stale {
-		d.rx.stale.Add(1)
-		st.Invalid[packetizer.ReasonStaleSession].Add(1)
+	if h.Sealed != d.sec.on {
+		d.sec.mismatch(h.Sealed, fromPeer, now)
 		return
+	}
+	var newSession bool
+	if d.sec.on {
+		out, newest, adopted, ok := d.sec.open(d, &h, b, fromPeer, now)
+		if !ok {
+			return
+		}
+		b = out
+		if newest && !fromPeer {
+			d.follow(from, now)
+		}
+		newSession, _ = d.peer.heardFrom(h.Session, now)
+		newSession = newSession || adopted
+	} else {
+		var stale bool
+		newSession, stale = d.peer.heardFrom(h.Session, now)
+		if stale {
+			d.rx.stale.Add(1)
+			st.Invalid[packetizer.ReasonStaleSession].Add(1)
+			return
+		}
 	}
 	if newSession {
 		d.rx.fromPeer.Store(0)
@@ -93,6 +114,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.netLat.reset()
 		d.rates.resetRx()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
+		d.sendHello(time.Now()) // tell it at once that we hear it
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)

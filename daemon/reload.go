@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/fec"
 )
 
 // Reload applies a new configuration while running. What can change without
-// dropping the call (quality, fps, parity, max_delay_ms, peer, log level)
-// is applied; changes to anything else are logged as needing a restart and
-// otherwise ignored. A peer whose name no longer resolves refuses the whole
-// reload: the old configuration stays. Safe for concurrent use.
+// dropping the call (config.Live: peer, fps, quality, parity, max_delay_ms,
+// log level) is applied; changes to anything else are logged as needing a
+// restart and otherwise ignored. A peer whose name no longer resolves
+// refuses the whole reload: the old configuration stays. Safe for
+// concurrent use.
 func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	if next == nil {
 		return errors.New("daemon: reload without a configuration")
@@ -24,7 +26,7 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	defer d.mu.Unlock()
 	old := d.cfg
 
-	var peer, oldPeer = d.peerAddr.Load(), d.peerAddr.Load()
+	peer := d.peerAddr.Load()
 	if next.Peer != old.Peer || peer == nil {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		a, err := next.ResolvePeer(rctx)
@@ -34,53 +36,41 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 		}
 		peer = &a
 	}
-	if restart := needsRestart(old, next); len(restart) > 0 {
-		d.log.Warn("reload: these keys only change on restart; keeping the running values", "keys", restart)
-		// carry the running values so status and later reloads stay truthful
-		c := *next
-		c.Listen, c.Capture.Source, c.Capture.Kind, c.Capture.Device, c.Capture.Path = old.Listen, old.Capture.Source, old.Capture.Kind, old.Capture.Device, old.Capture.Path
-		c.Capture.Width, c.Capture.Height = old.Capture.Width, old.Capture.Height
-		c.Display, c.Control, c.Security = old.Display, old.Control, old.Security
-		c.Transport.MaxDatagram, c.Transport.MaxFrameBytes = old.Transport.MaxDatagram, old.Transport.MaxFrameBytes
-		next = &c
-	}
-	if err := d.pk.SetParity(next.Transport.Parity); err != nil {
+	if err := fec.CheckRatio(next.Transport.Parity); err != nil {
 		return fmt.Errorf("%s: [transport] parity: %w", next.File, err)
 	}
-	if d.src != nil {
-		d.src.SetQuality(next.Capture.Quality)
-		d.src.SetFPS(next.Capture.FPS)
+	var restart []string
+	for _, k := range config.Diff(old, next) {
+		if !config.Live(k) {
+			restart = append(restart, k)
+		}
 	}
-	d.maxDelay.Store(int64(next.Transport.MaxDelay))
-	if peer != oldPeer {
+	if len(restart) > 0 {
+		d.log.Warn("reload: these keys only change on restart; keeping the running values", "keys", restart)
+	}
+	// The running configuration with the live keys of the new one.
+	applied := *old
+	applied.File = next.File
+	applied.Peer = next.Peer
+	applied.Capture.FPS, applied.Capture.Quality = next.Capture.FPS, next.Capture.Quality
+	applied.Transport.Parity, applied.Transport.MaxDelay = next.Transport.Parity, next.Transport.MaxDelay
+	applied.Log = next.Log
+
+	_ = d.pk.SetParity(applied.Transport.Parity) // checked above
+	if d.src != nil {
+		d.src.SetQuality(applied.Capture.Quality)
+		d.src.SetFPS(applied.Capture.FPS)
+	}
+	d.maxDelay.Store(int64(applied.Transport.MaxDelay))
+	if cur := d.peerAddr.Load(); cur == nil || *cur != *peer {
 		d.peerAddr.Store(peer)
 		d.peer.setAddr(*peer)
 	}
 	if d.level != nil {
-		d.level.Set(next.Log.Level)
+		d.level.Set(applied.Log.Level)
 	}
-	d.cfg = next
-	d.log.Info("reloaded", "file", next.File, "peer", *peer, "quality", next.Capture.Quality,
-		"fps", next.Capture.FPS, "parity", next.Transport.Parity, "max_delay", next.Transport.MaxDelay)
+	d.cfg = &applied
+	d.log.Info("reloaded", "file", applied.File, "peer", *peer, "quality", applied.Capture.Quality,
+		"fps", applied.Capture.FPS, "parity", applied.Transport.Parity, "max_delay", applied.Transport.MaxDelay)
 	return nil
-}
-
-// needsRestart lists the keys that differ between old and next but only
-// take effect on restart.
-func needsRestart(old, next *config.Config) []string {
-	var keys []string
-	add := func(changed bool, key string) {
-		if changed {
-			keys = append(keys, key)
-		}
-	}
-	add(old.Listen != next.Listen, "listen")
-	add(old.Capture.Source != next.Capture.Source, "[capture] source")
-	add(old.Capture.Width != next.Capture.Width || old.Capture.Height != next.Capture.Height, "[capture] width/height")
-	add(old.Display != next.Display, "[display]")
-	add(old.Transport.MaxDatagram != next.Transport.MaxDatagram, "[transport] max_datagram")
-	add(old.Transport.MaxFrameBytes != next.Transport.MaxFrameBytes, "[transport] max_frame_bytes")
-	add(old.Control != next.Control, "[control] socket")
-	add(old.Security != next.Security, "[security]")
-	return keys
 }

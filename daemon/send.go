@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/secure"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -20,7 +21,11 @@ type txState struct {
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
 	var dest netip.AddrPort
+	var shared, seal *secure.Cipher // seal: this goroutine's clone of shared
 	emit := func(dg []byte) error {
+		if seal != nil {
+			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
+		}
 		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
 			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
 		}
@@ -39,6 +44,16 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.tx.skipped.Add(1)
 			continue
 		}
+		if d.sec.on {
+			c := d.sec.dataTx.Load()
+			if c == nil { // the peer's session is not known yet
+				d.tx.skipped.Add(1)
+				continue
+			}
+			if c != shared {
+				shared, seal = c, c.Clone()
+			}
+		}
 		dest = *d.peerAddr.Load()
 		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
 			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
@@ -53,8 +68,14 @@ func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	if peer == nil || d.conn == nil {
 		return
 	}
-	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1)}
-	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload))), payload...)
+	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sec.on}
+	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+secure.Overhead)), payload...)
+	if d.sec.on {
+		var ok bool
+		if dg, ok = d.sec.sealControl(kind, dg); !ok {
+			return // no key for the peer's session yet
+		}
+	}
 	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
 		d.sendErrs.Add(1)
 	}

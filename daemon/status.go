@@ -11,6 +11,7 @@ import (
 type Status struct {
 	Version          string   `json:"version"`
 	State            string   `json:"state"`
+	StateDetail      string   `json:"state_detail,omitempty"`
 	Peer             string   `json:"peer"`      // as configured
 	PeerAddr         string   `json:"peer_addr"` // as resolved
 	Listen           string   `json:"listen"`
@@ -18,6 +19,7 @@ type Status struct {
 	Session          string   `json:"session"`
 	PeerSession      string   `json:"peer_session,omitempty"`
 	PeerRestarts     int      `json:"peer_restarts"`
+	PeerMoves        uint64   `json:"peer_moves"`         // times an authenticated peer came from a new address
 	LastHeardSeconds float64  `json:"last_heard_seconds"` // -1: never
 	PeerSends        bool     `json:"peer_sends"`
 	PeerShows        bool     `json:"peer_shows"`
@@ -92,11 +94,13 @@ func (d *Daemon) Status() Status {
 	now := time.Now()
 	cfg := d.config()
 	ps := d.peer.snapshot(now)
+	state, detail := d.callState(now)
 	rtt, offset, haveClock := d.peer.clock()
 	txFPS, txBps, rxFPS, rxBps := d.rates.get()
 	s := Status{
 		Version:          d.version,
-		State:            ps.state,
+		State:            state,
+		StateDetail:      detail,
 		Peer:             cfg.Peer,
 		Listen:           d.LocalAddr().String(),
 		Session:          sessionHex(d.session),
@@ -104,7 +108,7 @@ func (d *Daemon) Status() Status {
 		LastHeardSeconds: -1,
 		PeerSends:        ps.flags&packetizer.HelloSends != 0,
 		PeerShows:        ps.flags&packetizer.HelloReceives != 0,
-		Encryption:       "off",
+		Encryption:       d.encryption(),
 		RTTms:            ms(rtt),
 		ClockOffsetMs:    ms(offset),
 	}
@@ -159,7 +163,7 @@ func (d *Daemon) Status() Status {
 		FramesLate: rx.FramesLate.Load(), FramesIncomplete: rx.FramesIncomplete.Load(),
 		FramesLost: rx.FramesLost.Load(), FramesCorrupt: rx.FramesCorrupt.Load(),
 		ShardsRecovered: rx.ShardsRecovered.Load(),
-		Packets:         d.rx.fromPeer.Load(), PacketsInvalid: rx.InvalidTotal() + d.rx.badControl.Load(),
+		Packets:         d.rx.fromPeer.Load(), PacketsInvalid: rx.InvalidTotal(),
 		PacketsDuplicate: rx.Duplicates.Load(), PacketsLate: rx.LateDatagrams.Load(),
 		PacketsForeign: d.rx.foreign.Load(),
 		LossRatio:      d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
@@ -175,12 +179,25 @@ func (d *Daemon) Status() Status {
 			s.RX.Invalid[r.String()] = n
 		}
 	}
-	if n := d.rx.badControl.Load(); n > 0 {
-		if s.RX.Invalid == nil {
-			s.RX.Invalid = map[string]uint64{}
+	sc := &d.sec.counts
+	for _, r := range []struct {
+		name string
+		n    uint64
+	}{
+		{"control", d.rx.badControl.Load()}, {"auth", sc.auth.Load()}, {"replay", sc.replayed.Load()},
+		{"unencrypted", sc.unencrypted.Load()}, {"encrypted", sc.encrypted.Load()},
+		{"unknown-session", sc.unknownSession.Load()}, {"rate-limited", sc.rateLimited.Load()},
+		{"stale-key-session", sc.stale.Load()},
+	} {
+		if r.n > 0 {
+			if s.RX.Invalid == nil {
+				s.RX.Invalid = map[string]uint64{}
+			}
+			s.RX.Invalid[r.name] = r.n
+			s.RX.PacketsInvalid += r.n
 		}
-		s.RX.Invalid["control"] = n
 	}
+	s.PeerMoves = sc.moved.Load()
 	if d.sink != nil {
 		sk := d.sink.Status()
 		s.RX.Sink = &sk

@@ -85,7 +85,8 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 	t := time.NewTicker(helloEvery)
 	defer t.Stop()
 	wd, wdOn := d.notify.WatchdogInterval()
-	var lastRate, lastReport, lastWatchdog time.Time
+	var lastRate, lastReport, lastWatchdog, lastBadLog time.Time
+	var bad badInput
 	state := StateWaiting
 	statusLine := ""
 	d.sendHello(time.Now())
@@ -93,7 +94,8 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
+		case <-t.C:
+			now := time.Now() // the tick's own time may be older than a hello just received
 			d.sendHello(now)
 			if now.Sub(lastRate) >= time.Second {
 				lastRate = now
@@ -103,9 +105,13 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 				lastReport = now
 				d.sendReport()
 			}
-			if s := d.peer.state(now); s != state {
-				d.log.Info("peer state", "from", state, "to", s, "peer", d.config().Peer)
+			if s, detail := d.callState(now); s != state {
+				d.log.Info("call state", "from", state, "to", s, "peer", d.config().Peer, "why", detail)
 				state = s
+			}
+			if now.Sub(lastBadLog) >= badInputLogEvery {
+				lastBadLog = now
+				d.logBadInput(&bad)
 			}
 			if line := d.statusLine(); line != statusLine {
 				statusLine = line
@@ -156,10 +162,27 @@ func (d *Daemon) updateRates(now time.Time) {
 	})
 }
 
+// badInputLogEvery rate-limits the log line about refused datagrams: bad
+// input is counted per datagram and summarised at most this often.
+const badInputLogEvery = 10 * time.Second
+
+// badInput is the totals at the last summary.
+type badInput struct{ invalid, foreign uint64 }
+
+func (d *Daemon) logBadInput(last *badInput) {
+	st := d.Status()
+	cur := badInput{invalid: st.RX.PacketsInvalid, foreign: st.RX.PacketsForeign}
+	if cur.invalid > last.invalid || cur.foreign > last.foreign {
+		d.log.Warn("refused datagrams in the last seconds (counted in status; this line is rate-limited)",
+			"invalid", cur.invalid-last.invalid, "from_strangers", cur.foreign-last.foreign, "by_reason_total", st.RX.Invalid)
+	}
+	*last = cur
+}
+
 // statusLine is the one-line summary systemd shows.
 func (d *Daemon) statusLine() string {
 	now := time.Now()
-	st := d.peer.state(now)
+	st, _ := d.callState(now)
 	txFPS, txBps, rxFPS, _ := d.rates.get()
 	p := d.rx.lat.percentiles()
 	return fmt.Sprintf("%s with %s; tx %.0f fps %.1f Mb/s; rx %.0f fps, loss %.1f%%, p99 %.1f ms",

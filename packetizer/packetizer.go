@@ -22,6 +22,9 @@ type Config struct {
 	// Overhead is the number of bytes reserved at the end of every
 	// datagram for a later layer (the AEAD tag).
 	Overhead int
+	// Sealed marks every header as carrying a sealed payload; the caller
+	// seals each datagram in emit.
+	Sealed bool
 	// Parity is the parity ratio, 0 to fec.MaxRatio; see fec.ParityShards.
 	Parity float64
 	// MaxFrameBytes is the largest frame accepted; default
@@ -174,6 +177,7 @@ func (p *Packetizer) Packetize(frame []byte, captured int64, emit func(dgram []b
 	p.next++
 	delay := max(0, time.Now().UnixNano()-captured) / 1000
 	h := Header{
+		Sealed:    p.cfg.Sealed,
 		SendDelay: uint32(min(delay, math.MaxUint32)),
 		Session:   p.cfg.Session,
 		Frame:     id,

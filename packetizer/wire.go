@@ -40,6 +40,9 @@
 //	+---------------------------------------------------------------+
 //	|  payload: one shard (data or parity), or a control message    | 56
 //
+// The kind byte's high bit says the payload is sealed: encrypted, with an
+// authentication tag after it; the low seven bits are the kind.
+//
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
 // report, bye, and the reserved retransmit request) set every frame field,
@@ -77,6 +80,9 @@ const (
 	offParity    = 48 // 2 bytes
 	offShardSize = 50 // 2 bytes
 	offDelay     = 52 // 4 bytes
+
+	kindSealed = 0x80 // in the kind byte: the payload is sealed
+	kindMask   = 0x7f
 
 	// HeaderLen is the size of the fixed header.
 	HeaderLen = 56
@@ -130,6 +136,7 @@ func (k Kind) IsShard() bool { return k == KindData || k == KindParity }
 // Header is a parsed datagram header. The zero value is not a valid header.
 type Header struct {
 	Kind      Kind
+	Sealed    bool   // the payload is encrypted and followed by a tag
 	Session   uint64 // the sender's random session id
 	Packet    uint64 // the sender's packet number in this session
 	Frame     uint32 // frame id, wrapping
@@ -151,7 +158,11 @@ type Header struct {
 // AppendTo appends the encoded header to b and returns the extended slice.
 func (h *Header) AppendTo(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, Magic)
-	b = append(b, Version, byte(h.Kind))
+	kind := byte(h.Kind) & kindMask
+	if h.Sealed {
+		kind |= kindSealed
+	}
+	b = append(b, Version, kind)
 	b = binary.BigEndian.AppendUint64(b, h.Session)
 	b = binary.BigEndian.AppendUint64(b, h.Packet)
 	b = binary.BigEndian.AppendUint32(b, h.Frame)
@@ -170,6 +181,12 @@ func (h *Header) AppendTo(b []byte) []byte {
 // PutPacket overwrites the packet number of an encoded header in place.
 func PutPacket(dgram []byte, packet uint64) {
 	binary.BigEndian.PutUint64(dgram[offPacket:offPacket+8], packet)
+}
+
+// PacketOf reads the packet number of an encoded header; dgram must hold a
+// whole header.
+func PacketOf(dgram []byte) uint64 {
+	return binary.BigEndian.Uint64(dgram[offPacket : offPacket+8])
 }
 
 // ParseHeader decodes and checks the header at the start of b. It never
@@ -191,7 +208,8 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, ErrVersion
 	}
 	h := Header{
-		Kind:      Kind(b[offKind]),
+		Kind:      Kind(b[offKind] & kindMask),
+		Sealed:    b[offKind]&kindSealed != 0,
 		Session:   binary.BigEndian.Uint64(b[offSession:]),
 		Packet:    binary.BigEndian.Uint64(b[offPacket:]),
 		Frame:     binary.BigEndian.Uint32(b[offFrame:]),

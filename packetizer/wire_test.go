@@ -43,8 +43,17 @@ func TestHeaderGolden(t *testing.T) {
 		t.Fatalf("ParseHeader(AppendTo(h)) = %+v, want %+v", back, goldenHeader)
 	}
 	PutPacket(got[len(prefix):], 42)
-	if back, _ := ParseHeader(got[len(prefix):]); back.Packet != 42 {
+	if back, _ := ParseHeader(got[len(prefix):]); back.Packet != 42 || PacketOf(got[len(prefix):]) != 42 {
 		t.Fatalf("PutPacket: packet = %d, want 42", back.Packet)
+	}
+	sealed := goldenHeader
+	sealed.Sealed = true
+	enc := sealed.AppendTo(nil)
+	if enc[3] != 0x81 {
+		t.Fatalf("sealed data header kind byte = %#x, want 0x81", enc[3])
+	}
+	if back, err := ParseHeader(enc); err != nil || back != sealed {
+		t.Fatalf("ParseHeader(sealed) = %+v, %v", back, err)
 	}
 }
 

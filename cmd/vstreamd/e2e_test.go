@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/secure"
 )
 
 // The end-to-end tests run the real binary: two processes on loopback,
@@ -24,7 +27,7 @@ var (
 	buildErr  error
 )
 
-func binary(t *testing.T) string {
+func vstreamdBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vstreamd-e2e")
@@ -69,6 +72,12 @@ type proc struct {
 func writeConfig(t *testing.T, dir, name string, port, peer int, quality int) (cfg, sock string) {
 	cfg = filepath.Join(dir, name+".toml")
 	sock = filepath.Join(dir, name+".sock")
+	if _, err := os.Stat(filepath.Join(dir, "psk")); err != nil {
+		var out, errb bytes.Buffer
+		if code := run([]string{"genkey", "-o", filepath.Join(dir, "psk")}, &out, &errb); code != exitOK {
+			t.Fatalf("genkey: %d %s", code, errb.String())
+		}
+	}
 	body := fmt.Sprintf(`listen = "127.0.0.1:%d"
 peer = "127.0.0.1:%d"
 
@@ -86,7 +95,7 @@ sink = "null"
 socket = %q
 
 [security]
-encryption = "off"
+key_file = "psk"
 `, port, peer, quality, sock)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -108,7 +117,7 @@ func (l lockedBuffer) Write(p []byte) (int, error) {
 func startProc(t *testing.T, name, cfg, sock string) *proc {
 	t.Helper()
 	p := &proc{name: name, cfg: cfg, sock: sock, stderr: new(bytes.Buffer), mu: new(sync.Mutex), exited: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), "run", "-config", cfg)
+	p.cmd = exec.Command(vstreamdBin(t), "run", "-config", cfg)
 	p.cmd.Stderr = lockedBuffer{p.mu, p.stderr}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -134,7 +143,7 @@ func (p *proc) log() string {
 
 // status runs `vstreamd status -json` against the process.
 func (p *proc) status(t *testing.T) (map[string]any, error) {
-	out, err := exec.Command(binary(t), "status", "-json", "-socket", p.sock).Output()
+	out, err := exec.Command(vstreamdBin(t), "status", "-json", "-socket", p.sock).Output()
 	if err != nil {
 		return nil, err
 	}
@@ -314,6 +323,18 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"check-config", "-config", filepath.Join(dir, "missing.toml")}, exitUsage, "", "missing.toml"},
 		{[]string{"run", "-config", bad}, exitUsage, "", "qualty"},
 		{[]string{"status", "-nope"}, exitUsage, "", "flag provided but not defined"},
+		{[]string{"genkey", "extra"}, exitUsage, "", "usage: vstreamd genkey"},
+		{[]string{"genkey", "-o", filepath.Join(dir, "psk")}, exitFailure, "", "never overwritten"},
+	}
+	var keyOut bytes.Buffer
+	if code := run([]string{"genkey"}, &keyOut, io.Discard); code != exitOK {
+		t.Fatalf("genkey exit %d", code)
+	}
+	if _, err := secure.ParseKey(keyOut.String()); err != nil {
+		t.Fatalf("genkey printed %q: %v", keyOut.String(), err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "psk")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("genkey -o made %v, %v; want mode 0600", st.Mode(), err)
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

@@ -5,7 +5,7 @@
 //	vstreamd run [-config PATH]            run the daemon
 //	vstreamd status [-socket PATH | -config PATH] [-json] [-watch]
 //	vstreamd check-config [-config PATH]   validate a config file
-//	vstreamd genkey                        print a new pre-shared key
+//	vstreamd genkey [-o FILE]              make a new pre-shared key
 //	vstreamd version
 package main
 
@@ -73,9 +73,9 @@ Usage:
         daemon is running.
   vstreamd check-config [-config PATH]
         Validate a config file and print what it sets up.
-  vstreamd genkey
-        Print a new random pre-shared key; save it to the file that
-        [security] key_file names on both endpoints (mode 0600).
+  vstreamd genkey [-o FILE]
+        Print (or write to a new 0600 FILE) a random pre-shared key; both
+        endpoints need it in the file [security] key_file names.
   vstreamd version
         Print the version.
 

@@ -14,6 +14,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
+	"github.com/vstreamd/vstreamd/daemon/secure"
 	"github.com/vstreamd/vstreamd/display"
 )
 
@@ -115,10 +116,43 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdGenkey(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintln(stderr, "vstreamd genkey takes no arguments")
+	fs := flag.NewFlagSet("vstreamd genkey", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the key to this new file (mode 0600) instead of standard output")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: vstreamd genkey [-o FILE]\n\nPrints a new random pre-shared key. Both endpoints of a call need the same key,\nin the file their [security] key_file names, readable only by the daemon's user:\n\n  umask 077; vstreamd genkey > /etc/vstreamd/psk     (or: vstreamd genkey -o /etc/vstreamd/psk)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	fmt.Fprintln(stderr, "vstreamd: genkey is not available in this build")
-	return exitFailure
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	k, err := secure.GenerateKey()
+	if err != nil {
+		fmt.Fprintf(stderr, "vstreamd: genkey: %v\n", err)
+		return exitFailure
+	}
+	if *out == "" {
+		fmt.Fprintln(stdout, k.String())
+		return exitOK
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "vstreamd: genkey: %v (an existing key is never overwritten)\n", err)
+		return exitFailure
+	}
+	if _, err := fmt.Fprintln(f, k.String()); err != nil {
+		f.Close()
+		fmt.Fprintf(stderr, "vstreamd: genkey: %v\n", err)
+		return exitFailure
+	}
+	if err := f.Close(); err != nil {
+		fmt.Fprintf(stderr, "vstreamd: genkey: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "vstreamd: wrote a new key to %s; copy it to the other endpoint over a secure channel (scp, ssh)\n", *out)
+	return exitOK
 }

@@ -1,0 +1,185 @@
+// Package capture owns frame sources (camera, file, synthetic pattern) and the
+// JPEG encoder. It is one of the two packages that import GoCV: the rest of
+// vstreamd sees only JPEG bytes and the metadata in Frame.
+//
+// A Source paces frames at the configured rate and never faster. When
+// grabbing, encoding or the caller falls behind, frame slots are dropped, not
+// queued: a frame handed out by Next is always the freshest one there is.
+//
+// Kinds of source:
+//
+//   - Camera: a V4L2 device by index ("0") or path ("/dev/video0", or a
+//     symlink to one such as /dev/v4l/by-id/...). MJPG and the requested
+//     size and rate are set as capture properties; when the device gives
+//     another mode, that is logged once (a warning naming both), frames are
+//     resized to the requested size and paced to at most the requested
+//     rate. A reader goroutine keeps only the newest image, so a slow
+//     consumer never gets stale buffered frames.
+//   - File: any video OpenCV's FFmpeg backend reads, played in real time at
+//     its own rate (or Config.FPS), looping when Config.Loop is set so that
+//     a file can stand in for a camera.
+//   - Pattern: a synthetic live test pattern with motion, texture, the frame
+//     number, the capture time and a machine-readable frame number
+//     (ReadPatternSeq) drawn on it. At 1280x720, quality 80 its JPEGs are
+//     about the size a real camera gives.
+//   - None: a receive-only endpoint; Next blocks until ctx is done.
+//
+// Every OpenCV Mat a Source allocates is released by Close; Next allocates
+// none per frame that it does not release before it returns.
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind selects a frame source.
+type Kind int
+
+// The kinds of source. The zero Kind is invalid so that a forgotten setting
+// is an error rather than a silent default.
+const (
+	Camera  Kind = iota + 1 // a V4L2 camera
+	File                    // a video file
+	Pattern                 // the synthetic test pattern
+	None                    // no source: Next blocks until ctx is done
+)
+
+// String returns the name used in configuration files and logs.
+func (k Kind) String() string {
+	switch k {
+	case Camera:
+		return "camera"
+	case File:
+		return "file"
+	case Pattern:
+		return "pattern"
+	case None:
+		return "none"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Limits and defaults applied by Open.
+const (
+	DefaultQuality = 80 // JPEG quality when Config.Quality is 0
+	DefaultFPS     = 30 // rate for Pattern, and for a file or camera that reports none
+	MaxFPS         = 1000
+	// MinPatternWidth and MinPatternHeight bound the pattern's size from
+	// below, so that its text and frame-number code stay legible.
+	MinPatternWidth  = 160
+	MinPatternHeight = 90
+)
+
+// Config says which source to open and how to encode its frames.
+type Config struct {
+	Kind   Kind
+	Device string // Camera: "0".."N" or "/dev/videoN" (symlinks to one are resolved)
+	Path   string // File: any video OpenCV's FFmpeg backend reads
+	// Width and Height are the output size. Frames are resized to it when the
+	// source differs. 0, 0 means the source's own size for Camera and File;
+	// Pattern requires both. Set both or neither.
+	Width, Height int
+	// FPS is the rate in frames per second. 0 means the file's or camera's
+	// own rate (DefaultFPS when it reports none), and DefaultFPS for Pattern.
+	FPS int
+	// Quality is the JPEG quality 1..100; 0 means DefaultQuality.
+	Quality int
+	// Loop makes a File start over at its end instead of returning io.EOF.
+	Loop bool
+}
+
+// Frame is one encoded frame handed out by Source.Next.
+type Frame struct {
+	Data       []byte        // the JPEG: the dst passed to Next, extended
+	Seq        uint64        // source frame number; gaps mean dropped or skipped frames
+	Captured   time.Time     // wall-clock time the image was grabbed
+	Width      int           // size of the encoded image
+	Height     int           //
+	EncodeTime time.Duration // time spent in resize and JPEG encoding
+}
+
+// Stats is a snapshot of a Source's counters and measurements.
+type Stats struct {
+	Kind    Kind
+	Grabbed uint64 // images read from the device or file, or drawn
+	Frames  uint64 // frames delivered by Next
+	// Dropped counts frame slots lost because grabbing, encoding or the
+	// caller fell behind, including slots that passed while nobody called
+	// Next. For a camera: images the caller wanted but that a newer one
+	// replaced first (images between slots are thinned out, not dropped).
+	Dropped   uint64
+	Width     int // actual output size
+	Height    int
+	SourceFPS float64 // the rate the device or file reports (0 for Pattern)
+	FPS       int     // configured rate
+	ActualFPS float64 // measured over the last frames delivered
+	Quality   int     // current JPEG quality
+	Bytes     int     // size of the last frame
+	// EncodeLast is the last frame's resize and encode time; EncodeMean and
+	// EncodeP95 are over the last 64 frames.
+	EncodeLast time.Duration
+	EncodeMean time.Duration
+	EncodeP95  time.Duration
+}
+
+// Errors a caller may branch on.
+var (
+	// ErrClosed is returned by Next after Close.
+	ErrClosed = errors.New("capture: source closed")
+	// ErrConfig wraps every configuration error returned by Open.
+	ErrConfig = errors.New("invalid capture config")
+)
+
+// normalize checks cfg and fills in defaults.
+func (cfg Config) normalize() (Config, error) {
+	bad := func(format string, a ...any) (Config, error) {
+		return cfg, fmt.Errorf("capture: %w: "+format, append([]any{ErrConfig}, a...)...)
+	}
+	switch cfg.Kind {
+	case Camera:
+		if cfg.Device == "" {
+			return bad("camera needs a device (\"0\" or \"/dev/video0\")")
+		}
+	case File:
+		if cfg.Path == "" {
+			return bad("file source needs a path")
+		}
+	case Pattern:
+		if cfg.Width < MinPatternWidth || cfg.Height < MinPatternHeight {
+			return bad("pattern size %dx%d is too small: set width >= %d and height >= %d",
+				cfg.Width, cfg.Height, MinPatternWidth, MinPatternHeight)
+		}
+	case None:
+		return cfg, nil
+	default:
+		return bad("unknown source kind %d (want camera, file, pattern or none)", int(cfg.Kind))
+	}
+	if cfg.Width < 0 || cfg.Height < 0 || (cfg.Width == 0) != (cfg.Height == 0) {
+		return bad("size %dx%d: set width and height both > 0, or both 0 for the source's own size", cfg.Width, cfg.Height)
+	}
+	if cfg.FPS < 0 || cfg.FPS > MaxFPS {
+		return bad("fps %d out of range 0..%d", cfg.FPS, MaxFPS)
+	}
+	if cfg.Kind == Pattern && cfg.FPS == 0 {
+		cfg.FPS = DefaultFPS
+	}
+	if cfg.Quality == 0 {
+		cfg.Quality = DefaultQuality
+	}
+	if cfg.Quality < 1 || cfg.Quality > 100 {
+		return bad("quality %d out of range 1..100", cfg.Quality)
+	}
+	return cfg, nil
+}
+
+// clampQuality keeps q within 1..100.
+func clampQuality(q int) int {
+	return min(max(q, 1), 100)
+}
+
+// clampFPS keeps fps within 1..MaxFPS.
+func clampFPS(fps int) int {
+	return min(max(fps, 1), MaxFPS)
+}

@@ -1,0 +1,91 @@
+package capture
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// psnr returns the peak signal-to-noise ratio of b against a in dB
+// (+Inf when they are equal). Both must have the same size and type.
+func psnr(t testing.TB, a, b gocv.Mat) float64 {
+	t.Helper()
+	if a.Rows() != b.Rows() || a.Cols() != b.Cols() || a.Type() != b.Type() {
+		t.Fatalf("psnr: %dx%d type %v against %dx%d type %v", a.Cols(), a.Rows(), a.Type(), b.Cols(), b.Rows(), b.Type())
+	}
+	l2 := gocv.NormWithMats(a, b, gocv.NormL2)
+	mse := l2 * l2 / float64(a.Rows()*a.Cols()*a.Channels())
+	if mse == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+// decode decodes a JPEG into a BGR Mat the caller closes.
+func decode(t testing.TB, jpeg []byte) gocv.Mat {
+	t.Helper()
+	img, err := gocv.IMDecode(jpeg, gocv.IMReadColor)
+	if err != nil || img.Empty() {
+		img.Close()
+		t.Fatalf("IMDecode of %d bytes: %v, empty=%v", len(jpeg), err, err == nil)
+	}
+	return img
+}
+
+// openT opens a source and closes it when the test ends.
+func openT(t testing.TB, cfg Config) *Source {
+	t.Helper()
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatalf("Open(%+v): %v", cfg, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// next calls s.Next with a deadline far enough out that only a hang hits it.
+func next(t testing.TB, s *Source, dst []byte) Frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	f, err := s.Next(ctx, dst)
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	return f
+}
+
+// writeVideo writes n pattern frames of w x h to path as MJPG at fps with
+// VideoWriter, the way a user's recording would be made.
+func writeVideo(t testing.TB, path string, w, h, n int, fps float64) {
+	t.Helper()
+	p, err := newPattern(w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
+	if err != nil {
+		t.Fatalf("VideoWriterFile(%s): %v", path, err)
+	}
+	defer vw.Close()
+	if !vw.IsOpened() {
+		t.Fatalf("VideoWriterFile(%s): not opened", path)
+	}
+	img := gocv.NewMat()
+	defer img.Close()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range n {
+		p.draw(&img, uint64(i), at.Add(time.Duration(i)*time.Second/time.Duration(fps)))
+		if err := vw.Write(img); err != nil {
+			t.Fatalf("VideoWriter.Write frame %d: %v", i, err)
+		}
+	}
+}

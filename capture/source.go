@@ -1,0 +1,262 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// generator makes images on demand: the pattern and files.
+type generator interface {
+	// next fills img with the image for the next slot, after passing over
+	// the images of skip missed slots, and returns its frame number.
+	next(img *gocv.Mat, skip uint64, at time.Time) (seq uint64, err error)
+	// setRate tells the generator how many slots a second there are now.
+	setRate(fps int)
+	close()
+}
+
+// Source is an open frame source. Next is meant to be called from one
+// goroutine at a time (concurrent calls are serialised); SetQuality, SetFPS,
+// Stats and Close are safe for concurrent use with Next and each other.
+type Source struct {
+	cfg     Config // normalized
+	log     *slog.Logger
+	quality atomic.Int64
+	fps     atomic.Int64
+	stop    chan struct{} // closed by Close: wakes a waiting Next
+	once    sync.Once
+	m       meter
+
+	mu      sync.Mutex // held by Next, and by Close to release the OpenCV objects
+	closed  bool
+	gen     generator   // Pattern, File; nil otherwise
+	live    *liveReader // Camera; nil otherwise
+	img     gocv.Mat    // the image being encoded
+	scale   *scaler
+	pace    pacer
+	lastSeq uint64
+}
+
+// Open opens the source that cfg describes and logs its actual mode once.
+// A nil log discards. The caller must Close the Source.
+func Open(cfg Config, log *slog.Logger) (*Source, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	s := newSource(cfg, log)
+	switch cfg.Kind {
+	case Pattern:
+		var p *pattern
+		if p, err = newPattern(cfg.Width, cfg.Height); err == nil {
+			s.gen = &patternGen{p: p}
+		}
+	case File:
+		err = s.openFile()
+	case Camera:
+		err = s.openCamera()
+	}
+	if err != nil {
+		s.img.Close()
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+// newSource returns a Source with nothing opened yet.
+func newSource(cfg Config, log *slog.Logger) *Source {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "capture", "source", cfg.Kind.String())
+	s := &Source{cfg: cfg, log: log, stop: make(chan struct{}), img: gocv.NewMat()}
+	s.quality.Store(int64(cfg.Quality))
+	return s
+}
+
+// start finishes Open once the kind's own opening has settled the rate.
+func (s *Source) start() {
+	cfg := s.cfg
+	s.scale = newScaler(cfg.Width, cfg.Height)
+	s.fps.Store(int64(cfg.FPS))
+	s.pace = newPacer(cfg.FPS)
+	if s.gen != nil {
+		s.gen.setRate(cfg.FPS)
+	}
+	if cfg.Kind != None {
+		s.log.Info("frame source open", "device", cfg.Device, "path", cfg.Path,
+			"width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS, "quality", cfg.Quality)
+	}
+}
+
+// Next waits until the next frame is due, grabs it, encodes it and appends
+// the JPEG to dst[:0]. The returned Frame's Data is that slice; the caller
+// owns it. Next returns ctx.Err() when ctx is done, ErrClosed after Close,
+// io.EOF when a non-looping file has ended, and an error naming the device
+// when a camera stops delivering. A source of kind None waits for ctx.
+func (s *Source) Next(ctx context.Context, dst []byte) (Frame, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Frame{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return Frame{}, err
+	}
+	fps := int(s.fps.Load())
+	s.pace.setRate(fps)
+	var (
+		seq uint64
+		at  time.Time
+		err error
+	)
+	switch {
+	case s.gen != nil:
+		s.gen.setRate(fps)
+		seq, at, err = s.grabMade(ctx)
+	case s.live != nil:
+		seq, at, err = s.grabLive(ctx)
+	default:
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-s.stop:
+			err = ErrClosed
+		}
+	}
+	if err != nil {
+		return Frame{}, err
+	}
+	return s.encode(dst, seq, at)
+}
+
+// grabMade waits for the next slot and has the generator make its image.
+func (s *Source) grabMade(ctx context.Context) (uint64, time.Time, error) {
+	missed := s.pace.catchUp(time.Now())
+	s.m.dropped.Add(missed)
+	if err := sleepUntil(ctx, s.stop, s.pace.due); err != nil {
+		return 0, time.Time{}, err
+	}
+	at := time.Now()
+	seq, err := s.gen.next(&s.img, missed, at)
+	s.pace.advance()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	s.m.grabbed.Add(1)
+	return seq, at, nil
+}
+
+// grabLive waits for a camera image for the next slot.
+func (s *Source) grabLive(ctx context.Context) (uint64, time.Time, error) {
+	for {
+		from := time.Time{}
+		if !s.pace.due.IsZero() {
+			from = s.pace.due.Add(-s.pace.tolerance())
+		}
+		seq, at, ok, err := s.live.take(&s.img, s.lastSeq, from)
+		if ok {
+			s.pace.accept(at)
+			s.live.want(s.pace.due.Add(-s.pace.tolerance()))
+			s.lastSeq = seq
+			return seq, at, nil
+		}
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		select {
+		case <-s.live.fresh:
+		case <-s.live.done:
+		case <-ctx.Done():
+			return 0, time.Time{}, ctx.Err()
+		case <-s.stop:
+			return 0, time.Time{}, ErrClosed
+		}
+	}
+}
+
+// encode resizes and encodes s.img.
+func (s *Source) encode(dst []byte, seq uint64, at time.Time) (Frame, error) {
+	start := time.Now()
+	img := s.scale.apply(s.img)
+	data, err := AppendJPEG(dst[:0], img, int(s.quality.Load()))
+	if err != nil {
+		return Frame{}, fmt.Errorf("capture: %s frame %d: %w", s.cfg.Kind, seq, err)
+	}
+	f := Frame{Data: data, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
+	s.m.delivered(f)
+	return f, nil
+}
+
+// SetQuality changes the JPEG quality from the next frame on; it is clamped
+// to 1..100. Safe for concurrent use.
+func (s *Source) SetQuality(q int) { s.quality.Store(int64(clampQuality(q))) }
+
+// SetFPS changes the frame rate from the next frame on; it is clamped to
+// 1..MaxFPS. A file keeps playing in real time (frames are skipped or
+// repeated); a camera keeps its own rate and is decimated. Safe for
+// concurrent use.
+func (s *Source) SetFPS(fps int) { s.fps.Store(int64(clampFPS(fps))) }
+
+// Stats returns a snapshot of the counters. Safe for concurrent use.
+func (s *Source) Stats() Stats {
+	st := Stats{Kind: s.cfg.Kind, FPS: int(s.fps.Load()), Quality: int(s.quality.Load())}
+	s.m.fill(&st)
+	return st
+}
+
+// Close stops the source, waits for a running Next and the camera reader to
+// return, and releases every Mat and device. It is safe to call more than
+// once and concurrently with Next, which then returns ErrClosed.
+func (s *Source) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	if s.live != nil {
+		s.live.shutdown()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.gen != nil {
+		s.gen.close()
+	}
+	if s.live != nil {
+		err = s.live.close()
+	}
+	if s.scale != nil {
+		s.scale.close()
+	}
+	s.img.Close()
+	if s.cfg.Kind != None {
+		st := s.Stats()
+		s.log.Info("frame source closed", "frames", st.Frames, "dropped", st.Dropped, "grabbed", st.Grabbed)
+	}
+	return err
+}
+
+// patternGen makes pattern frames; its frame number is the slot number.
+type patternGen struct {
+	p *pattern
+	n uint64
+}
+
+func (g *patternGen) next(img *gocv.Mat, skip uint64, at time.Time) (uint64, error) {
+	g.n += skip
+	seq := g.n
+	g.n++
+	g.p.draw(img, seq, at)
+	return seq, nil
+}
+
+func (g *patternGen) setRate(int) {}
+func (g *patternGen) close()      { g.p.close() }

@@ -1,0 +1,183 @@
+// Package display owns frame sinks (GoCV window, recorder, null) and the
+// JPEG decoder. It is one of the two packages that import GoCV: the rest of
+// vstreamd hands it JPEG bytes and never touches OpenCV.
+//
+// A Sink takes frames through Show, which never blocks: it copies the frame
+// into a one-frame hand-off slot, replacing (and counting as skipped) any
+// frame the sink has not taken yet. The sink's own goroutine decodes the
+// newest frame and shows or writes it. There is never a queue, so a sink
+// slower than the stream shows fewer frames, never older ones.
+//
+// Kinds of sink:
+//
+//   - Window: a GoCV (highgui, Qt) window titled Config.Title, optionally
+//     with fps and latency drawn over the picture. Pressing q or Esc in it,
+//     or closing it, stops the sink: the window goes away, State becomes
+//     StateClosedByUser, one line is logged, Done is closed, and later
+//     frames are counted as Dropped. The rest of the daemon keeps running;
+//     restarting it brings the window back. All highgui calls of the process
+//     run on one locked OS thread (see guiThread). Open refuses when DISPLAY
+//     names no reachable X server, since Qt would abort the process; Qt also
+//     ends the process if the X server goes away while a window is open.
+//     WaitKey is global to highgui, so one window per process is assumed: a
+//     q typed into one of two windows may stop the other.
+//   - Record: writes every frame it takes to Config.Path: a path ending in
+//     ".avi" gets MJPG in AVI through gocv.VideoWriter; a path ending in "/"
+//     or naming a directory gets a JPEG sequence frame-000001.jpg, ... (the
+//     received bytes, not re-encoded).
+//   - Null: decodes and drops, for headless endpoints and benchmarks.
+//   - None: a send-only endpoint; Show only counts.
+//
+// Frames that do not decode are counted in Stats.DecodeErrors and skipped;
+// the first one is logged.
+package display
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Kind selects a frame sink.
+type Kind int
+
+// The kinds of sink. The zero Kind is invalid.
+const (
+	Window Kind = iota + 1 // a GoCV window
+	Record                 // an AVI file or a JPEG sequence
+	Null                   // decode and drop
+	None                   // count and drop, without decoding
+)
+
+// String returns the name used in configuration files and logs.
+func (k Kind) String() string {
+	switch k {
+	case Window:
+		return "window"
+	case Record:
+		return "record"
+	case Null:
+		return "null"
+	case None:
+		return "none"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Config says which sink to open.
+type Config struct {
+	Kind Kind
+	// Path is where Record writes: "name.avi" for MJPG in AVI, or a
+	// directory (an existing one, or a path ending in "/", created if
+	// needed) for a JPEG sequence.
+	Path    string
+	Title   string // Window: the title; "vstreamd" when empty
+	Overlay bool   // Window: draw fps and latency over the picture
+	FPS     int    // Record (AVI): the nominal rate written into the file; 30 when 0
+}
+
+// Frame is one encoded frame for Show.
+type Frame struct {
+	Data     []byte        // the JPEG; Show copies it
+	ID       uint32        // the transport's frame id
+	Captured time.Time     // the sender's capture time
+	Latency  time.Duration // the transport's one-way estimate, shown in the overlay
+}
+
+// States a sink reports in Stats.State.
+const (
+	StateRunning      = "running"
+	StateClosedByUser = "closed by user"
+	StateClosed       = "closed"
+	// A sink that failed reports "failed: " and the reason.
+	statePrefixFailed = "failed: "
+)
+
+// Stats is a snapshot of a Sink's counters. Every frame given to Show ends
+// up in exactly one of Shown, Skipped, DecodeErrors and Dropped, except the
+// one in the hand-off slot or being shown at that moment.
+type Stats struct {
+	Kind         Kind
+	State        string
+	Received     uint64 // Show calls
+	Shown        uint64 // decoded and shown or written
+	Skipped      uint64 // replaced by a newer frame before the sink took it
+	DecodeErrors uint64 // taken but not decodable
+	Dropped      uint64 // given after the sink had stopped, or lost with it
+	LastID       uint32 // ID of the last frame shown
+	Width        int    // size of the last frame shown
+	Height       int
+	FPS          float64       // frames shown per second, over the last 64
+	Latency      time.Duration // Latency of the last frame shown
+	DecodeLast   time.Duration
+	DecodeMean   time.Duration // over the last 64 frames
+}
+
+// ErrConfig wraps every configuration error returned by Open.
+var ErrConfig = errors.New("invalid display config")
+
+// defaultFPS is the nominal rate of a recording when Config.FPS is 0.
+const defaultFPS = 30
+
+// Open opens the sink that cfg describes and starts its goroutine. A nil
+// log discards. The caller must Close the Sink.
+func Open(cfg Config, log *slog.Logger) (*Sink, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "display", "sink", cfg.Kind.String())
+	var (
+		r   renderer
+		err error
+	)
+	switch cfg.Kind {
+	case Window:
+		r, err = newWindow(cfg)
+	case Record:
+		r, err = newRecorder(cfg)
+	case Null, None:
+		r = nullRenderer{}
+	default:
+		err = fmt.Errorf("display: %w: unknown sink kind %d (want window, record, null or none)", ErrConfig, int(cfg.Kind))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := newSink(cfg, log, r)
+	go s.run()
+	if cfg.Kind != None {
+		log.Info("frame sink open", "path", cfg.Path, "title", cfg.Title, "overlay", cfg.Overlay)
+	}
+	return s, nil
+}
+
+// recordTarget tells whether path names a JPEG sequence directory (creating
+// it when it ends in "/") or an AVI file, and checks it can be written.
+func recordTarget(path string) (dir bool, err error) {
+	bad := func(format string, a ...any) (bool, error) {
+		return false, fmt.Errorf("display: record %s: "+format, append([]any{path}, a...)...)
+	}
+	switch {
+	case path == "":
+		return false, fmt.Errorf("display: %w: record needs a path (name.avi or a directory/)", ErrConfig)
+	case strings.HasSuffix(path, "/"):
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return bad("%w", err)
+		}
+		return true, nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return true, nil
+	}
+	if !strings.EqualFold(filepath.Ext(path), ".avi") {
+		return false, fmt.Errorf("display: %w: record path %s: want a name ending in .avi, or a directory ending in /", ErrConfig, path)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return bad("the directory %s does not exist", filepath.Dir(path))
+	}
+	return false, nil
+}
