@@ -29,6 +29,8 @@ trap cleanup EXIT INT TERM
 echo "== building vstreamd (the first build compiles GoCV: about a minute)"
 go build -o "$work/vstreamd" ./cmd/vstreamd
 bin="$work/vstreamd"
+# One pre-shared key for both endpoints (on two machines: copy it over ssh).
+"$bin" genkey -o "$work/psk" 2>/dev/null
 
 sink=null
 if [[ -n "${DISPLAY:-}" ]]; then sink=window; fi
@@ -55,10 +57,10 @@ title = "vstreamd demo: $side sees $( [[ $side == alice ]] && echo bob || echo a
 socket = "$work/$side.sock"
 
 [security]
-encryption = "off"   # the demo keeps it simple; see README for keys
+key_file = "$work/psk"   # made by vstreamd genkey, mode 0600
 TOML
 	"$bin" check-config -config "$work/$side.toml" >/dev/null
-	"$bin" run -config "$work/$side.toml" 2>"$work/$side.log" &
+	MALLOC_ARENA_MAX=2 "$bin" run -config "$work/$side.toml" 2>"$work/$side.log" &
 	pids+=($!)
 done
 
