@@ -138,6 +138,7 @@ type Daemon struct {
 	rates    rates
 	conn     *net.UDPConn
 	sendErrs atomic.Uint64
+	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	sec      secState
 }
 

@@ -40,6 +40,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 		}
 		n, from, err := d.conn.ReadFromUDPAddrPort(buf)
 		now = time.Now()
+		d.rxAlive.Store(now.UnixNano())
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
 				return

@@ -84,8 +84,15 @@ func (r *rates) get() (txFPS, txBps, rxFPS, rxBps float64) {
 func (d *Daemon) tickLoop(ctx context.Context) {
 	t := time.NewTicker(helloEvery)
 	defer t.Stop()
-	wd, wdOn := d.notify.WatchdogInterval()
-	var lastRate, lastReport, lastWatchdog, lastBadLog time.Time
+	// The watchdog is pinged at half its interval, and only while the
+	// receive loop is turning: a wedged daemon gets restarted.
+	var watchdog <-chan time.Time
+	if wd, ok := d.notify.WatchdogInterval(); ok && wd > 0 {
+		wt := time.NewTicker(wd / 2)
+		defer wt.Stop()
+		watchdog = wt.C
+	}
+	var lastRate, lastReport, lastBadLog time.Time
 	var bad badInput
 	state := StateWaiting
 	statusLine := ""
@@ -94,6 +101,10 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-watchdog:
+			if time.Since(time.Unix(0, d.rxAlive.Load())) < 2*time.Second {
+				_ = d.notify.Watchdog()
+			}
 		case <-t.C:
 			now := time.Now() // the tick's own time may be older than a hello just received
 			d.sendHello(now)
@@ -116,10 +127,6 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 			if line := d.statusLine(); line != statusLine {
 				statusLine = line
 				_ = d.notify.Status(line)
-			}
-			if wdOn && now.Sub(lastWatchdog) >= wd/2 {
-				lastWatchdog = now
-				_ = d.notify.Watchdog()
 			}
 		}
 	}

@@ -38,15 +38,21 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	return showStatus(ctx, sock, *asJSON, *watch, time.Second, stdout, stderr)
+}
+
+// showStatus prints the status once, or with watch every interval until
+// ctx is done or the daemon stops answering.
+func showStatus(ctx context.Context, sock string, asJSON, watch bool, interval time.Duration, stdout, stderr io.Writer) int {
 	for {
-		code := statusOnce(ctx, sock, *asJSON, *watch, stdout, stderr)
-		if !*watch || code != exitOK {
+		code := statusOnce(ctx, sock, asJSON, watch, stdout, stderr)
+		if !watch || code != exitOK {
 			return code
 		}
 		select {
 		case <-ctx.Done():
 			return exitOK
-		case <-time.After(time.Second):
+		case <-time.After(interval):
 		}
 	}
 }
