@@ -10,12 +10,14 @@
 #   xvfb xauth     a virtual X display for the window sink's tests
 #   imagemagick    `import`, which takes the tests' screenshots
 #   xdotool        types q into the window in the tests
+#   systemd        systemd-analyze, which verifies the units in the tests
+#   iproute2       ip netns, for the two-host namespace script and tests
 #
 # Usage: scripts/install-deps.sh [--check]
 #   --check  only report what is missing; exit 1 if anything is.
 set -euo pipefail
 
-packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool)
+packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2)
 
 missing=()
 for p in "${packages[@]}"; do
