@@ -172,7 +172,7 @@ func TestTwoWayCall(t *testing.T) {
 	a.stop(t)
 	time.Sleep(200 * time.Millisecond)
 	as, bs := a.d.Status(), b.d.Status()
-	accounted := bs.RX.FramesDelivered + bs.RX.FramesLate + bs.RX.FramesIncomplete + bs.RX.FramesLost + bs.RX.FramesCorrupt
+	accounted := bs.RX.Accounted()
 	if as.TX.Frames < accounted || as.TX.Frames-accounted > 2 {
 		t.Errorf("A sent %d frames; B delivered %d + dropped %d = %d (more than 2 unaccounted)",
 			as.TX.Frames, bs.RX.FramesDelivered, accounted-bs.RX.FramesDelivered, accounted)

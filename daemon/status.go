@@ -50,29 +50,37 @@ type TXStatus struct {
 	PeerReport    *PeerReport   `json:"peer_report,omitempty"`
 }
 
+// FrameCounts are the outcomes of a stream's frames at the receiver. Every
+// frame the sender sent ends up in exactly one of delivered, late,
+// incomplete, lost and corrupt once the receiver has moved past it;
+// recovered counts the delivered frames that needed parity.
+type FrameCounts struct {
+	FramesDelivered  uint64 `json:"frames_delivered"`
+	FramesRecovered  uint64 `json:"frames_recovered"`
+	FramesLate       uint64 `json:"frames_late"`
+	FramesIncomplete uint64 `json:"frames_incomplete"`
+	FramesLost       uint64 `json:"frames_lost"`
+	FramesCorrupt    uint64 `json:"frames_corrupt"`
+}
+
+// Accounted is the number of frames with an outcome.
+func (c FrameCounts) Accounted() uint64 {
+	return c.FramesDelivered + c.FramesLate + c.FramesIncomplete + c.FramesLost + c.FramesCorrupt
+}
+
 // PeerReport is what the peer last said about the stream it receives from
 // us.
 type PeerReport struct {
-	AgeSeconds       float64     `json:"age_seconds"`
-	FramesDelivered  uint64      `json:"frames_delivered"`
-	FramesRecovered  uint64      `json:"frames_recovered"`
-	FramesLate       uint64      `json:"frames_late"`
-	FramesIncomplete uint64      `json:"frames_incomplete"`
-	FramesLost       uint64      `json:"frames_lost"`
-	FramesCorrupt    uint64      `json:"frames_corrupt"`
-	LossRatio        float64     `json:"loss_ratio"`
-	LatencyMs        Percentiles `json:"latency_ms"`
+	AgeSeconds float64 `json:"age_seconds"`
+	FrameCounts
+	LossRatio float64     `json:"loss_ratio"`
+	LatencyMs Percentiles `json:"latency_ms"`
 }
 
 // RXStatus is the receiving direction.
 type RXStatus struct {
-	Enabled          bool              `json:"enabled"` // a sink is configured
-	FramesDelivered  uint64            `json:"frames_delivered"`
-	FramesRecovered  uint64            `json:"frames_recovered"`
-	FramesLate       uint64            `json:"frames_late"`
-	FramesIncomplete uint64            `json:"frames_incomplete"`
-	FramesLost       uint64            `json:"frames_lost"`
-	FramesCorrupt    uint64            `json:"frames_corrupt"`
+	Enabled bool `json:"enabled"` // a sink is configured
+	FrameCounts
 	ShardsRecovered  uint64            `json:"shards_recovered"`
 	Packets          uint64            `json:"packets"` // valid datagrams from the peer
 	PacketsInvalid   uint64            `json:"packets_invalid"`
@@ -148,9 +156,11 @@ func (d *Daemon) Status() Status {
 	if !ps.reportAt.IsZero() {
 		r := ps.report
 		s.TX.PeerReport = &PeerReport{
-			AgeSeconds:      now.Sub(ps.reportAt).Seconds(),
-			FramesDelivered: r.Delivered, FramesRecovered: r.Recovered, FramesLate: r.Late,
-			FramesIncomplete: r.Incomplete, FramesLost: r.Lost, FramesCorrupt: r.Corrupt,
+			AgeSeconds: now.Sub(ps.reportAt).Seconds(),
+			FrameCounts: FrameCounts{
+				FramesDelivered: r.Delivered, FramesRecovered: r.Recovered, FramesLate: r.Late,
+				FramesIncomplete: r.Incomplete, FramesLost: r.Lost, FramesCorrupt: r.Corrupt,
+			},
 			LossRatio: float64(r.LossPPM) / 1e6,
 			LatencyMs: Percentiles{P50: float64(r.P50) / 1000, P95: float64(r.P95) / 1000, P99: float64(r.P99) / 1000},
 		}
@@ -159,9 +169,7 @@ func (d *Daemon) Status() Status {
 	rx := d.asm.Stats()
 	s.RX = RXStatus{
 		Enabled:         d.sink != nil,
-		FramesDelivered: rx.FramesDelivered.Load(), FramesRecovered: rx.FramesRecovered.Load(),
-		FramesLate: rx.FramesLate.Load(), FramesIncomplete: rx.FramesIncomplete.Load(),
-		FramesLost: rx.FramesLost.Load(), FramesCorrupt: rx.FramesCorrupt.Load(),
+		FrameCounts:     frameCounts(rx),
 		ShardsRecovered: rx.ShardsRecovered.Load(),
 		Packets:         d.rx.fromPeer.Load(), PacketsInvalid: rx.InvalidTotal(),
 		PacketsDuplicate: rx.Duplicates.Load(), PacketsLate: rx.LateDatagrams.Load(),
@@ -203,6 +211,14 @@ func (d *Daemon) Status() Status {
 		s.RX.Sink = &sk
 	}
 	return s
+}
+
+func frameCounts(rx *packetizer.RxStats) FrameCounts {
+	return FrameCounts{
+		FramesDelivered: rx.FramesDelivered.Load(), FramesRecovered: rx.FramesRecovered.Load(),
+		FramesLate: rx.FramesLate.Load(), FramesIncomplete: rx.FramesIncomplete.Load(),
+		FramesLost: rx.FramesLost.Load(), FramesCorrupt: rx.FramesCorrupt.Load(),
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -148,10 +148,10 @@ func (d *Daemon) sendReport() {
 	st := d.asm.Stats()
 	p := d.rx.lat.percentiles()
 	us := func(ms float64) uint32 { return uint32(min(ms*1000, 1<<32-1)) }
+	c := frameCounts(st)
 	r := packetizer.Report{
-		Delivered: st.FramesDelivered.Load(), Recovered: st.FramesRecovered.Load(),
-		Late: st.FramesLate.Load(), Incomplete: st.FramesIncomplete.Load(),
-		Lost: st.FramesLost.Load(), Corrupt: st.FramesCorrupt.Load(),
+		Delivered: c.FramesDelivered, Recovered: c.FramesRecovered, Late: c.FramesLate,
+		Incomplete: c.FramesIncomplete, Lost: c.FramesLost, Corrupt: c.FramesCorrupt,
 		Packets: st.Datagrams.Load(), Highest: d.rx.highest.Load(),
 		LossPPM: uint32(d.rates.loss() * 1e6),
 		P50:     us(p.P50), P95: us(p.P95), P99: us(p.P99),

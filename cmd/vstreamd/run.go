@@ -18,22 +18,32 @@ import (
 	"github.com/vstreamd/vstreamd/display"
 )
 
-func cmdRun(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vstreamd run", flag.ContinueOnError)
+// loadConfig parses a command's only flag, -config, and loads that file;
+// on failure it has said why and returns the exit code.
+func loadConfig(command string, args []string, stderr io.Writer) (*config.Config, string, int) {
+	fs := flag.NewFlagSet("vstreamd "+command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", defaultConfig, "config file")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return nil, "", exitUsage
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "vstreamd: %v\n", err)
-		return exitUsage
+		return nil, "", exitUsage
+	}
+	return cfg, *path, exitOK
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	cfg, path, code := loadConfig("run", args, stderr)
+	if cfg == nil {
+		return code
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.Log.Level)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(cfg, *path, level, log); err != nil {
+	if err := serve(cfg, path, level, log); err != nil {
 		log.Error("vstreamd failed", "err", err)
 		return exitFailure
 	}
@@ -94,23 +104,16 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vstreamd check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", defaultConfig, "config file")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "vstreamd: %v\n", err)
-		return exitUsage
+	cfg, path, code := loadConfig("check-config", args, stderr)
+	if cfg == nil {
+		return code
 	}
 	enc := "on, key " + cfg.Security.KeyFile
 	if !cfg.Security.Encryption {
 		enc = "OFF: the call is not encrypted"
 	}
 	fmt.Fprintf(stdout, "%s: OK\n  listen %s, peer %s\n  source %s %dx%d@%d q%d, sink %s\n  datagrams %d bytes, parity %.2f, max delay %v\n  control socket %s\n  encryption %s\n",
-		*path, cfg.Listen, cfg.Peer, cfg.Capture.Source, cfg.Capture.Width, cfg.Capture.Height, cfg.Capture.FPS, cfg.Capture.Quality,
+		path, cfg.Listen, cfg.Peer, cfg.Capture.Source, cfg.Capture.Width, cfg.Capture.Height, cfg.Capture.FPS, cfg.Capture.Quality,
 		cfg.Display.Sink, cfg.Transport.MaxDatagram, cfg.Transport.Parity, cfg.Transport.MaxDelay, cfg.Control.Socket, enc)
 	return exitOK
 }

@@ -38,7 +38,7 @@ func sampleStatus() *daemon.Status {
 		Listen: "0.0.0.0:5600", Session: "00112233aabbccdd", PeerSession: "8899aabb00112233", Encryption: "on (AES-256-GCM, pre-shared key)",
 		LatencyMethod: "exact", UptimeSeconds: 75}
 	st.TX = daemon.TXStatus{Enabled: true, Sending: true, Frames: 100, FPS: 30, BitrateBps: 25e6, Parity: 0.25, Quality: 80}
-	st.RX = daemon.RXStatus{Enabled: true, FramesDelivered: 98, FramesRecovered: 7, FramesLate: 1, FramesIncomplete: 1,
+	st.RX = daemon.RXStatus{Enabled: true, FrameCounts: daemon.FrameCounts{FramesDelivered: 98, FramesRecovered: 7, FramesLate: 1, FramesIncomplete: 1},
 		LossRatio: 0.05, FPS: 29.5, BitrateBps: 24e6, Invalid: map[string]uint64{"auth": 3, "replay": 2},
 		LatencyMs: daemon.Percentiles{P50: 1.5, P95: 2.5, P99: 3.5, Samples: 98}}
 	return st
