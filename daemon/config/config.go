@@ -118,7 +118,7 @@ type Display struct {
 
 // Transport is the [transport] table.
 type Transport struct {
-	MaxDatagram   int           // bytes per UDP datagram, headers included; 576..65507
+	MaxDatagram   int           // UDP payload bytes per datagram, vstreamd's header and tag included; 576..65507
 	MaxDelay      time.Duration // from max_delay_ms; 1ms..10s
 	Parity        float64       // parity shards per data shard; 0 (FEC off)..2
 	MaxFrameBytes int           // largest encoded frame; 65536..67108864

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// condition is one network condition the benchmark runs. The relay
+// applies it to both directions; the table reports the A to B direction.
+type condition struct {
+	Name  string   // short name for -conditions
+	Label string   // what the table says
+	Relay []string // badlink impairment flags
+	Loss  lossModel
+	// NoBound marks conditions where the MDS bound does not apply.
+	NoBound bool
+	// Cap is a bandwidth cap at a fraction of the clean bitrate measured
+	// at the same parity; the relay flag is added at run time.
+	Cap bool
+	// Parities are run in addition to the ones asked for.
+	Parities []float64
+	// Extra conditions help diagnose the others; they run only when
+	// -conditions names them.
+	Extra bool
+}
+
+// conditions returns every condition, in the order they run: clean first,
+// because the bandwidth cap is set from its bitrate.
+func conditions() []condition {
+	return []condition{
+		{Name: "clean", Label: "clean"},
+		iidLoss(0.01, nil),
+		iidLoss(0.05, nil),
+		iidLoss(0.10, []float64{0.5}),
+		iidLoss(0.20, nil),
+		{
+			Name: "burst", Label: "burst loss 2%, mean burst 4",
+			Relay: []string{"-loss", "0.02", "-burst", "4"},
+			Loss:  lossModel{Loss: 0.02, Burst: 4},
+		},
+		{
+			Name: "jitter", Label: "delay 30ms +/-10ms, reorder",
+			Relay: []string{"-delay", "30ms", "-jitter", "10ms", "-reorder"},
+		},
+		{
+			Name: "loss5delay", Label: "loss 5% + delay 30ms",
+			Relay: []string{"-loss", "0.05", "-delay", "30ms"},
+			Loss:  lossModel{Loss: 0.05},
+		},
+		{Name: "cap", Label: "rate cap", Cap: true, NoBound: true},
+		{
+			Name: "delay30", Label: "delay 30ms", Extra: true,
+			Relay: []string{"-delay", "30ms"},
+		},
+	}
+}
+
+func iidLoss(p float64, extra []float64) condition {
+	pct := fmt.Sprintf("%g", p*100)
+	return condition{
+		Name: "loss" + pct, Label: "loss " + pct + "%",
+		Relay:    []string{"-loss", fmt.Sprint(p)},
+		Loss:     lossModel{Loss: p},
+		Parities: extra,
+	}
+}
+
+// selectConditions returns the conditions named in a comma-separated list,
+// in their canonical order, or all but the extra ones for "" or "all".
+func selectConditions(list string) ([]condition, error) {
+	all := conditions()
+	if list == "" || list == "all" {
+		return slices.DeleteFunc(all, func(c condition) bool { return c.Extra }), nil
+	}
+	known := map[string]bool{}
+	var names []string
+	for _, c := range all {
+		known[c.Name] = true
+		names = append(names, c.Name)
+	}
+	want := map[string]bool{}
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		if !known[name] {
+			return nil, fmt.Errorf("-conditions: unknown condition %q; known: %s", name, strings.Join(names, ", "))
+		}
+		want[name] = true
+	}
+	var out []condition
+	for _, c := range all {
+		if want[c.Name] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
