@@ -139,6 +139,7 @@ type Daemon struct {
 	conn     *net.UDPConn
 	sendErrs atomic.Uint64
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
+	pace     pacer
 	sec      secState
 }
 
@@ -171,6 +172,7 @@ func New(opt Options) (*Daemon, error) {
 		ready:   make(chan struct{}),
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
+	d.pace.setRate(cfg.Transport.MaxRateMbps)
 	d.peer.self = d.session
 	var psk secure.Key
 	if cfg.Security.Encryption {

@@ -12,7 +12,7 @@ import (
 
 // Reload applies a new configuration while running. What can change without
 // dropping the call (config.Live: peer, fps, quality, parity, max_delay_ms,
-// log level) is applied; changes to anything else are logged as needing a
+// max_rate_mbps, log level) is applied; changes to anything else are logged as needing a
 // restart and otherwise ignored. A peer whose name no longer resolves
 // refuses the whole reload: the old configuration stays. Safe for
 // concurrent use.
@@ -54,6 +54,7 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	applied.Peer = next.Peer
 	applied.Capture.FPS, applied.Capture.Quality = next.Capture.FPS, next.Capture.Quality
 	applied.Transport.Parity, applied.Transport.MaxDelay = next.Transport.Parity, next.Transport.MaxDelay
+	applied.Transport.MaxRateMbps = next.Transport.MaxRateMbps
 	applied.Log = next.Log
 
 	_ = d.pk.SetParity(applied.Transport.Parity) // checked above
@@ -62,6 +63,7 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 		d.src.SetFPS(applied.Capture.FPS)
 	}
 	d.maxDelay.Store(int64(applied.Transport.MaxDelay))
+	d.pace.setRate(applied.Transport.MaxRateMbps)
 	if cur := d.peerAddr.Load(); cur == nil || *cur != *peer {
 		d.peerAddr.Store(peer)
 		d.peer.setAddr(*peer)

@@ -26,6 +26,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		if seal != nil {
 			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
 		}
+		d.pace.wait(len(dg))
 		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
 			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
 		}

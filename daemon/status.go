@@ -42,6 +42,7 @@ type TXStatus struct {
 	FPS           float64       `json:"fps"`
 	BitrateBps    float64       `json:"bitrate_bps"`
 	Parity        float64       `json:"parity"`
+	MaxRateMbps   float64       `json:"max_rate_mbps"` // pacing; 0: off
 	Quality       int           `json:"quality"`
 	FramesSkipped uint64        `json:"frames_skipped"` // captured while nobody watched
 	FramesTooBig  uint64        `json:"frames_too_big"`
@@ -142,7 +143,7 @@ func (d *Daemon) Status() Status {
 	s.TX = TXStatus{
 		Enabled: d.src != nil, Sending: d.src != nil && d.peer.wantsVideo(now),
 		Frames: tx.Frames.Load(), Packets: tx.Datagrams.Load(), ParityPackets: tx.ParityDatagrams.Load(),
-		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(),
+		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(), MaxRateMbps: cfg.Transport.MaxRateMbps,
 		Quality: cfg.Capture.Quality, FramesSkipped: d.tx.skipped.Load(), FramesTooBig: tx.Rejected.Load(),
 		SendErrors: d.sendErrs.Load(),
 	}

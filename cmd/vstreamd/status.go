@@ -143,7 +143,11 @@ func render(s *daemon.Status) string {
 			what = "streaming"
 		}
 		p("\n  sending:    %s\n", what)
-		p("              %.1f fps, %s, parity %.2f, quality %d\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality)
+		pacing := ""
+		if t.MaxRateMbps > 0 {
+			pacing = fmt.Sprintf(", paced at %g Mb/s", t.MaxRateMbps)
+		}
+		p("              %.1f fps, %s, parity %.2f, quality %d%s\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality, pacing)
 		p("              frames %d, packets %d (%d parity), frames skipped %d, too big %d, send errors %d\n",
 			t.Frames, t.Packets, t.ParityPackets, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {

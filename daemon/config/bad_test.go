@@ -127,6 +127,7 @@ func badConfigs() []badCase {
 		{"transport", "parity", "-0.01", "2.01", "must be between 0 and 2 (0 turns FEC off)"},
 		{"transport", "parity", "nan", "inf", "must be between 0 and 2"},
 		{"transport", "max_frame_bytes", "65535", "67108865", "must be between 65536 and 67108864"},
+		{"transport", "max_rate_mbps", "-1", "100001", "must be between 0 and 100000"},
 		{"capture", "fps", "-9223372036854775808", "9223372036854775807", "must be between 1 and 120"},
 	}
 	for _, r := range ranges {

@@ -121,6 +121,7 @@ type Transport struct {
 	MaxDatagram   int           // UDP payload bytes per datagram, vstreamd's header and tag included; 576..65507
 	MaxDelay      time.Duration // from max_delay_ms; 1ms..10s
 	Parity        float64       // parity shards per data shard; 0 (FEC off)..2
+	MaxRateMbps   float64       // pace sending at this rate, Mb/s; 0: each frame at once
 	MaxFrameBytes int           // largest encoded frame; 65536..67108864
 }
 

@@ -168,6 +168,7 @@ overlay = false
 max_datagram = 1472
 max_delay_ms = 250
 parity = 0.5
+max_rate_mbps = 50
 max_frame_bytes = 1048576
 [control]
 socket = "/tmp/vs.sock"

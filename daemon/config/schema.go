@@ -89,6 +89,15 @@ func specs() []spec {
 				return ""
 			},
 			get: func(c *Config) any { return c.Transport.Parity }}),
+		live(spec{key: "transport.max_rate_mbps", kind: kindFloat,
+			set: func(c *Config, v value) string {
+				if !(v.f >= 0 && v.f <= 100000) { // also rejects nan
+					return "must be between 0 and 100000 (megabits per second; 0 sends each frame at once)"
+				}
+				c.Transport.MaxRateMbps = v.f
+				return ""
+			},
+			get: func(c *Config) any { return c.Transport.MaxRateMbps }}),
 		intKey("transport.max_frame_bytes", 65536, 67108864, "64 KiB to 64 MiB",
 			func(c *Config) *int { return &c.Transport.MaxFrameBytes }),
 
@@ -167,7 +176,8 @@ func Keys() []string {
 }
 
 // Live reports whether a reload applies key while running (peer, fps,
-// quality, parity, max_delay_ms, log level). Other keys need a restart.
+// quality, parity, max_delay_ms, max_rate_mbps, log level). Other keys need
+// a restart.
 func Live(key string) bool {
 	for _, s := range specs() {
 		if s.key == key {

@@ -20,8 +20,9 @@ import (
 // settings are what every run shares.
 type settings struct {
 	Width, Height, FPS, Quality int
-	MaxDatagram                 int // [transport] max_datagram
-	MaxDelayMs                  int // [transport] max_delay_ms
+	MaxDatagram                 int     // [transport] max_datagram
+	MaxDelayMs                  int     // [transport] max_delay_ms
+	MaxRateMbps                 float64 // [transport] max_rate_mbps: pacing, 0 off
 	Warmup                      time.Duration
 	Duration                    time.Duration // the measured window
 	Seed                        uint64        // the relay's seed
@@ -325,13 +326,14 @@ sink = %q
 max_datagram = %d
 max_delay_ms = %d
 parity = %g
+max_rate_mbps = %g
 
 [control]
 socket = %q
 
 [security]
 %s
-`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, sock, h.security(dir))
+`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, sock, h.security(dir))
 	return cfg, sock, os.WriteFile(cfg, []byte(body), 0o600)
 }
 

@@ -1,0 +1,47 @@
+package daemon
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// paceBurst is how many bytes go out back to back before pacing holds the
+// sender: about a dozen datagrams.
+const paceBurst = 16 << 10
+
+// pacer spreads datagrams at a rate ([transport] max_rate_mbps) with a
+// token bucket, so that a frame does not reach a shallow router queue as
+// one burst. wait is for the send loop only; setRate is safe for
+// concurrent use. A rate of 0 means no pacing, at no cost.
+type pacer struct {
+	rate   atomic.Uint64 // bytes per second, as float64 bits; 0: off
+	tokens float64       // bytes that may go now; negative: owed
+	last   time.Time
+}
+
+// setRate sets the rate in megabits per second.
+func (p *pacer) setRate(mbps float64) {
+	p.rate.Store(math.Float64bits(mbps * 1e6 / 8))
+}
+
+// wait returns when n more bytes may be sent. It sleeps only once a
+// millisecond's worth is owed, so the sender wakes at most about a thousand
+// times a second whatever the rate.
+func (p *pacer) wait(n int) {
+	r := math.Float64frombits(p.rate.Load())
+	if r <= 0 {
+		return
+	}
+	now := time.Now()
+	if p.last.IsZero() {
+		p.tokens = paceBurst
+	} else {
+		p.tokens = min(paceBurst, p.tokens+now.Sub(p.last).Seconds()*r)
+	}
+	p.last = now
+	p.tokens -= float64(n)
+	if owed := -p.tokens; owed > r/1000 {
+		time.Sleep(time.Duration(owed / r * float64(time.Second)))
+	}
+}
