@@ -191,16 +191,22 @@ func (p *proc) stopWithin(t *testing.T, limit time.Duration) {
 	}
 }
 
+// startCall starts two daemons, A and B, calling each other on loopback.
+func startCall(t *testing.T) (a, b *proc, dir string, pa, pb int) {
+	t.Helper()
+	dir = t.TempDir()
+	pa, pb = freeUDPPort(t), freeUDPPort(t)
+	cfgA, sockA := writeConfig(t, dir, "a", pa, pb, 80)
+	cfgB, sockB := writeConfig(t, dir, "b", pb, pa, 80)
+	return startProc(t, "A", cfgA, sockA), startProc(t, "B", cfgB, sockB), dir, pa, pb
+}
+
 func TestCallEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: real processes")
 	}
-	dir := t.TempDir()
-	pa, pb := freeUDPPort(t), freeUDPPort(t)
-	cfgA, sockA := writeConfig(t, dir, "a", pa, pb, 80)
-	cfgB, sockB := writeConfig(t, dir, "b", pb, pa, 80)
-	a := startProc(t, "A", cfgA, sockA)
-	b := startProc(t, "B", cfgB, sockB)
+	a, b, dir, pa, pb := startCall(t)
+	cfgA, sockA := a.cfg, a.sock
 
 	var sa, sb map[string]any
 	eventually(t, "both sides to deliver 90 frames", 20*time.Second, func() bool {
@@ -265,12 +271,7 @@ func TestAccountingEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: real processes")
 	}
-	dir := t.TempDir()
-	pa, pb := freeUDPPort(t), freeUDPPort(t)
-	cfgA, sockA := writeConfig(t, dir, "a", pa, pb, 80)
-	cfgB, sockB := writeConfig(t, dir, "b", pb, pa, 80)
-	a := startProc(t, "A", cfgA, sockA)
-	b := startProc(t, "B", cfgB, sockB)
+	a, b, _, _, _ := startCall(t)
 	eventually(t, "60 frames at B", 20*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && num(s, "rx", "frames_delivered") >= 60

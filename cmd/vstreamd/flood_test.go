@@ -91,6 +91,7 @@ func TestFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: real processes")
 	}
+	// The relay needs the daemons' ports before they start, and they its.
 	dir := t.TempDir()
 	pa, pb := freeUDPPort(t), freeUDPPort(t)
 	rl := newRelay(t, pa, pb)
