@@ -67,26 +67,29 @@ func (r *relay) pump(in, out *net.UDPConn, to netip.AddrPort, record bool) {
 
 func port(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
 
-func vmHWM(t *testing.T, pid int) int {
+// procStatus reads a kB field of /proc/PID/status: VmHWM is the peak
+// resident set, RssAnon the part that is the process's own (not pages of
+// shared libraries).
+func procStatus(t *testing.T, pid int, field string) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatalf("reading the daemon's memory: %v", err)
 	}
 	sc := bufio.NewScanner(strings.NewReader(string(b)))
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == field+":" {
 			kb, _ := strconv.Atoi(f[1])
 			return kb
 		}
 	}
-	t.Fatal("no VmHWM")
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 
 // TestFlood: while two daemons stream (encrypted, through a recording
 // relay), another process sends 200,000 garbage, forged and replayed
 // datagrams to one of them. The call keeps at least 95% of its clean
-// delivery ratio, the daemon's memory stays under 100 MB, nothing crashes.
+// delivery ratio, the daemon's memory does not grow, nothing crashes.
 func TestFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: real processes")
@@ -120,6 +123,7 @@ func TestFlood(t *testing.T) {
 	})
 	cleanSent, cleanGot := window(4 * time.Second)
 	clean := cleanGot / cleanSent
+	hwmBefore := procStatus(t, b.cmd.Process.Pid, "VmHWM")
 
 	// The flooder: this test binary again, as another process.
 	rl.mu.Lock()
@@ -149,14 +153,17 @@ func TestFlood(t *testing.T) {
 	if err != nil {
 		t.Fatalf("B after the flood: %v", err)
 	}
-	hwm := vmHWM(t, b.cmd.Process.Pid)
-	t.Logf("clean: %v of %v frames (%.3f); under flood: %v of %v (%.3f); B refused %v datagrams %v; B peak RSS %d kB; flooder: %s",
-		cleanGot, cleanSent, clean, floodGot, floodSent, during, num(sb, "rx", "packets_invalid"), sb["rx"].(map[string]any)["invalid"], hwm, strings.TrimSpace(string(o)))
+	hwm, anon := procStatus(t, b.cmd.Process.Pid, "VmHWM"), procStatus(t, b.cmd.Process.Pid, "RssAnon")
+	t.Logf("clean: %v of %v frames (%.3f); under flood: %v of %v (%.3f); B refused %v datagrams %v; B peak RSS %d kB before the flood, %d kB after, %d kB of it its own; flooder: %s",
+		cleanGot, cleanSent, clean, floodGot, floodSent, during, num(sb, "rx", "packets_invalid"), sb["rx"].(map[string]any)["invalid"], hwmBefore, hwm, anon, strings.TrimSpace(string(o)))
 	if during < 0.95*clean {
 		t.Errorf("delivery under flood %.3f < 95%% of clean %.3f", during, clean)
 	}
-	if hwm > 100<<10 {
-		t.Errorf("B peak RSS %d kB, want under 100 MB", hwm)
+	// The bound: the flood may not grow the daemon. (About 70 MB of its
+	// resident set are OpenCV's shared libraries; its own memory is the
+	// anonymous part.)
+	if hwm-hwmBefore > 8<<10 || anon > 100<<10 {
+		t.Errorf("B peak RSS grew from %d to %d kB under the flood (own memory %d kB); want under 8 MB of growth and 100 MB own", hwmBefore, hwm, anon)
 	}
 	if num(sb, "rx", "frames_corrupt") != 0 || str(sb, "state") != "streaming" || num(sb, "peer_moves") != 0 {
 		t.Errorf("after the flood: corrupt %v, state %q, peer moves %v", num(sb, "rx", "frames_corrupt"), str(sb, "state"), num(sb, "peer_moves"))
