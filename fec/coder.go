@@ -37,6 +37,11 @@ type Coder struct {
 	// multiplies by c.
 	gfni    bool
 	gfniMat [256]uint64
+	// avx2: use the AVX2 kernel; nibbles[c] is c times every low nibble
+	// and every high nibble.
+	avx2    bool
+	nibbles [256][32]byte
+	tables  [MaxShards][32]byte
 
 	out  [1][]byte // the one-element parity slice EncodeIdx wants
 	coef [MaxShards]byte
@@ -84,6 +89,13 @@ func NewCoder() (*Coder, error) {
 		c.gfniMat[v] = affineMatrix(&c.gfMul[v])
 	}
 	c.gfni = hasGFNI()
+	for v := range 256 {
+		for x := range 16 {
+			c.nibbles[v][x] = c.gfMul[v][x]
+			c.nibbles[v][16+x] = c.gfMul[v][x<<4]
+		}
+	}
+	c.avx2 = hasAVX2()
 	return c, nil
 }
 
@@ -111,6 +123,13 @@ func (c *Coder) dot(out []byte, ins [][]byte, acc bool) {
 			c.mats[i] = c.gfniMat[c.coef[i]]
 		}
 		gfniDot(&c.mats[0], &ins[0], len(ins), &out[0], len(out), acc)
+		return
+	}
+	if c.avx2 && len(out) >= 32 {
+		for i := range ins {
+			c.tables[i] = c.nibbles[c.coef[i]]
+		}
+		avx2Dot(&c.tables[0], &ins[0], len(ins), &out[0], len(out), acc)
 		return
 	}
 	if !acc {

@@ -10,7 +10,17 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func gfniDot(mats *uint64, ins *[]byte, nIn int, out *byte, n int, acc bool)
 
+// avx2Dot computes the same with AVX2 and the split-nibble method: tables
+// holds 32 bytes per input (its coefficient times each low and each high
+// nibble). n >= 32.
+//
+//go:noescape
+func avx2Dot(tables *[32]byte, ins *[]byte, nIn int, out *byte, n int, acc bool)
+
+// hasAVX2 reports whether avx2Dot can run on this CPU.
+func hasAVX2() bool { return cpu.X86.HasAVX2 }
+
 // hasGFNI reports whether gfniDot can run on this CPU.
 func hasGFNI() bool {
-	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512GFNI && cpu.X86.HasBMI2
+	return !noGFNI && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512GFNI && cpu.X86.HasBMI2
 }

@@ -18,20 +18,30 @@ func refDot(c *Coder, out []byte, ins [][]byte, coef []byte, acc bool) {
 	}
 }
 
-// TestDotKernels checks both kernels (GFNI where the CPU has it, and the
+// TestDotKernels checks every kernel the CPU can run (GFNI, AVX2, and the
 // portable one) against the scalar reference for every length up to 300,
-// which covers the 128-byte, 64-byte and masked-tail paths of the assembly.
+// which covers the 128-byte, 64-byte, 32-byte and tail paths of the
+// assembly.
 func TestDotKernels(t *testing.T) {
 	c := newTestCoder(t)
 	rng := rand.New(rand.NewPCG(13, 14))
-	kernels := []bool{false}
-	if hasGFNI() {
-		kernels = append(kernels, true)
-	} else {
-		t.Log("no AVX-512 GFNI on this CPU: only the portable kernel is tested")
+	type kernel struct {
+		name       string
+		gfni, avx2 bool
 	}
-	for _, gfni := range kernels {
-		c.gfni = gfni
+	kernels := []kernel{{"portable", false, false}}
+	if hasAVX2() {
+		kernels = append(kernels, kernel{"avx2", false, true})
+	} else {
+		t.Log("no AVX2 on this CPU: the AVX2 kernel is not tested")
+	}
+	if hasGFNI() {
+		kernels = append(kernels, kernel{"gfni", true, false})
+	} else {
+		t.Log("no AVX-512 GFNI on this CPU: the GFNI kernel is not tested")
+	}
+	for _, k := range kernels {
+		c.gfni, c.avx2 = k.gfni, k.avx2
 		for n := 1; n <= 300; n++ {
 			for _, nIn := range []int{1, 2, 7} {
 				ins := make([][]byte, nIn)
@@ -53,7 +63,7 @@ func TestDotKernels(t *testing.T) {
 					copy(c.coef[:], coef)
 					c.dot(buf[:n], ins, acc)
 					if !bytes.Equal(buf, want) {
-						t.Fatalf("gfni=%v n=%d inputs=%d acc=%v: dot differs from the reference (or wrote past n)", gfni, n, nIn, acc)
+						t.Fatalf("%s kernel n=%d inputs=%d acc=%v: dot differs from the reference (or wrote past n)", k.name, n, nIn, acc)
 					}
 				}
 			}
@@ -80,7 +90,7 @@ func TestAffineMatrix(t *testing.T) {
 // kernel too, so machines without GFNI are covered wherever tests run.
 func TestPortableCoder(t *testing.T) {
 	c := newTestCoder(t)
-	c.gfni = false
+	c.gfni, c.avx2 = false, false
 	rng := rand.New(rand.NewPCG(15, 16))
 	data, parity := randomBlock(rng, 40, 10, 333)
 	if err := c.Encode(data, parity); err != nil {

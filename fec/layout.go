@@ -15,9 +15,13 @@
 // one [Coder] serves every frame size without a per-geometry cache, and it
 // allocates nothing per frame.
 //
-// The arithmetic on shards runs in the library's SIMD kernels; the only
-// pure-Go arithmetic is the inversion of the small e-by-e matrix that maps the
-// e received parity shards back to the e lost data shards.
+// The arithmetic on shards runs in SIMD kernels: this package's own
+// dot-product kernels for AVX-512 GFNI (fec/gfni_amd64.s) and AVX2
+// (fec/avx2_amd64.s), else the library's multiply-add kernels. The only
+// pure-Go arithmetic is the inversion of the small e-by-e matrix that maps
+// the e received parity shards back to the e lost data shards. Build with
+// -tags nogfni to measure the AVX2 kernel on a CPU that has GFNI, and with
+// -tags purego for the library's kernels only.
 package fec
 
 import (
