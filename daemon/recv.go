@@ -15,7 +15,6 @@ import (
 type rxState struct {
 	lat        latencyRing   // capture to complete
 	netLat     latencyRing   // first datagram sent to complete: network, FEC, reassembly
-	datagrams  atomic.Uint64 // read from the socket, from anyone
 	bytes      atomic.Uint64 // bytes of datagrams from the peer
 	foreign    atomic.Uint64 // from an address other than the peer's: dropped
 	fromPeer   atomic.Uint64 // valid datagrams of the peer's current session
@@ -23,7 +22,6 @@ type rxState struct {
 	badControl atomic.Uint64 // control messages that did not parse
 	unwanted   atomic.Uint64 // video while we show none
 	readErrs   atomic.Uint64
-	stale      atomic.Uint64 // from a session the peer replaced
 }
 
 // receiveLoop reads datagrams until the socket is closed, feeding the
@@ -50,7 +48,6 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 				d.rx.readErrs.Add(1) // e.g. ICMP port unreachable reported on the socket
 			}
 		} else {
-			d.rx.datagrams.Add(1)
 			d.handle1(buf[:n], from, now)
 		}
 		if now.Sub(lastIdle) >= tick {
@@ -103,7 +100,6 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		var stale bool
 		newSession, stale = d.peer.heardFrom(h.Session, now)
 		if stale {
-			d.rx.stale.Add(1)
 			st.Invalid[packetizer.ReasonStaleSession].Add(1)
 			return
 		}

@@ -87,7 +87,9 @@ type RXStatus struct {
 	PacketsInvalid   uint64            `json:"packets_invalid"`
 	PacketsDuplicate uint64            `json:"packets_duplicate"`
 	PacketsLate      uint64            `json:"packets_late"`
-	PacketsForeign   uint64            `json:"packets_foreign"` // from other addresses
+	PacketsForeign   uint64            `json:"packets_foreign"`  // from other addresses
+	PacketsUnwanted  uint64            `json:"packets_unwanted"` // video while this endpoint shows none
+	ReadErrors       uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
 	Invalid          map[string]uint64 `json:"invalid,omitempty"`
 	LossRatio        float64           `json:"loss_ratio"`
 	FPS              float64           `json:"fps"`
@@ -174,8 +176,8 @@ func (d *Daemon) Status() Status {
 		ShardsRecovered: rx.ShardsRecovered.Load(),
 		Packets:         d.rx.fromPeer.Load(), PacketsInvalid: rx.InvalidTotal(),
 		PacketsDuplicate: rx.Duplicates.Load(), PacketsLate: rx.LateDatagrams.Load(),
-		PacketsForeign: d.rx.foreign.Load(),
-		LossRatio:      d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
+		PacketsForeign: d.rx.foreign.Load(), PacketsUnwanted: d.rx.unwanted.Load(), ReadErrors: d.rx.readErrs.Load(),
+		LossRatio: d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
 		LatencyMs:   d.rx.lat.percentiles(),
 		TransportMs: d.rx.netLat.percentiles(),
 		MaxDelayMs:  ms(time.Duration(d.maxDelay.Load())),

@@ -2,6 +2,26 @@
 
 #include "textflag.h"
 
+// STEP adds input *SI's 32 bytes at offset AX, times the coefficient whose
+// nibble tables R12 points to, into Y0, and moves SI and R12 to the next
+// input; BX counts the inputs down.
+#define STEP \
+	MOVQ           (SI), R13 \
+	VMOVDQU        (R13)(AX*1), Y1 \
+	VPSRLQ         $4, Y1, Y2 \
+	VPAND          Y15, Y1, Y1 \
+	VPAND          Y15, Y2, Y2 \
+	VBROADCASTI128 (R12), Y3 \
+	VBROADCASTI128 16(R12), Y4 \
+	VPSHUFB        Y1, Y3, Y3 \
+	VPSHUFB        Y2, Y4, Y4 \
+	VPXOR          Y3, Y0, Y0 \
+	VPXOR          Y4, Y0, Y0 \
+	ADDQ           $24, SI \
+	ADDQ           $32, R12 \
+	DECQ           BX
+
+
 // func avx2Dot(tables *[32]byte, ins *[]byte, nIn int, out *byte, n int, acc bool)
 //
 // out[0:n] = (acc ? out[0:n] : 0) ^ sum over i < nIn of c_i * ins[i][0:n] in
@@ -40,20 +60,7 @@ tailsum:
 	MOVQ R10, BX
 
 tailnext:
-	MOVQ           (SI), R13
-	VMOVDQU        (R13)(AX*1), Y1
-	VPSRLQ         $4, Y1, Y2
-	VPAND          Y15, Y1, Y1
-	VPAND          Y15, Y2, Y2
-	VBROADCASTI128 (R12), Y3
-	VBROADCASTI128 16(R12), Y4
-	VPSHUFB        Y1, Y3, Y3
-	VPSHUFB        Y2, Y4, Y4
-	VPXOR          Y3, Y0, Y0
-	VPXOR          Y4, Y0, Y0
-	ADDQ           $24, SI
-	ADDQ           $32, R12
-	DECQ           BX
+	STEP
 	JNZ            tailnext
 
 	// Blend: bytes before the last DX keep out's value.
@@ -80,20 +87,7 @@ sum32:
 	MOVQ R10, BX
 
 next32:
-	MOVQ           (SI), R13
-	VMOVDQU        (R13)(AX*1), Y1
-	VPSRLQ         $4, Y1, Y2
-	VPAND          Y15, Y1, Y1
-	VPAND          Y15, Y2, Y2
-	VBROADCASTI128 (R12), Y3
-	VBROADCASTI128 16(R12), Y4
-	VPSHUFB        Y1, Y3, Y3
-	VPSHUFB        Y2, Y4, Y4
-	VPXOR          Y3, Y0, Y0
-	VPXOR          Y4, Y0, Y0
-	ADDQ           $24, SI
-	ADDQ           $32, R12
-	DECQ           BX
+	STEP
 	JNZ            next32
 	VMOVDQU Y0, (DI)(AX*1)
 	ADDQ    $32, AX
