@@ -26,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vstreamd/vstreamd/fec/lossmodel"
 )
 
 // Limits on the delay settings; beyond them the relay's in-flight limit would
@@ -109,13 +111,12 @@ func (p Params) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 	}
+	if err := p.lossModel().Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	switch {
-	case !(p.Loss >= 0 && p.Loss <= 1):
-		return bad("loss %g: must be between 0 and 1", p.Loss)
 	case !(p.Dup >= 0 && p.Dup <= 1):
 		return bad("dup %g: must be between 0 and 1", p.Dup)
-	case p.Burst != 0 && !(p.Burst >= 1):
-		return bad("burst %g: must be 0 (independent losses) or at least 1 datagram", p.Burst)
 	case p.Delay < 0 || p.Delay > MaxDelay:
 		return bad("delay %v: must be between 0 and %v", p.Delay, MaxDelay)
 	case p.Jitter < 0 || p.Jitter > MaxDelay:
@@ -129,21 +130,16 @@ func (p Params) Validate() error {
 	case p.Queue.Time > MaxDelay:
 		return bad("queue %v: must be at most %v", p.Queue.Time, MaxDelay)
 	}
-	if p.Burst >= 1 && p.Loss > 0 {
-		if p.Loss == 1 {
-			return bad("burst %g with loss 1: bursts need loss below 1", p.Burst)
-		}
-		// P(Good->Bad) = p / (L (1-p)) must be a probability.
-		if min := p.Loss / (1 - p.Loss); p.Burst < min {
-			return bad("burst %g with loss %g: mean burst must be at least loss/(1-loss) = %.3g",
-				p.Burst, p.Loss, min)
-		}
-	}
 	if p.Rate > 0 && p.Queue.drain(p.Rate) > MaxDelay {
 		return bad("queue %v at rate %s: drains in %v, more than %v",
 			p.Queue, FormatRate(p.Rate), p.Queue.drain(p.Rate), MaxDelay)
 	}
 	return nil
+}
+
+// lossModel is the loss part of p (see package lossmodel for the chain).
+func (p Params) lossModel() lossmodel.Model {
+	return lossmodel.Model{Loss: p.Loss, Burst: p.Burst}
 }
 
 // String summarises p in the flag syntax, e.g.
