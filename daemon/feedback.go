@@ -21,10 +21,9 @@ type feedbackState struct {
 	runs      uint32
 	bytes     uint32
 	frames    FrameCounts // assembler totals at the previous feedback
-	lastFrame uint32                 // frame of the newest shard datagram
-	lastPkt   uint64                 // its packet number
-	lastAt    time.Time              // and arrival
+	lastFrame uint32 // frame of the newest shard datagram
 	haveLast  bool
+	shards    uint32 // shard datagrams in the interval, for sampling
 	msg       packetizer.Feedback
 	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
 	buf       []byte
@@ -47,14 +46,22 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 	if !h.Kind.IsShard() {
 		return
 	}
-	if f.haveLast && h.Frame != f.lastFrame {
-		f.sample(f.lastPkt, f.lastAt)
+	// Sampled: the first datagram of every frame and every sampleEvery-th
+	// datagram. The first of a frame left the sender after a pause, so it
+	// shows the standing queue rather than the frame's own burst.
+	if !f.haveLast || h.Frame != f.lastFrame || f.shards%sampleEvery == 0 {
+		f.sample(h.Packet, now)
 	}
-	f.lastFrame, f.lastPkt, f.lastAt, f.haveLast = h.Frame, h.Packet, now, true
+	f.lastFrame, f.haveLast = h.Frame, true
+	f.shards++
 }
 
-// sample keeps the arrival of a frame's last datagram; when full, the
-// oldest sample gives way.
+// sampleEvery is how often a datagram's arrival is sampled besides the
+// first of each frame.
+const sampleEvery = 4
+
+// sample keeps the arrival of a datagram; when full, the oldest sample
+// gives way.
 func (f *feedbackState) sample(pkt uint64, at time.Time) {
 	m := &f.msg
 	if m.N == packetizer.MaxArrivals {
@@ -72,10 +79,6 @@ func (f *feedbackState) sample(pkt uint64, at time.Time) {
 // next call.
 func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts) []byte {
 	m := &f.msg
-	if f.haveLast {
-		f.sample(f.lastPkt, f.lastAt)
-		f.haveLast = false
-	}
 	for i := range m.Arrivals[:m.N] {
 		m.Arrivals[i].Age = max(0, now.Sub(f.arrived[i]))
 	}
@@ -104,7 +107,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	}
 	f.buf = m.AppendTo(f.buf[:0])
 	f.last, f.highest, f.frames = now, highest, totals
-	f.received, f.runs, f.bytes = 0, 0, 0
+	f.received, f.runs, f.bytes, f.shards = 0, 0, 0, 0
 	m.N = 0
 	return f.buf
 }

@@ -13,8 +13,11 @@
 // clock). Their difference is the one-way delay plus an unknown, constant
 // clock offset; its minimum over the last BaseWindow is the path's delay
 // with an empty queue. What exceeds that minimum is queueing: the queue
-// delay. A smoothed queue delay above QueueHigh, or above QueueLow and
-// still growing, is overuse: a queue is building at the bottleneck.
+// delay. Each feedback's lowest sample counts, since a standing queue
+// raises every sample while a scheduling hiccup or a frame's own burst
+// raises only some. A smoothed queue delay above QueueHigh, or above
+// QueueLow and still growing, for two feedbacks in a row is overuse: a
+// queue is building at the bottleneck.
 //
 // Loss. Loss is congestion only when the queue says so: a tail-drop queue
 // that overflows is full, so its delay sits above QueueLoss. Random loss
@@ -45,9 +48,10 @@ import (
 	"time"
 )
 
-// Tuning. The values are those of GCC where it has one (Beta, the 1.5x
-// bound on the incoming rate as Headroom's floor), chosen for interactive
-// video on the links of DESIGN.md otherwise.
+// Tuning. The values are those of GCC where it has one (Beta), chosen for
+// interactive video on the links of DESIGN.md otherwise. Headroom is wider
+// than GCC's 1.5: an encoder ladder moves in steps, and a frame-rate step
+// can double the rate.
 const (
 	BaseWindow = 10 * time.Second       // the minimum one-way delay is taken over this long
 	QueueLow   = 10 * time.Millisecond  // queue delay that is overuse when growing
@@ -60,7 +64,7 @@ const (
 	NearGrowth = 0.04                   // growth per second near the last capacity
 	Growth     = 0.10                   // growth per second far from it
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
-	Headroom   = 1.5                    // the target stays within this factor of the receive rate
+	Headroom   = 2.5                    // the target stays within this factor of the receive rate
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
 )
@@ -116,6 +120,7 @@ type Controller struct {
 
 	base    [baseBuckets]bucket // per-second minima of the one-way delay
 	prevQ   time.Duration
+	overuse int // feedbacks in a row that showed a queue
 	rx      [rxSlots]rxSample // recent receive intervals
 	rxNext  int
 	lossNum float64 // smoothed lost and expected datagrams
@@ -187,6 +192,8 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 	c.prevQ = q
 	var why string
 	switch {
+	case c.overuse < 1 && haveQ && (q > QueueHigh || q > QueueLow && growing):
+		// One feedback could be a hiccup: wait for the next.
 	case haveQ && q > QueueHigh:
 		why = fmt.Sprintf("queue delay %.0f ms over %.0f ms", ms(q), ms(QueueHigh))
 	case haveQ && q > QueueLow && growing:
@@ -195,6 +202,11 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
 	case loss > LossSevere:
 		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
+	}
+	if haveQ && (q > QueueHigh || q > QueueLow && growing) {
+		c.overuse++
+	} else {
+		c.overuse = 0
 	}
 	if why != "" {
 		c.calm = now
@@ -279,12 +291,12 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, boo
 	}
 	sec := now.Unix()
 	b := &c.base[sec%baseBuckets]
-	var sum time.Duration
+	low := f.Delays[0]
 	for _, d := range f.Delays {
 		if b.sec != sec || d < b.min {
 			*b = bucket{sec: sec, min: d}
 		}
-		sum += d
+		low = min(low, d)
 	}
 	base := b.min
 	for _, o := range c.base {
@@ -292,7 +304,9 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, boo
 			base = o.min
 		}
 	}
-	q := sum/time.Duration(len(f.Delays)) - base
+	// The feedback's lowest delay: a standing queue raises every sample,
+	// while scheduling hiccups and a frame's own burst raise only some.
+	q := low - base
 	if c.snap.QueueDelay == 0 {
 		c.snap.QueueDelay = q
 	} else {

@@ -112,7 +112,7 @@ func (l *Ladder) build(top Level) {
 	// Size steps, as fractions of the ceiling's width and height, and the
 	// frame-rate steps at the smallest size.
 	sizes := [...]float64{1, 0.75, 0.5, 0.375, 0.25}
-	fpsSteps := [...]int{20, 15, 10, 5}
+	fpsSteps := [...]int{24, 20, 15, 12, 10, 8, 6, 5}
 	add := func(v Level) {
 		m := modelBytes(v, top)
 		if n := len(l.levels); n > 0 && m*float64(v.FPS) >= l.model[n-1]*float64(l.levels[n-1].FPS) {
