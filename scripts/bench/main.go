@@ -46,6 +46,7 @@ type options struct {
 	markdown    string
 	jsonPath    string
 	keep        bool
+	timelineDir string
 }
 
 func main() {
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&badlinkBin, "badlink", "", "badlink `binary`; empty builds ./cmd/badlink")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the table as Markdown to `file`")
 	fs.StringVar(&o.jsonPath, "json", "", "also write every row as JSON to `file`")
+	fs.StringVar(&o.timelineDir, "timeline-dir", "", "write the timelines (PNG and CSV) of the conditions that draw one into `dir` (default: the work directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs and logs of every run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -202,7 +204,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		bins.vstreamd = cmp.Or(bins.vstreamd, built.vstreamd)
 		bins.badlink = cmp.Or(bins.badlink, built.badlink)
 	}
-	h := &harness{bins: bins, set: o.set, net: loopbackNetwork(), dir: dir}
+	h := &harness{bins: bins, set: o.set, net: loopbackNetwork(), dir: dir, timelineDir: o.timelineDir}
 	where := "loopback (127.0.0.1)"
 	if o.netns {
 		n, down, err := setupNetns(o.netnsScript)
@@ -273,6 +275,12 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 			}
 			fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
 				n, total, c.Label, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
+			for _, note := range res.StepNotes {
+				fmt.Fprintf(stderr, "      %s\n", note)
+			}
+			if res.Timeline != "" {
+				fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+			}
 			rows = append(rows, res)
 		}
 	}
