@@ -31,10 +31,11 @@
 // though to no less than MaxCut of itself at once, and no further decrease
 // follows for a round trip plus Holdoff, so that the queue can drain.
 //
-// Increase. Otherwise the target grows: slowly (NearGrowth per second)
-// while it is near the capacity last measured at a decrease, faster
-// (Growth per second, up to MaxGrowth after a calm spell) when far from
-// it. It never runs ahead of what is really sent by more than Headroom
+// Increase. Otherwise the target grows: by NearAdd a second while it is
+// near the capacity last measured at a decrease (the same amount for
+// every call, so that calls sharing a bottleneck converge to equal
+// shares), and by Growth per second, up to MaxGrowth after a calm spell,
+// when far from it or once Forget has passed without congestion. It never runs ahead of what is really sent by more than Headroom
 // times the receive rate, so an encoder that does not fill the target
 // cannot make the estimate meaningless.
 //
@@ -63,7 +64,7 @@ const (
 	MaxCut     = 0.5                    // but to no less than this share of the target at once
 	LossMin    = 0.02                   // loss below this is never congestion
 	LossSevere = 0.35                   // loss above this lowers the rate whatever the queue
-	NearGrowth = 0.08                   // growth per second near the last capacity
+	NearAdd    = 600e3                  // growth, bits per second per second, near the last capacity
 	Growth     = 0.10                   // growth per second far from it
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
@@ -238,14 +239,18 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		c.set(StateHold, c.snap.Target, "", now)
 		return c.snap.Target
 	}
-	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/10, 1)
 	if now.Sub(c.calm) > Forget {
 		c.snap.Capacity = 0 // the path may have changed: probe freely
 	}
-	if cap := c.snap.Capacity; cap > 0 && c.snap.Target < 1.1*cap && c.snap.Target > 0.7*cap {
-		g = NearGrowth // close to where the queue built last time
-	}
+	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/10, 1)
 	next := c.snap.Target * (1 + g*dt)
+	if cap := c.snap.Capacity; cap > 0 && c.snap.Target < 1.1*cap && c.snap.Target > 0.7*cap {
+		// Close to where the queue built last time: grow by the same
+		// amount whatever the rate, so that calls sharing a bottleneck
+		// converge to equal shares (additive increase, multiplicative
+		// decrease).
+		next = c.snap.Target + NearAdd*dt
+	}
 	if rate > 0 {
 		next = min(next, Headroom*rate+100e3)
 	}

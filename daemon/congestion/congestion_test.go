@@ -224,3 +224,34 @@ func TestStallDoesNotThrowAwayTheEstimate(t *testing.T) {
 		t.Fatalf("after a stall: target %.1f Mb/s, was %.1f: cut by more than MaxCut", got/1e6, before/1e6)
 	}
 }
+
+// TestTwoCallsConverge shares one 20 Mb/s bottleneck between two
+// controllers that start far apart; their targets end within a factor of
+// two of each other.
+func TestTwoCallsConverge(t *testing.T) {
+	c1, _ := New(Config{Min: 300e3, Max: 50e6, Start: 18e6})
+	c2, _ := New(Config{Min: 300e3, Max: 50e6, Start: 1e6})
+	l := newLink(20e6)
+	now := l.now
+	var sum1, sum2 float64
+	for i := range 1200 { // 60 s
+		r1, r2 := c1.Target(), c2.Target()
+		f := l.tick(r1 + r2) // the queue sees both; each gets its share
+		share := r1 / (r1 + r2)
+		now = now.Add(step)
+		f1, f2 := f, f
+		f1.Bytes, f2.Bytes = uint32(float64(f.Bytes)*share), uint32(float64(f.Bytes)*(1-share))
+		f1.At, f2.At = now, now
+		c1.OnFeedback(f1)
+		c2.OnFeedback(f2)
+		if i >= 800 {
+			sum1 += c1.Target()
+			sum2 += c2.Target()
+		}
+	}
+	ratio := max(sum1, sum2) / min(sum1, sum2)
+	if ratio > 2 || sum1+sum2 > 400*21e6 {
+		t.Errorf("last 20 s: mean targets %.1f and %.1f Mb/s (ratio %.2f), want within a factor of 2 and within the 20 Mb/s link",
+			sum1/400/1e6, sum2/400/1e6, ratio)
+	}
+}

@@ -30,6 +30,9 @@ type condition struct {
 	Timeline bool
 	// Window replaces -duration for this condition.
 	Window time.Duration
+	// Shared runs two one-way calls through the relay at once, sharing its
+	// rate cap and queue; each gets a row.
+	Shared bool
 }
 
 // conditions returns every condition, in the order they run: clean first,
@@ -69,6 +72,10 @@ func conditions() []condition {
 			Relay: []string{"-rate", "10mbit", "-queue", "64KB", "-loss", "0.02", "-delay", "30ms"},
 		},
 		iidLoss(0.15, nil),
+		{
+			Name: "shared20", Label: "two calls, one 20 Mbit/s bottleneck", NoBound: true, Shared: true,
+			Sched: &schedule{StartMbps: 20}, Relay: (&schedule{StartMbps: 20}).relayFlags(), Window: 30 * time.Second,
+		},
 		stepCondition("step", "40 -> 8 -> 40 Mbit/s", schedule{StartMbps: 40, Steps: []rateStep{{12 * time.Second, 8}, {27 * time.Second, 40}}}),
 		{
 			Name: "delay30", Label: "delay 30ms", Extra: true,

@@ -263,6 +263,21 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
 			n++
+			if c.Shared {
+				rs, err := h.runShared(ctx, c, p)
+				loads = append(loads, readLoad())
+				if ctx.Err() != nil {
+					return nil, nil, nil, ctx.Err()
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: FAILED: %v\n", n, total, c.Label, p, err)
+					failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
+					continue
+				}
+				fmt.Fprintf(stderr, "[%d/%d] %s: %s; timeline: %s\n", n, total, c.Label, rs[0].StepNotes[0], rs[0].Timeline)
+				rows = append(rows, rs...)
+				continue
+			}
 			res, err := runCondition(ctx, h, c, p, o.capFraction, rows)
 			loads = append(loads, readLoad())
 			if ctx.Err() != nil {

@@ -133,60 +133,78 @@ func writeTimeline(pts []point, title, base string) error {
 	if err := writeCSV(pts, base+".csv"); err != nil {
 		return err
 	}
-	xy := func(f func(point) float64) plotter.XYs {
-		out := make(plotter.XYs, len(pts))
-		for i, p := range pts {
-			out[i].X, out[i].Y = p.T, f(p)
-		}
-		return out
-	}
-	panel := func(ylabel string, lines ...any) (*plot.Plot, error) {
-		p := plot.New()
-		p.Y.Label.Text = ylabel
-		p.X.Label.Text = "seconds"
-		p.Legend.Top = true
-		p.Add(plotter.NewGrid())
-		for i := 0; i+1 < len(lines); i += 2 {
-			l, err := plotter.NewLine(lines[i+1].(plotter.XYs))
-			if err != nil {
-				return nil, err
-			}
-			l.Color = plotColor(i / 2)
-			l.Width = vg.Points(1.5)
-			p.Add(l)
-			p.Legend.Add(lines[i].(string), l)
-		}
-		return p, nil
-	}
-	rates, err := panel("Mb/s",
-		"capacity", xy(func(p point) float64 { return p.CapacityMbps }),
-		"target", xy(func(p point) float64 { return p.TargetMbps }),
-		"sent", xy(func(p point) float64 { return p.WireMbps }))
+	rates, err := linePanel("Mb/s",
+		series{"capacity", xy(pts, func(p point) float64 { return p.CapacityMbps })},
+		series{"target", xy(pts, func(p point) float64 { return p.TargetMbps })},
+		series{"sent", xy(pts, func(p point) float64 { return p.WireMbps })})
 	if err != nil {
 		return err
 	}
 	rates.Title.Text = title
-	fps, err := panel("frames/s, height/24",
-		"delivered", xy(func(p point) float64 { return p.FPS }),
-		"height/24", xy(func(p point) float64 { return float64(p.Height) / 24 }),
-		"quality/3", xy(func(p point) float64 { return float64(p.Quality) / 3 }))
+	fps, err := linePanel("frames/s, height/24",
+		series{"delivered", xy(pts, func(p point) float64 { return p.FPS })},
+		series{"height/24", xy(pts, func(p point) float64 { return float64(p.Height) / 24 })},
+		series{"quality/3", xy(pts, func(p point) float64 { return float64(p.Quality) / 3 })})
 	if err != nil {
 		return err
 	}
-	lat, err := panel("ms, parity %",
-		"transport p95 ms", xy(func(p point) float64 { return p.TransportP95 }),
-		"parity %", xy(func(p point) float64 { return p.Parity * 100 }))
+	lat, err := linePanel("ms, parity %",
+		series{"transport p95 ms", xy(pts, func(p point) float64 { return p.TransportP95 })},
+		series{"parity %", xy(pts, func(p point) float64 { return p.Parity * 100 })})
 	if err != nil {
 		return err
 	}
-	img := vgimg.New(vg.Points(720), vg.Points(640))
+	return savePanels(base+".png", rates, fps, lat)
+}
+
+// series is one line of a panel.
+type series struct {
+	name string
+	xy   plotter.XYs
+}
+
+// xy maps the points' times to f of each.
+func xy(pts []point, f func(point) float64) plotter.XYs {
+	out := make(plotter.XYs, len(pts))
+	for i, p := range pts {
+		out[i].X, out[i].Y = p.T, f(p)
+	}
+	return out
+}
+
+// linePanel is a plot of lines over seconds with a legend.
+func linePanel(ylabel string, lines ...series) (*plot.Plot, error) {
+	p := plot.New()
+	p.Y.Label.Text = ylabel
+	p.X.Label.Text = "seconds"
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	for i, s := range lines {
+		l, err := plotter.NewLine(s.xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = plotColor(i)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(s.name, l)
+	}
+	return p, nil
+}
+
+// savePanels stacks the plots in one PNG.
+func savePanels(path string, panels ...*plot.Plot) error {
+	img := vgimg.New(vg.Points(720), vg.Points(float64(215*len(panels))))
 	dc := draw.New(img)
-	plots := [][]*plot.Plot{{rates}, {fps}, {lat}}
-	canvases := plot.Align(plots, draw.Tiles{Rows: 3, Cols: 1, PadY: vg.Points(8), PadX: vg.Points(6)}, dc)
+	plots := make([][]*plot.Plot, len(panels))
+	for i, p := range panels {
+		plots[i] = []*plot.Plot{p}
+	}
+	canvases := plot.Align(plots, draw.Tiles{Rows: len(panels), Cols: 1, PadY: vg.Points(8), PadX: vg.Points(6)}, dc)
 	for i := range plots {
 		plots[i][0].Draw(canvases[i][0])
 	}
-	f, err := os.Create(base + ".png")
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
