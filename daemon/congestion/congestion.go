@@ -58,7 +58,7 @@ const (
 	BaseWindow = 10 * time.Second       // the minimum one-way delay is taken over this long
 	QueueLow   = 10 * time.Millisecond  // queue delay that is overuse when growing
 	QueueHigh  = 30 * time.Millisecond  // queue delay that is overuse by itself
-	QueueLoss  = 4 * time.Millisecond   // loss with at least this queue is congestion
+	QueueLoss  = 8 * time.Millisecond   // loss with at least this queue is congestion
 	Holdoff    = 250 * time.Millisecond // added to the round trip between decreases
 	Beta       = 0.85                   // decrease to this share of the receive rate
 	MaxCut     = 0.5                    // but to no less than this share of the target at once
@@ -69,7 +69,7 @@ const (
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
 	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
-	BurstQueue = 15 * time.Millisecond  // a frame's own burst queued this long makes loss congestion
+	BurstQueue = 25 * time.Millisecond  // a frame's own burst queued this long makes loss congestion
 	Forget     = 4 * time.Second        // calm after which the capacity met at the last decrease is forgotten
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
