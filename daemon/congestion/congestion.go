@@ -196,13 +196,19 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 
 	growing := haveQ && q > c.prevQ+time.Millisecond
 	c.prevQ = q
+	// A queue counts once two feedbacks in a row show it: one could be a
+	// hiccup of either host.
+	queued := haveQ && (q > QueueHigh || q > QueueLow && growing)
+	if queued {
+		c.overuse++
+	} else {
+		c.overuse = 0
+	}
 	var why string
 	switch {
-	case c.overuse < 1 && haveQ && (q > QueueHigh || q > QueueLow && growing):
-		// One feedback could be a hiccup: wait for the next.
-	case haveQ && q > QueueHigh:
+	case queued && c.overuse >= 2 && q > QueueHigh:
 		why = fmt.Sprintf("queue delay %.0f ms over %.0f ms", ms(q), ms(QueueHigh))
-	case haveQ && q > QueueLow && growing:
+	case queued && c.overuse >= 2:
 		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
 	case loss > LossMin && haveQ && q > QueueLoss:
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
@@ -210,11 +216,6 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("loss %.1f%% while frames queue for %.0f ms", loss*100, ms(burstQ))
 	case loss > LossSevere:
 		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
-	}
-	if haveQ && (q > QueueHigh || q > QueueLow && growing) {
-		c.overuse++
-	} else {
-		c.overuse = 0
 	}
 	if why != "" {
 		c.calm = now
