@@ -45,6 +45,7 @@ type Link struct {
 	dupRNG *rand.Rand
 	neck   bottleneck
 	delay  delayLine
+	step   int // next of params.Steps
 }
 
 // NewLink returns a Link for p whose random draws are determined by seed
@@ -77,6 +78,10 @@ func (l *Link) Decide(now time.Duration, size int) Verdict {
 	if l.loss.Lost() {
 		v.Lost = true
 		return v
+	}
+	for l.step < MaxRateSteps && l.params.Steps[l.step].Rate > 0 && now >= l.params.Steps[l.step].At {
+		l.neck.setRate(now, l.params.Steps[l.step].Rate, l.params.Queue)
+		l.step++
 	}
 	v.Copies = 1
 	if l.params.Dup > 0 && l.dupRNG.Float64() < l.params.Dup {

@@ -62,6 +62,20 @@ type Params struct {
 	// Queue bounds the bottleneck queue in front of the rate cap. Zero
 	// means DefaultQueue. It is ignored without Rate.
 	Queue Queue
+	// Steps change Rate during the run: at each step's time (on the
+	// caller's clock, from its start) the cap becomes the step's rate, the
+	// queue keeping its size in bytes. They need a Rate to start from and
+	// must be in time order; the first step with Rate 0 ends the list.
+	Steps [MaxRateSteps]RateStep
+}
+
+// MaxRateSteps is how many rate changes a run can have.
+const MaxRateSteps = 8
+
+// RateStep is one change of the rate cap.
+type RateStep struct {
+	At   time.Duration
+	Rate int64 // bits per second, > 0
 }
 
 // Queue is the size of the bottleneck queue, either in bytes or as the time
@@ -130,6 +144,22 @@ func (p Params) Validate() error {
 	case p.Queue.Time > MaxDelay:
 		return bad("queue %v: must be at most %v", p.Queue.Time, MaxDelay)
 	}
+	for i, st := range p.Steps {
+		switch {
+		case st.Rate == 0:
+			continue
+		case i > 0 && p.Steps[i-1].Rate == 0:
+			return bad("rate step %d follows an empty one", i+1)
+		case p.Rate == 0:
+			return bad("rate steps need a rate to start from")
+		case st.Rate < 0:
+			return bad("rate step %d: rate %d: must be positive", i+1, st.Rate)
+		case st.At < 0 || i > 0 && st.At <= p.Steps[i-1].At:
+			return bad("rate step %d at %v: steps must be in increasing time order", i+1, st.At)
+		case p.Queue.drain(st.Rate) > MaxDelay:
+			return bad("rate step %d: queue %v at %s drains in %v, more than %v", i+1, p.Queue, FormatRate(st.Rate), p.Queue.drain(st.Rate), MaxDelay)
+		}
+	}
 	if p.Rate > 0 && p.Queue.drain(p.Rate) > MaxDelay {
 		return bad("queue %v at rate %s: drains in %v, more than %v",
 			p.Queue, FormatRate(p.Rate), p.Queue.drain(p.Rate), MaxDelay)
@@ -172,6 +202,11 @@ func (p Params) String() string {
 	}
 	if p.Rate > 0 {
 		add("rate %s queue %v", FormatRate(p.Rate), p.Queue.OrDefault())
+		for _, st := range p.Steps {
+			if st.Rate > 0 {
+				add("at %v rate %s", st.At, FormatRate(st.Rate))
+			}
+		}
 	}
 	if len(b) == 0 {
 		return "clean"
