@@ -26,6 +26,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
 	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/fec"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -139,7 +140,7 @@ type Daemon struct {
 	rx       rxState
 	tx       txState
 	rates    rates
-	conn     *net.UDPConn
+	sock     *udp.Conn // the UDP socket, batched I/O
 	sendErrs atomic.Uint64
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	pace     pacer
@@ -252,8 +253,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
 	}
-	d.conn = conn
 	d.tuneSocket(conn)
+	if d.sock, err = udp.New(conn, udp.Options{}); err != nil {
+		conn.Close()
+		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
+	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	d.addr.Store(&local)
 
@@ -265,7 +269,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
 	d.log.Info("listening", "udp", local, "peer", peer, "control", cfg.Control.Socket,
 		"session", sessionHex(d.session), "sending", d.src != nil, "showing", d.sink != nil,
-		"encryption", d.encryption())
+		"encryption", d.encryption(), "offload", d.offload())
 	if !d.sec.on {
 		d.log.Warn("encryption is off: the call is not private, and anyone who can send to this port can disturb it")
 	}
@@ -290,7 +294,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	_ = d.notify.Stopping()
 	d.sendControl(packetizer.KindBye, nil)
 	cancel()
-	conn.Close() // ends the receive loop
+	d.sock.Close() // ends the receive loop
 	wg.Wait()
 	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
 		d.log.Warn("control socket", "err", serveErr)
