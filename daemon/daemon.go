@@ -99,6 +99,9 @@ type Options struct {
 	LogLevel *slog.LevelVar     // adjusted on reload; may be nil
 	Notifier *sdnotify.Notifier // nil: not under systemd
 	Version  string
+	// Resolver looks the peer's name up, at start and on reload; nil:
+	// Config.ResolvePeer (the system's resolver).
+	Resolver func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
 }
 
 // Timing of the presence protocol.
@@ -129,6 +132,11 @@ type Daemon struct {
 	addr    atomic.Pointer[netip.AddrPort]
 
 	mu  sync.Mutex // guards cfg and peerAddr changes
+	// reloadMu makes reloads take turns. Reload resolves the peer's name
+	// holding only this, so that the loops, which take mu, never wait
+	// for a resolver.
+	reloadMu sync.Mutex
+	resolve  func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
 	cfg *config.Config
 
 	peerAddr atomic.Pointer[netip.AddrPort]
@@ -178,6 +186,10 @@ func New(opt Options) (*Daemon, error) {
 		session: binary.BigEndian.Uint64(sid[:]),
 		cfg:     cfg,
 		ready:   make(chan struct{}),
+		resolve: opt.Resolver,
+	}
+	if d.resolve == nil {
+		d.resolve = func(ctx context.Context, c *config.Config) (netip.AddrPort, error) { return c.ResolvePeer(ctx) }
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
 	d.pace.setRate(cfg.Transport.MaxRateMbps)
@@ -243,7 +255,7 @@ func (d *Daemon) LocalAddr() netip.AddrPort {
 // started before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
-	peer, err := cfg.ResolvePeer(ctx)
+	peer, err := d.resolve(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
