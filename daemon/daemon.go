@@ -131,13 +131,13 @@ type Daemon struct {
 	ready   chan struct{} // closed once the sockets are bound
 	addr    atomic.Pointer[netip.AddrPort]
 
-	mu  sync.Mutex // guards cfg and peerAddr changes
+	mu sync.Mutex // guards cfg and peerAddr changes
 	// reloadMu makes reloads take turns. Reload resolves the peer's name
 	// holding only this, so that the loops, which take mu, never wait
 	// for a resolver.
 	reloadMu sync.Mutex
 	resolve  func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
-	cfg *config.Config
+	cfg      *config.Config
 
 	peerAddr atomic.Pointer[netip.AddrPort]
 	peer     peerState
