@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -20,19 +19,8 @@ type txState struct {
 // as the peer is there and shows video. It ends when ctx is done.
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
-	var dest netip.AddrPort
-	var shared, seal *secure.Cipher // seal: this goroutine's clone of shared
-	emit := func(dg []byte) error {
-		if seal != nil {
-			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
-		}
-		d.pace.wait(len(dg))
-		d.sent.record(packetizer.PacketOf(dg), time.Now().UnixNano())
-		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
-			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
-		}
-		return nil
-	}
+	out := newFrameSender(d)
+	var shared *secure.Cipher // out.seal is this goroutine's clone of it
 	for {
 		f, err := d.src.Next(ctx, buf[:0])
 		if err != nil {
@@ -53,14 +41,16 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 				continue
 			}
 			if c != shared {
-				shared, seal = c, c.Clone()
+				shared, out.seal = c, c.Clone()
 			}
 		}
-		dest = *d.peerAddr.Load()
+		out.batch.Dest = *d.peerAddr.Load()
 		if d.adapt.enabled() {
 			d.adaptFrame(len(f.Data))
 		}
-		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
+		_, err = d.pk.PacketizeTo(f.Data, f.Time.UnixNano(), out)
+		out.flush()
+		if err != nil {
 			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
 		}
 	}
@@ -88,7 +78,7 @@ func (d *Daemon) adaptFrame(n int) {
 // use; control messages are a few a second, so it may allocate.
 func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	peer := d.peerAddr.Load()
-	if peer == nil || d.conn == nil {
+	if peer == nil || d.sock == nil {
 		return
 	}
 	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sec.on}
@@ -99,7 +89,7 @@ func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 			return // no key for the peer's session yet
 		}
 	}
-	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
+	if err := d.sock.WriteTo(dg, *peer); err != nil {
 		d.sendErrs.Add(1)
 	}
 }
