@@ -13,13 +13,13 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/fake"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 )
 
 // writeKey writes a key file (mode 0600) and returns its path.
-func writeKey(t *testing.T, k secure.Key) string { return writeKeyB(t, k) }
+func writeKey(t *testing.T, k session.Key) string { return writeKeyB(t, k) }
 
-func writeKeyB(t testing.TB, k secure.Key) string {
+func writeKeyB(t testing.TB, k session.Key) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "psk")
 	if err := os.WriteFile(p, []byte(k.String()+"\n"), 0o600); err != nil {
@@ -28,10 +28,10 @@ func writeKeyB(t testing.TB, k secure.Key) string {
 	return p
 }
 
-func newKey(t *testing.T) secure.Key { return newKeyB(t) }
+func newKey(t *testing.T) session.Key { return newKeyB(t) }
 
-func newKeyB(t testing.TB) secure.Key {
-	k, err := secure.GenerateKey()
+func newKeyB(t testing.TB) session.Key {
+	k, err := session.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}

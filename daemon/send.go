@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -21,10 +21,11 @@ type txState struct {
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
 	var dest netip.AddrPort
-	var shared, seal *secure.Cipher // seal: this goroutine's clone of shared
+	seal := d.sess.NewSealer()
 	emit := func(dg []byte) error {
-		if seal != nil {
-			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
+		dg, ok := seal.Seal(dg)
+		if !ok {
+			return nil // the keys expired mid-frame: lost, as on the wire
 		}
 		d.pace.wait(len(dg))
 		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
@@ -45,15 +46,9 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.tx.skipped.Add(1)
 			continue
 		}
-		if d.sec.on {
-			c := d.sec.dataTx.Load()
-			if c == nil { // the peer's session is not known yet
-				d.tx.skipped.Add(1)
-				continue
-			}
-			if c != shared {
-				shared, seal = c, c.Clone()
-			}
+		if !d.sess.Ready() { // no handshake finished yet
+			d.tx.skipped.Add(1)
+			continue
 		}
 		dest = *d.peerAddr.Load()
 		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
@@ -69,15 +64,23 @@ func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	if peer == nil || d.conn == nil {
 		return
 	}
-	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sec.on}
-	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+secure.Overhead)), payload...)
-	if d.sec.on {
-		var ok bool
-		if dg, ok = d.sec.sealControl(kind, dg); !ok {
-			return // no key for the peer's session yet
-		}
+	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sess.Encrypted()}
+	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+session.Overhead)), payload...)
+	dg, ok := d.sess.SealControl(dg)
+	if !ok {
+		return // no keys yet
 	}
 	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
+		d.sendErrs.Add(1)
+	}
+}
+
+// sendHandshake sends a handshake message for the session layer.
+func (d *Daemon) sendHandshake(dg []byte, to netip.AddrPort) {
+	if d.conn == nil {
+		return
+	}
+	if _, err := d.conn.WriteToUDPAddrPort(dg, to); err != nil {
 		d.sendErrs.Add(1)
 	}
 }
