@@ -7,10 +7,8 @@ require (
 	github.com/flynn/noise v1.1.0
 	github.com/klauspost/reedsolomon v1.14.2
 	gocv.io/x/gocv v0.31.0
+	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
 )
 
-require (
-	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
-)
+require github.com/klauspost/cpuid/v2 v2.3.0 // indirect

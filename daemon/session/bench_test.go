@@ -1,0 +1,133 @@
+package session
+
+import (
+	"crypto/cipher"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// payload1128 is the payload of a full default datagram (1200 bytes less
+// the 56-byte header and the 16-byte tag).
+const payload1128 = 1128
+
+// BenchmarkHandshake is the CPU of one whole handshake, both ends: Init
+// written, read and answered, Resp read, keys made.
+func BenchmarkHandshake(b *testing.B) {
+	psk := Key{1}
+	now := time.Unix(1000, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		l := newLink(b)
+		x := l.add(1, 2, 0xa, psk, true, 0, 1)
+		y := l.add(2, 1, 0xb, psk, true, 0, 2)
+		x.s.Tick(now, x.peer)
+		l.pump(now)
+		if !x.s.Ready() || !y.s.Ready() {
+			b.Fatal("no handshake")
+		}
+	}
+}
+
+// BenchmarkRespond is what a valid Init costs a responder: the part an
+// attacker replaying Inits after a restart could make it spend.
+func BenchmarkRespond(b *testing.B) {
+	initDg, _, fresh := handshakeFixture(b)
+	_, y := fresh()
+	b.ReportAllocs()
+	now := time.Unix(1000, 0)
+	for b.Loop() {
+		y.s.newest = tai64n{}
+		y.s.limit = limiter{}
+		h, _ := packetizer.ParseHeader(initDg)
+		y.s.Open(&h, append([]byte(nil), initDg...), addrPort(1), y.peer, now)
+		if y.s.next == nil {
+			b.Fatal("no answer")
+		}
+		y.s.next = nil
+	}
+}
+
+func sealedPair(b *testing.B) (*end, *end, time.Time) {
+	l := newLink(b)
+	x := l.add(1, 2, 0xa, Key{1}, true, 0, 1)
+	y := l.add(2, 1, 0xb, Key{1}, true, 0, 2)
+	now := connect(b, l, x, y, time.Unix(1000, 0))
+	return x, y, now
+}
+
+// BenchmarkSeal seals one 1128-byte payload (a full 1200-byte datagram).
+func BenchmarkSeal(b *testing.B) {
+	x, _, _ := sealedPair(b)
+	buf := make([]byte, packetizer.HeaderLen+payload1128, 1300)
+	h := packetizer.Header{Kind: packetizer.KindReport, Session: 0xa, Sealed: true}
+	b.SetBytes(payload1128)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Packet++
+		h.AppendTo(buf[:0])
+		x.sealer.Seal(buf)
+	}
+}
+
+// BenchmarkOpen opens one sealed 1128-byte payload.
+func BenchmarkOpen(b *testing.B) {
+	x, y, now := sealedPair(b)
+	h := packetizer.Header{Kind: packetizer.KindReport, Session: 0xa, Sealed: true}
+	const n = 4096
+	dgs := make([][]byte, n)
+	for i := range dgs {
+		h.Packet = x.packets.Add(1)
+		dg := h.AppendTo(make([]byte, 0, 1300))
+		dgs[i], _ = x.sealer.Seal(dg[:packetizer.HeaderLen+payload1128])
+	}
+	work := make([]byte, 1300)
+	b.SetBytes(payload1128)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == n { // the replay window would refuse them now: fresh ones
+			b.StopTimer()
+			for j := range dgs {
+				h.Packet = x.packets.Add(1)
+				dg := h.AppendTo(dgs[j][:0])
+				dgs[j], _ = x.sealer.Seal(dg[:packetizer.HeaderLen+payload1128])
+			}
+			i = 0
+			b.StartTimer()
+		}
+		dg := work[:copy(work, dgs[i])]
+		hh, _ := packetizer.ParseHeader(dg)
+		if r := y.s.Open(&hh, dg, x.addr, y.peer, now); !r.Deliver {
+			b.Fatal("not opened")
+		}
+		i++
+	}
+}
+
+// BenchmarkAEAD compares the two AEADs Noise offers, sealing 1128 bytes
+// with a 56-byte header as associated data: the choice of cipher suite.
+func BenchmarkAEAD(b *testing.B) {
+	var k [32]byte
+	gcm, _ := aeadFor(k)
+	chacha, _ := chacha20poly1305.New(k[:])
+	for _, c := range []struct {
+		name string
+		a    cipher.AEAD
+	}{{"AES-256-GCM", gcm}, {"ChaCha20-Poly1305", chacha}} {
+		b.Run(c.name, func(b *testing.B) {
+			buf := make([]byte, packetizer.HeaderLen+payload1128, 1300)
+			var nonce [nonceLen]byte
+			b.SetBytes(payload1128)
+			b.ReportAllocs()
+			pn := uint64(0)
+			for b.Loop() {
+				pn++
+				c.a.Seal(buf[packetizer.HeaderLen:packetizer.HeaderLen], putNonce(&nonce, pn), buf[packetizer.HeaderLen:], buf[:packetizer.HeaderLen])
+			}
+		})
+	}
+}
