@@ -51,19 +51,27 @@ func (s *Session) random() io.Reader {
 	return rand.Reader
 }
 
-// header appends a handshake datagram's header.
-func (s *Session) header(b []byte, kind packetizer.Kind) []byte {
+// header starts a handshake datagram: its header, with a new packet
+// number, which it returns too.
+func (s *Session) header(kind packetizer.Kind, n int) ([]byte, uint64) {
 	h := packetizer.Header{Kind: kind, Session: s.cfg.Self, Packet: s.cfg.Packets.Add(1), Sealed: true}
-	return h.AppendTo(b)
+	return h.AppendTo(make([]byte, 0, packetizer.HeaderLen+n)), h.Packet
+}
+
+// stamp returns a timestamp for a handshake message, newer than any sent
+// before even if the clock did not move or stepped back.
+func (s *Session) stamp(now time.Time) tai64n {
+	ts := stamp(now)
+	if !ts.after(s.lastSent) {
+		ts = s.lastSent
+		binary.BigEndian.PutUint32(ts[8:], binary.BigEndian.Uint32(ts[8:])+1)
+	}
+	s.lastSent = ts
+	return ts
 }
 
 // initiate sends an Init to peer. Called with the lock held.
 func (s *Session) initiate(now time.Time, peer netip.AddrPort) {
-	ts := stamp(now)
-	if !ts.after(s.lastSent) { // the clock did not move, or stepped back
-		ts = s.lastSent
-		binary.BigEndian.PutUint32(ts[8:], binary.BigEndian.Uint32(ts[8:])+1)
-	}
 	in := &initiation{sent: now}
 	if s.cur != nil {
 		in.phase = !s.cur.phase
@@ -74,14 +82,14 @@ func (s *Session) initiate(now time.Time, peer netip.AddrPort) {
 		return
 	}
 	in.index = binary.BigEndian.Uint32(idx[:])
-	p := initPayload{ts: ts, session: s.cfg.Self, phase: in.phase}
-	in.payload = p.appendTo(make([]byte, 0, initPlain))
 	hs, err := noise.NewHandshakeState(NoiseConfig(s.cfg.PSK, true, s.random()))
 	if err != nil {
 		s.log.Error("handshake", "err", err)
 		return
 	}
-	dg := s.header(make([]byte, 0, packetizer.HeaderLen+InitLen), packetizer.KindHandshakeInit)
+	dg, pn := s.header(packetizer.KindHandshakeInit, InitLen)
+	p := initPayload{ts: s.stamp(now), session: s.cfg.Self, packet: pn, phase: in.phase}
+	in.payload = p.appendTo(make([]byte, 0, initPlain))
 	dg = binary.BigEndian.AppendUint32(dg, in.index)
 	dg, _, _, err = hs.WriteMessage(dg, in.payload)
 	if err != nil {
@@ -91,7 +99,7 @@ func (s *Session) initiate(now time.Time, peer netip.AddrPort) {
 	e := hs.LocalEphemeral()
 	copy(in.ephemeral[:], e.Public)
 	copy(in.private[:], e.Private)
-	s.init, s.lastSent = in, ts
+	s.init = in
 	s.c.initiated.Add(1)
 	s.cfg.Send(dg, peer)
 }
@@ -146,14 +154,15 @@ func (s *Session) onInit(h *packetizer.Header, payload []byte, from, peer netip.
 		}
 		s.init = nil
 	}
-	dg := s.header(make([]byte, 0, packetizer.HeaderLen+RespLen), packetizer.KindHandshakeResp)
+	dg, pn := s.header(packetizer.KindHandshakeResp, RespLen)
 	dg = binary.BigEndian.AppendUint32(dg, m.index)
-	dg, rx, tx, err := hs.WriteMessage(dg, binary.BigEndian.AppendUint64(nil, s.cfg.Self))
+	rp := respPayload{ts: s.stamp(now), session: s.cfg.Self, packet: pn}
+	dg, rx, tx, err := hs.WriteMessage(dg, rp.appendTo(make([]byte, 0, respPlain)))
 	if err != nil || rx == nil {
 		s.log.Error("handshake: responding", "err", err)
 		return
 	}
-	ks, err := newKeySet(tx, rx, ip.session, ip.phase, now)
+	ks, err := newKeySet(tx, rx, ip.session, ip.packet, ip.phase, now)
 	if err != nil {
 		s.log.Error("handshake: keys", "err", err)
 		return
@@ -205,16 +214,19 @@ func (s *Session) onResp(payload []byte, from netip.AddrPort, fromPeer bool, now
 		s.c.refuseFromPeer(ReasonAuth, fromPeer, now)
 		return false
 	}
-	peerSession, err := parseRespPayload(plain)
+	rp, err := parseRespPayload(plain)
 	if err != nil {
 		s.c.refuse(ReasonHandshake)
 		return false
 	}
-	if peerSession == s.cfg.Self {
+	if rp.session == s.cfg.Self {
 		s.c.refuse(ReasonReflected)
 		return false
 	}
-	ks, err := newKeySet(tx, rx, peerSession, in.phase, now)
+	if rp.ts.after(s.newest) {
+		s.newest = rp.ts // the peer's Inits recorded before this are stale
+	}
+	ks, err := newKeySet(tx, rx, rp.session, rp.packet, in.phase, now)
 	if err != nil {
 		s.log.Error("handshake: keys", "err", err)
 		return false

@@ -32,9 +32,12 @@ const (
 // replay window of the receiving one. Everything but the window is fixed
 // once made; the window belongs to the receive path (the session's lock).
 type keySet struct {
-	epoch   uint64 // handshakes this endpoint completed, this one included
-	phase   bool   // the key phase bit datagrams sealed with it carry
-	peer    uint64 // the peer's session id, authenticated by the handshake
+	epoch uint64 // handshakes this endpoint completed, this one included
+	phase bool   // the key phase bit datagrams sealed with it carry
+	peer  uint64 // the peer's session id, authenticated by the handshake
+	// floor is the packet number of the peer's handshake message: every
+	// datagram it seals with these keys has a higher one.
+	floor   uint64
 	tx, rx  cipher.AEAD
 	created time.Time
 	window  replay.Filter
@@ -45,7 +48,7 @@ type keySet struct {
 // key, built here so that a seal needs no allocation for its nonce; the
 // nonce layout is the suite's: 4 zero bytes, then the 64-bit counter
 // big-endian, which here is the datagram's packet number.
-func newKeySet(tx, rx *noise.CipherState, peer uint64, phase bool, now time.Time) (*keySet, error) {
+func newKeySet(tx, rx *noise.CipherState, peer, floor uint64, phase bool, now time.Time) (*keySet, error) {
 	t, err := aeadFor(tx.UnsafeKey())
 	if err != nil {
 		return nil, err
@@ -54,7 +57,7 @@ func newKeySet(tx, rx *noise.CipherState, peer uint64, phase bool, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	return &keySet{tx: t, rx: r, peer: peer, phase: phase, created: now}, nil
+	return &keySet{tx: t, rx: r, peer: peer, floor: floor, phase: phase, created: now}, nil
 }
 
 func aeadFor(k [32]byte) (cipher.AEAD, error) {

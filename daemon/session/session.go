@@ -231,15 +231,27 @@ func (s *Session) openData(h *packetizer.Header, dg []byte, fromPeer bool, now t
 	// The keys for the datagram's session and key phase. Normally one of
 	// current, next and previous matches (a handshake flips the phase);
 	// after crossed handshakes two may, and then each is tried on a copy.
+	// A packet number at or below the floors of all the session's keys
+	// was sealed before any of them existed: a recording.
 	var match [3]*keySet
 	n := 0
+	known, older := false, true
 	for _, k := range [...]*keySet{s.cur, s.next, s.prevIfLive(now)} {
-		if k != nil && k.peer == h.Session && k.phase == h.KeyPhase {
+		if k == nil || k.peer != h.Session {
+			continue
+		}
+		known = true
+		older = older && pn <= k.floor
+		if k.phase == h.KeyPhase && pn > k.floor {
 			match[n] = k
 			n++
 		}
 	}
-	if n == 0 {
+	switch {
+	case known && older:
+		s.c.refuse(ReasonReplay)
+		return Result{}
+	case n == 0:
 		s.c.refuse(ReasonUnknownSession)
 		return Result{}
 	}

@@ -12,7 +12,7 @@ import (
 // id and a packet number of its own sequence, every frame field zero)
 // followed by the payload below. Integers are big-endian.
 //
-// Init (KindHandshakeInit, 76 bytes after the header), the initiator's
+// Init (KindHandshakeInit, 84 bytes after the header), the initiator's
 // Noise NNpsk0 message "-> psk, e":
 //
 //	 0                   1                   2                   3
@@ -26,12 +26,13 @@ import (
 //	|   sealed under the handshake key (which mixes in the PSK):    | 36
 //	|     timestamp: TAI64N (64-bit 2^62+seconds, 32-bit ns)  12    |
 //	|     initiator's session id                               8    |
+//	|     this datagram's packet number                        8    |
 //	|     flags: bit 0 = key phase of the new keys             1    |
 //	|     reserved, zero                                       3    |
 //	|   + 16-byte AEAD tag                                          |
 //	+---------------------------------------------------------------+
 //
-// Resp (KindHandshakeResp, 60 bytes after the header), the responder's
+// Resp (KindHandshakeResp, 80 bytes after the header), the responder's
 // "<- e, ee":
 //
 //	+---------------------------------------------------------------+
@@ -41,9 +42,18 @@ import (
 //	~                                                               ~
 //	+---------------------------------------------------------------+
 //	|   sealed under the key from ee and the PSK:                   | 36
+//	|     timestamp: TAI64N                                   12    |
 //	|     responder's session id                               8    |
+//	|     this datagram's packet number                        8    |
 //	|   + 16-byte AEAD tag                                          |
 //	+---------------------------------------------------------------+
+//
+// The packet numbers are authenticated here because every datagram a side
+// seals with the new keys has a higher one (one counter numbers all its
+// datagrams): a datagram claiming those keys with a number at or below it
+// is a recording of older keys. The responder's timestamp tells an
+// initiator that has just restarted how new the peer's clock is, so the
+// peer's recorded Inits are refused from then on.
 //
 // The response is shorter than the message it answers, so the handshake
 // cannot amplify traffic toward a forged source address.
@@ -57,16 +67,19 @@ const (
 	// Init's sealed payload.
 	initTS      = 0
 	initSession = 12
-	initFlags   = 20
-	initPlain   = 24
+	initPacket  = 20
+	initFlags   = 28
+	initPlain   = 32
 
 	// Resp's sealed payload.
-	respSession = 0
-	respPlain   = 8
+	respTS      = 0
+	respSession = 12
+	respPacket  = 20
+	respPlain   = 28
 
 	// InitLen and RespLen are the payload lengths after the header.
-	InitLen = indexLen + pubLen + initPlain + tagLen // 76
-	RespLen = indexLen + pubLen + respPlain + tagLen // 60
+	InitLen = indexLen + pubLen + initPlain + tagLen // 84
+	RespLen = indexLen + pubLen + respPlain + tagLen // 80
 
 	flagPhase = 1 << 0
 )
@@ -102,12 +115,14 @@ func (m wireMsg) ephemeral() []byte { return m.noise[:pubLen] }
 type initPayload struct {
 	ts      tai64n
 	session uint64
+	packet  uint64
 	phase   bool
 }
 
 func (p *initPayload) appendTo(b []byte) []byte {
 	b = append(b, p.ts[:]...)
 	b = binary.BigEndian.AppendUint64(b, p.session)
+	b = binary.BigEndian.AppendUint64(b, p.packet)
 	var flags byte
 	if p.phase {
 		flags |= flagPhase
@@ -122,15 +137,33 @@ func parseInitPayload(b []byte) (initPayload, error) {
 	var p initPayload
 	copy(p.ts[:], b[initTS:])
 	p.session = binary.BigEndian.Uint64(b[initSession:])
+	p.packet = binary.BigEndian.Uint64(b[initPacket:])
 	p.phase = b[initFlags]&flagPhase != 0
 	return p, nil
 }
 
-func parseRespPayload(b []byte) (uint64, error) {
+// respPayload is Resp's decrypted payload.
+type respPayload struct {
+	ts      tai64n
+	session uint64
+	packet  uint64
+}
+
+func (p *respPayload) appendTo(b []byte) []byte {
+	b = append(b, p.ts[:]...)
+	b = binary.BigEndian.AppendUint64(b, p.session)
+	return binary.BigEndian.AppendUint64(b, p.packet)
+}
+
+func parseRespPayload(b []byte) (respPayload, error) {
 	if len(b) != respPlain {
-		return 0, ErrHandshake
+		return respPayload{}, ErrHandshake
 	}
-	return binary.BigEndian.Uint64(b[respSession:]), nil
+	var p respPayload
+	copy(p.ts[:], b[respTS:])
+	p.session = binary.BigEndian.Uint64(b[respSession:])
+	p.packet = binary.BigEndian.Uint64(b[respPacket:])
+	return p, nil
 }
 
 // tai64n is a TAI64N timestamp (as WireGuard sends): big-endian, so newer
