@@ -131,7 +131,7 @@ func render(s *daemon.Status) string {
 	} else {
 		p("  security:   %s\n", s.Encryption)
 		if h := s.Handshake; h != nil && h.KeyEpoch > 0 {
-			p("              keys #%d, %s old (renewed every %s), %d handshakes\n", h.KeyEpoch, dur(h.LastRekeySeconds), dur(h.RekeyAfterSecond), h.Handshakes)
+			p("              keys #%d, %s old (renewed every %s); handshakes done: %d\n", h.KeyEpoch, dur(h.LastRekeySeconds), dur(h.RekeyAfterSecond), h.Handshakes)
 		} else if h != nil {
 			p("              no keys yet: handshaking (%d tried)\n", h.Initiated)
 		}

@@ -52,7 +52,7 @@ func TestStatusHuman(t *testing.T) {
 	if code := run([]string{"status", "-socket", sock}, &out, &errb); code != exitOK {
 		t.Fatalf("status: exit %d, %s", code, errb.String())
 	}
-	for _, want := range []string{"streaming (up 1m15s)", "peer:       192.0.2.10:5600", "security:   on (Noise_NNpsk0", "keys #3, 45s old (renewed every 2m0s), 3 handshakes",
+	for _, want := range []string{"streaming (up 1m15s)", "peer:       192.0.2.10:5600", "security:   on (Noise_NNpsk0", "keys #3, 45s old (renewed every 2m0s); handshakes done: 3",
 		"sending:    streaming", "30.0 fps, 25.0 Mb/s, parity 0.25, quality 80", "receiving:  29.5 fps, 24.0 Mb/s, packet loss 5.0%",
 		"frames delivered 98, recovered by FEC 7, late 1, incomplete 1", "latency p50 1.50 ms, p95 2.50 ms, p99 3.50 ms",
 		"invalid by reason: auth 3, replay 2"} {
