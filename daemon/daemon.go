@@ -37,6 +37,9 @@ type Source interface {
 	Next(ctx context.Context, dst []byte) (Captured, error)
 	SetQuality(q int) // safe for concurrent use
 	SetFPS(fps int)   // safe for concurrent use
+	// SetSize sets the size of the frames, from the next frame on; 0, 0
+	// is the configured size. Safe for concurrent use.
+	SetSize(width, height int)
 	Status() SourceStatus
 }
 
@@ -143,6 +146,10 @@ type Daemon struct {
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	pace     pacer
 	sess     *session.Session
+	adapt    adaptation
+	sent     sendTimes     // send loop records, receive loop reads
+	fb       feedbackState // owned by the receive loop
+	fbIn     packetizer.Feedback
 }
 
 // New checks the options and prepares a Daemon; Run starts it.
@@ -175,6 +182,9 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
 	d.pace.setRate(cfg.Transport.MaxRateMbps)
+	if err := d.adapt.init(cfg); err != nil {
+		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
+	}
 	d.peer.self = d.session
 	var psk session.Key
 	if cfg.Security.Encryption {

@@ -50,6 +50,9 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 		} else {
 			d.handle1(buf[:n], from, now)
 		}
+		if d.sink != nil && now.Sub(d.fb.last) >= feedbackEvery {
+			d.sendFeedback(now)
+		}
 		if now.Sub(lastIdle) >= tick {
 			lastIdle = now
 			if v := time.Duration(d.maxDelay.Load()); v > 0 {
@@ -103,12 +106,15 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.lat.reset()
 		d.rx.netLat.reset()
 		d.rates.resetRx()
+		d.fb.reset()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
 		d.sendHello(time.Now()) // tell it at once that we hear it
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)
-	if h.Packet > d.rx.highest.Load() {
+	highest := d.rx.highest.Load()
+	d.fb.onDatagram(&h, len(b), highest, now)
+	if h.Packet > highest {
 		d.rx.highest.Store(h.Packet) // only this goroutine writes it
 	}
 	payload := b[packetizer.HeaderLen:]
@@ -136,10 +142,30 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 			return
 		}
 		d.peer.setReport(m, now)
+	case packetizer.KindFeedback:
+		if err := packetizer.ParseFeedback(payload, &d.fbIn); err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		if d.src != nil {
+			rtt, _, _ := d.peer.clock()
+			d.adapt.onFeedback(&d.fbIn, &d.sent, rtt, now)
+		}
 	case packetizer.KindBye:
 		d.peer.sayBye()
 		d.log.Info("peer is stopping", "peer", from)
 	}
+}
+
+// sendFeedback sends the peer the feedback for the interval ending at now,
+// while it streams video to us. Receive loop only.
+func (d *Daemon) sendFeedback(now time.Time) {
+	if d.rx.fromPeer.Load() == 0 || !d.peer.sends(now) {
+		d.fb.last = now
+		return
+	}
+	fb := d.fb.build(now, d.rx.highest.Load(), frameCounts(d.asm.Stats()))
+	d.sendControl(packetizer.KindFeedback, fb)
 }
 
 // deliver hands a complete frame to the sink and records its latency:

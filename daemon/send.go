@@ -28,6 +28,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			return nil // the keys expired mid-frame: lost, as on the wire
 		}
 		d.pace.wait(len(dg))
+		d.sent.record(packetizer.PacketOf(dg), time.Now().UnixNano())
 		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
 			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
 		}
@@ -51,9 +52,30 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			continue
 		}
 		dest = *d.peerAddr.Load()
+		if d.adapt.enabled() {
+			d.adaptFrame(len(f.Data))
+		}
 		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
 			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
 		}
+	}
+}
+
+// adaptFrame sets the parity and pacing for a frame of n bytes from the
+// adaptation, and moves the encoder to the level it asks for from the next
+// frame on. Send loop only.
+func (d *Daemon) adaptFrame(n int) {
+	now := time.Now()
+	parity, pace := d.adapt.frame(n, d.pk.MaxShard(), now)
+	_ = d.pk.SetParity(parity) // within 0..fec.MaxRatio by construction
+	d.pace.setRateBps(pace)
+	if lv, changed := d.adapt.level(n, now); changed {
+		d.src.SetSize(lv.Width, lv.Height)
+		d.src.SetFPS(lv.FPS)
+		if lv.Quality > 0 {
+			d.src.SetQuality(lv.Quality)
+		}
+		d.log.Debug("encoder level", "level", lv.String())
 	}
 }
 

@@ -44,13 +44,15 @@ type TXStatus struct {
 	FPS           float64       `json:"fps"`
 	BitrateBps    float64       `json:"bitrate_bps"`
 	Parity        float64       `json:"parity"`
-	MaxRateMbps   float64       `json:"max_rate_mbps"` // pacing; 0: off
+	MaxRateMbps   float64       `json:"max_rate_mbps"` // pacing cap as configured; 0: none
+	PaceMbps      float64       `json:"pace_mbps"`     // pacing in force; 0: off
 	Quality       int           `json:"quality"`
 	FramesSkipped uint64        `json:"frames_skipped"` // captured while nobody watched
 	FramesTooBig  uint64        `json:"frames_too_big"`
 	SendErrors    uint64        `json:"send_errors"`
 	Source        *SourceStatus `json:"source,omitempty"`
 	PeerReport    *PeerReport   `json:"peer_report,omitempty"`
+	Adapt         *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
 }
 
 // FrameCounts are the outcomes of a stream's frames at the receiver. Every
@@ -149,7 +151,11 @@ func (d *Daemon) Status() Status {
 		Frames: tx.Frames.Load(), Packets: tx.Datagrams.Load(), ParityPackets: tx.ParityDatagrams.Load(),
 		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(), MaxRateMbps: cfg.Transport.MaxRateMbps,
 		Quality: cfg.Capture.Quality, FramesSkipped: d.tx.skipped.Load(), FramesTooBig: tx.Rejected.Load(),
-		SendErrors: d.sendErrs.Load(),
+		SendErrors: d.sendErrs.Load(), PaceMbps: d.pace.bps() / 1e6,
+	}
+	if d.src != nil && d.adapt.enabled() {
+		a := *d.adapt.status.Load()
+		s.TX.Adapt = &a
 	}
 	if d.src != nil {
 		src := d.src.Status()

@@ -47,8 +47,8 @@
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
-// report, bye, the reserved retransmit request, and the session layer's
-// handshake messages) set every frame field,
+// report, bye, feedback, the reserved retransmit request, and the session
+// layer's handshake messages) set every frame field,
 // from frame id to send delay, to zero; their payload is defined by the
 // control messages in this package.
 package packetizer
@@ -113,6 +113,10 @@ const (
 	KindReport Kind = 4 // receiver report: loss, jitter, late frames
 	KindNack   Kind = 5 // retransmit request: reserved, not sent by this version
 	KindBye    Kind = 6 // the sender is stopping
+	// KindFeedback is the receiver's frequent report for congestion
+	// control: arrival times and loss of the last tens of milliseconds.
+	KindFeedback Kind = 7
+	// 8 is KindRecover (issue 10).
 	// KindHandshakeInit and KindHandshakeResp are the session layer's
 	// Noise handshake messages; their payloads are declared in
 	// daemon/session/wire.go. They are always sealed and never carry a key
@@ -136,6 +140,8 @@ func (k Kind) String() string {
 		return "nack"
 	case KindBye:
 		return "bye"
+	case KindFeedback:
+		return "feedback"
 	case KindHandshakeInit:
 		return "handshake-init"
 	case KindHandshakeResp:

@@ -79,6 +79,29 @@ func impairments() []impairment {
 				}
 				return nil
 			}},
+		{"rate-steps", "LIST", "change the rate cap during the run: comma-separated TIME=RATE, times from\n" +
+			"the relay's start in increasing order, e.g. 10s=8mbit,25s=40mbit (needs -rate)", false,
+			func(p *impair.Params, f, v string) error {
+				p.Steps = [impair.MaxRateSteps]impair.RateStep{}
+				n := 0
+				for item := range strings.SplitSeq(v, ",") {
+					if n == impair.MaxRateSteps {
+						return fmt.Errorf("-%s %s: at most %d steps", f, v, impair.MaxRateSteps)
+					}
+					at, rate, ok := strings.Cut(strings.TrimSpace(item), "=")
+					d, err := time.ParseDuration(at)
+					if !ok || err != nil || d < 0 {
+						return fmt.Errorf("-%s %s: %q: want TIME=RATE, e.g. 10s=8mbit", f, v, item)
+					}
+					r, err := impair.ParseRate(rate)
+					if err != nil || r <= 0 {
+						return fmt.Errorf("-%s %s: %q: want a positive rate such as 8mbit", f, v, item)
+					}
+					p.Steps[n] = impair.RateStep{At: d, Rate: r}
+					n++
+				}
+				return nil
+			}},
 		{"queue", "SIZE", fmt.Sprintf("queue in front of the rate cap, in bytes (64KB, 64KiB, 1500B) or as\n"+
 			"the time it takes to drain (50ms); when full, arriving datagrams are\n"+
 			"dropped (default %s)", impair.Queue{Bytes: impair.DefaultQueueBytes}), false,

@@ -149,8 +149,8 @@ func render(s *daemon.Status) string {
 		}
 		p("\n  sending:    %s\n", what)
 		pacing := ""
-		if t.MaxRateMbps > 0 {
-			pacing = fmt.Sprintf(", paced at %g Mb/s", t.MaxRateMbps)
+		if t.PaceMbps > 0 {
+			pacing = fmt.Sprintf(", paced at %.1f Mb/s", t.PaceMbps)
 		}
 		p("              %.1f fps, %s, parity %.2f, quality %d%s\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality, pacing)
 		p("              frames %d, packets %d (%d parity), frames skipped %d, too big %d, send errors %d\n",
@@ -158,6 +158,14 @@ func render(s *daemon.Status) string {
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+		}
+		if a := t.Adapt; a != nil {
+			p("              adapting: %s; link estimate %s, target %s (media %s), queue %.1f ms, loss %.2f%% (burst %.1f)\n",
+				a.State, bps(a.EstimateBps), bps(a.TargetBps), bps(a.MediaBps), a.QueueDelayMs, a.Loss*100, a.Burst)
+			p("              level %dx%d@%d q%d; rate: %s (%.0f s ago); level: %s (%.0f s ago)\n",
+				a.Width, a.Height, a.FPS, a.Quality, a.Reason, a.ReasonAgo, a.LevelReason, a.LevelAgo)
+		} else {
+			p("              adaptation off: [transport] adaptive = false\n")
 		}
 		if r := t.PeerReport; r != nil {
 			p("              peer reports: delivered %d (FEC %d), late %d, incomplete %d, lost %d, corrupt %d; loss %.1f%%; latency p50/p95/p99 %.1f/%.1f/%.1f ms\n",

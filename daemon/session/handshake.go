@@ -51,10 +51,13 @@ func (s *Session) random() io.Reader {
 	return rand.Reader
 }
 
-// header starts a handshake datagram: its header, with a new packet
-// number, which it returns too.
+// header starts a handshake datagram: its header, which carries the
+// latest packet number of the sequence, and returns that number too. A
+// handshake message takes no number of its own, so receivers see no gap
+// in the sequence (which they would count as loss); every datagram sealed
+// with the keys it makes has a higher number.
 func (s *Session) header(kind packetizer.Kind, n int) ([]byte, uint64) {
-	h := packetizer.Header{Kind: kind, Session: s.cfg.Self, Packet: s.cfg.Packets.Add(1), Sealed: true}
+	h := packetizer.Header{Kind: kind, Session: s.cfg.Self, Packet: s.cfg.Packets.Load(), Sealed: true}
 	return h.AppendTo(make([]byte, 0, packetizer.HeaderLen+n)), h.Packet
 }
 

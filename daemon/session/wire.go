@@ -9,7 +9,8 @@ import (
 // The handshake messages, declared once. Each is a datagram: the common
 // 56-byte header (packetizer/wire.go: kind KindHandshakeInit or
 // KindHandshakeResp, sealed bit set, key phase clear, the sender's session
-// id and a packet number of its own sequence, every frame field zero)
+// id, the latest packet number the sender used (not a new one), every
+// frame field zero)
 // followed by the payload below. Integers are big-endian.
 //
 // Init (KindHandshakeInit, 84 bytes after the header), the initiator's
@@ -26,7 +27,7 @@ import (
 //	|   sealed under the handshake key (which mixes in the PSK):    | 36
 //	|     timestamp: TAI64N (64-bit 2^62+seconds, 32-bit ns)  12    |
 //	|     initiator's session id                               8    |
-//	|     this datagram's packet number                        8    |
+//	|     the header's packet number                           8    |
 //	|     flags: bit 0 = key phase of the new keys             1    |
 //	|     reserved, zero                                       3    |
 //	|   + 16-byte AEAD tag                                          |
@@ -44,14 +45,14 @@ import (
 //	|   sealed under the key from ee and the PSK:                   | 36
 //	|     timestamp: TAI64N                                   12    |
 //	|     responder's session id                               8    |
-//	|     this datagram's packet number                        8    |
+//	|     the header's packet number                           8    |
 //	|   + 16-byte AEAD tag                                          |
 //	+---------------------------------------------------------------+
 //
 // The packet numbers are authenticated here because every datagram a side
 // seals with the new keys has a higher one (one counter numbers all its
-// datagrams): a datagram claiming those keys with a number at or below it
-// is a recording of older keys. The responder's timestamp tells an
+// datagrams, and the header carries the latest): a datagram claiming those
+// keys with a number at or below it is a recording of older keys. The responder's timestamp tells an
 // initiator that has just restarted how new the peer's clock is, so the
 // peer's recorded Inits are refused from then on.
 //

@@ -50,6 +50,19 @@ func conditions() []condition {
 		},
 		{Name: "cap", Label: "rate cap", Cap: true, NoBound: true},
 		{
+			Name: "bn10", Label: "10 Mbit/s, 64 KB queue", NoBound: true,
+			Relay: []string{"-rate", "10mbit", "-queue", "64KB"},
+		},
+		{
+			Name: "bn5", Label: "5 Mbit/s, 64 KB queue", NoBound: true,
+			Relay: []string{"-rate", "5mbit", "-queue", "64KB"},
+		},
+		{
+			Name: "bn10lossy", Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true,
+			Relay: []string{"-rate", "10mbit", "-queue", "64KB", "-loss", "0.02", "-delay", "30ms"},
+		},
+		iidLoss(0.15, nil),
+		{
 			Name: "delay30", Label: "delay 30ms", Extra: true,
 			Relay: []string{"-delay", "30ms"},
 		},

@@ -32,6 +32,9 @@ type settings struct {
 	// Plain turns encryption off; by default the daemons encrypt, as
 	// deployed, with a key the harness makes for each run.
 	Plain bool
+	// Fixed turns the adaptation off ([transport] adaptive = false): the
+	// stream keeps the configured size, quality and parity.
+	Fixed bool
 }
 
 // shardPayload is the most a datagram carries of a shard: max_datagram
@@ -327,13 +330,14 @@ max_datagram = %d
 max_delay_ms = %d
 parity = %g
 max_rate_mbps = %g
+adaptive = %v
 
 [control]
 socket = %q
 
 [security]
 %s
-`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, sock, h.security(dir))
+`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, !h.set.Fixed, sock, h.security(dir))
 	return cfg, sock, os.WriteFile(cfg, []byte(body), 0o600)
 }
 

@@ -97,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.set.Seed, "seed", 1, "the relay's random seed")
 	fs.BoolVar(&o.set.OneWay, "one-way", false, "A only sends and B only receives, instead of a two-way call (half the CPU load)")
 	fs.Float64Var(&o.set.MaxRateMbps, "max-rate", 0, "the daemons' [transport] max_rate_mbps: pace each frame at this many Mb/s (0: off)")
+	fs.BoolVar(&o.set.Fixed, "fixed", false, "turn the adaptation off ([transport] adaptive = false): configured size, quality and parity whatever the link")
 	fs.BoolVar(&o.set.Plain, "plain", false, "run with encryption off (by default the daemons encrypt, with a fresh key per run)")
 	fs.BoolVar(&o.netns, "netns", false, "run the daemons and the relay in three network namespaces (needs root) instead of on loopback")
 	fs.StringVar(&o.netnsScript, "netns-script", "scripts/netns.sh", "`path` of netns.sh, for -netns")
