@@ -69,7 +69,11 @@ const (
 	maxOverlap = 10 * time.Second
 	// confirmWithin is how long next keys wait for the initiator's first
 	// datagram sealed with them.
-	confirmWithin = 3 * time.Second
+	confirmWithin = 5 * time.Second
+	// silentAfter: when nothing has opened for this long although there
+	// are keys (the peer lost its keys, or the two ended up with different
+	// ones after a long outage), a handshake is started, every retryAfter.
+	silentAfter = 5 * time.Second
 	// recentIndices is how many finished handshakes' indices are kept to
 	// recognise a replayed response.
 	recentIndices = 8
@@ -106,6 +110,7 @@ type Session struct {
 	mu                               sync.Mutex // guards everything below
 	cur, next, prev                  *keySet
 	prevUntil                        time.Time
+	lastOpen                         time.Time // a datagram last opened
 	init                             *initiation
 	newest                           tai64n // of the Inits accepted
 	lastSent                         tai64n // of our own Inits
@@ -287,6 +292,7 @@ func (s *Session) openData(h *packetizer.Header, dg []byte, fromPeer bool, now t
 	}
 	last, any := ks.window.Last()
 	ks.window.Accept(pn)
+	s.lastOpen = now
 	if ks == s.next {
 		s.confirm(now)
 	}
@@ -320,7 +326,7 @@ func (s *Session) promote(ks *keySet, now time.Time) {
 	if s.cur != nil {
 		s.prev, s.prevUntil = s.cur, now.Add(s.overlap)
 	}
-	s.cur = ks
+	s.cur, s.lastOpen = ks, now
 	s.tx.Store(ks)
 	s.c.handshakes.Add(1)
 	s.c.epoch.Store(ks.epoch)
@@ -375,9 +381,11 @@ func (s *Session) Tick(now time.Time, peer netip.AddrPort) {
 	}
 	s.init = nil
 	// Without keys, initiate; but when answering the peer's Init, give its
-	// confirmation a moment first. With keys, rekey when they are old.
+	// confirmation a moment first. With keys, rekey when they are old, or
+	// when nothing opens with them any more.
 	if s.cur == nil && (s.next == nil || now.Sub(s.next.created) >= retryAfter) ||
-		s.cur != nil && s.next == nil && now.Sub(s.cur.created) >= s.rekeyAfter {
+		s.cur != nil && s.next == nil && now.Sub(s.cur.created) >= s.rekeyAfter ||
+		s.cur != nil && now.Sub(s.lastOpen) >= silentAfter {
 		s.initiate(now, peer)
 	}
 }

@@ -466,3 +466,47 @@ func TestSealOpenAllocs(t *testing.T) {
 		t.Fatalf("seal+open: %v allocations, %d opened", n, opened)
 	}
 }
+
+// An outage right at a rekey: the initiator switched keys, the responder
+// never saw a datagram with them and dropped them, and its own keys are
+// not due for renewal (here its interval is longer). When the link
+// returns nothing opens either way; both notice and handshake again, well
+// before either's rekey timer would.
+func TestRecoverAfterOutageAtRekey(t *testing.T) {
+	l := newLink(t)
+	psk := testKey(t)
+	a := l.add(1, 2, 0xa, psk, true, 30*time.Second, 1)
+	b := l.add(2, 1, 0xb, psk, true, time.Minute, 2)
+	now := connect(t, l, a, b, time.Unix(1000, 0))
+	now = now.Add(30 * time.Second)
+	a.s.Tick(now, a.peer) // A's Init
+	deliver := func(e *end) {
+		p := l.queue[0]
+		l.queue = l.queue[1:]
+		e.receive(p.dg, p.from, now)
+	}
+	deliver(b) // B answers
+	deliver(a) // A switches and says so...
+	if b.s.next == nil || a.s.Status(now).KeyEpoch != 2 {
+		t.Fatal("the rekey did not start as the test needs")
+	}
+	for range 400 { // ...but the link is down for 8 s
+		l.queue = nil
+		now = now.Add(20 * time.Millisecond)
+		a.say()
+		b.say()
+		l.tick(now)
+	}
+	l.queue = nil
+	ga, gb := len(a.got), len(b.got)
+	for range 500 { // the link is back for 10 s
+		now = now.Add(20 * time.Millisecond)
+		a.say()
+		b.say()
+		l.tick(now)
+		l.pump(now)
+	}
+	if len(a.got)-ga < 300 || len(b.got)-gb < 300 {
+		t.Fatalf("after the outage A got %d, B got %d datagrams in 10 s; refused A %v B %v", len(a.got)-ga, len(b.got)-gb, refused(a.s), refused(b.s))
+	}
+}
