@@ -91,7 +91,7 @@ func (s *Session) initiate(now time.Time, peer netip.AddrPort) {
 		return
 	}
 	dg, pn := s.header(packetizer.KindHandshakeInit, InitLen)
-	p := initPayload{ts: s.stamp(now), session: s.cfg.Self, packet: pn, phase: in.phase}
+	p := initPayload{ts: s.stamp(now), session: s.cfg.Self, packet: pn, index: in.index, phase: in.phase}
 	in.payload = p.appendTo(make([]byte, 0, initPlain))
 	dg = binary.BigEndian.AppendUint32(dg, in.index)
 	dg, _, _, err = hs.WriteMessage(dg, in.payload)
@@ -134,7 +134,7 @@ func (s *Session) onInit(h *packetizer.Header, payload []byte, from, peer netip.
 	}
 	ip, err := parseInitPayload(plain)
 	switch {
-	case err != nil || ip.session != h.Session:
+	case err != nil || ip.session != h.Session || ip.index != m.index:
 		s.c.refuse(ReasonHandshake)
 		return
 	case ip.session == s.cfg.Self:

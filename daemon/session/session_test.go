@@ -49,8 +49,8 @@ func TestHandshake(t *testing.T) {
 		}
 	}
 	// Two messages, the answer shorter than the Init (no amplification).
-	if len(sizes) != 2 || sizes[0] != 140 || sizes[1] != 136 {
-		t.Errorf("handshake datagrams of %v bytes; want [140 136]", sizes)
+	if len(sizes) != 2 || sizes[0] != 144 || sizes[1] != 136 {
+		t.Errorf("handshake datagrams of %v bytes; want [144 136]", sizes)
 	}
 }
 

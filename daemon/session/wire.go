@@ -13,7 +13,7 @@ import (
 // frame field zero)
 // followed by the payload below. Integers are big-endian.
 //
-// Init (KindHandshakeInit, 84 bytes after the header), the initiator's
+// Init (KindHandshakeInit, 88 bytes after the header), the initiator's
 // Noise NNpsk0 message "-> psk, e":
 //
 //	 0                   1                   2                   3
@@ -28,6 +28,7 @@ import (
 //	|     timestamp: TAI64N (64-bit 2^62+seconds, 32-bit ns)  12    |
 //	|     initiator's session id                               8    |
 //	|     the header's packet number                           8    |
+//	|     the index again (so it cannot be altered)            4    |
 //	|     flags: bit 0 = key phase of the new keys             1    |
 //	|     reserved, zero                                       3    |
 //	|   + 16-byte AEAD tag                                          |
@@ -69,8 +70,9 @@ const (
 	initTS      = 0
 	initSession = 12
 	initPacket  = 20
-	initFlags   = 28
-	initPlain   = 32
+	initIndex   = 28
+	initFlags   = 32
+	initPlain   = 36
 
 	// Resp's sealed payload.
 	respTS      = 0
@@ -79,7 +81,7 @@ const (
 	respPlain   = 28
 
 	// InitLen and RespLen are the payload lengths after the header.
-	InitLen = indexLen + pubLen + initPlain + tagLen // 84
+	InitLen = indexLen + pubLen + initPlain + tagLen // 88
 	RespLen = indexLen + pubLen + respPlain + tagLen // 80
 
 	flagPhase = 1 << 0
@@ -117,6 +119,7 @@ type initPayload struct {
 	ts      tai64n
 	session uint64
 	packet  uint64
+	index   uint32
 	phase   bool
 }
 
@@ -124,6 +127,7 @@ func (p *initPayload) appendTo(b []byte) []byte {
 	b = append(b, p.ts[:]...)
 	b = binary.BigEndian.AppendUint64(b, p.session)
 	b = binary.BigEndian.AppendUint64(b, p.packet)
+	b = binary.BigEndian.AppendUint32(b, p.index)
 	var flags byte
 	if p.phase {
 		flags |= flagPhase
@@ -139,6 +143,7 @@ func parseInitPayload(b []byte) (initPayload, error) {
 	copy(p.ts[:], b[initTS:])
 	p.session = binary.BigEndian.Uint64(b[initSession:])
 	p.packet = binary.BigEndian.Uint64(b[initPacket:])
+	p.index = binary.BigEndian.Uint32(b[initIndex:])
 	p.phase = b[initFlags]&flagPhase != 0
 	return p, nil
 }
