@@ -59,6 +59,11 @@ func TestEncryptedCall(t *testing.T) {
 	}
 	if st := a.d.Status(); st.Encryption == "off" || st.RX.PacketsInvalid != 0 || st.State != daemon.StateStreaming {
 		t.Errorf("status: encryption %q, invalid %d (%v), state %q", st.Encryption, st.RX.PacketsInvalid, st.RX.Invalid, st.State)
+	} else if h := st.Handshake; h == nil || h.KeyEpoch == 0 || h.Handshakes == 0 || h.LastRekeySeconds < 0 {
+		t.Errorf("status: handshake figures %+v", h)
+	}
+	if st := a.d.Status(); st.Handshake.Handshakes != b.d.Status().Handshake.Handshakes {
+		t.Errorf("the two ends count %d and %d handshakes", st.Handshake.Handshakes, b.d.Status().Handshake.Handshakes)
 	}
 }
 
