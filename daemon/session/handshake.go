@@ -118,7 +118,11 @@ func (s *Session) onInit(h *packetizer.Header, payload []byte, from, peer netip.
 		s.c.refuse(ReasonReflected) // our own Init, sent back
 		return
 	}
-	if !s.limit.allow(from, fromPeer, now) {
+	// Checking an Init costs a key derivation and one AEAD; answering it,
+	// two X25519 operations. Other sources spend their budget on the
+	// check; the peer's address spends its own only on the answer, so
+	// forged Inits that claim the peer's address cannot use up its budget.
+	if !fromPeer && !s.limit.allow(from, false, now) {
 		s.c.refuse(ReasonRateLimited)
 		return
 	}
@@ -142,6 +146,10 @@ func (s *Session) onInit(h *packetizer.Header, payload []byte, from, peer netip.
 		return
 	case !ip.ts.after(s.newest):
 		s.c.refuse(ReasonReplay)
+		return
+	}
+	if fromPeer && !s.limit.allow(from, true, now) {
+		s.c.refuse(ReasonRateLimited)
 		return
 	}
 	s.newest = ip.ts

@@ -6,10 +6,11 @@ import (
 )
 
 // Budget for handshake messages, which cost hashing, an AEAD and, for a
-// valid Init, two X25519 operations. Every source address (address and
-// port) has its own token bucket in a small table, so a flood from some
+// valid Init or a Resp, X25519 operations. Every source address (address
+// and port) has its own token bucket in a small table, so a flood from some
 // addresses spends only their own buckets; the peer's current address has
-// a bucket of its own that the table never evicts. Sources not in the table
+// a bucket of its own that the table never evicts, and which an Init spends
+// only once it has authenticated it (see onInit). Sources not in the table
 // also share one global bucket, which bounds the whole cost of a flood from
 // many (forged) addresses.
 const (

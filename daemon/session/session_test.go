@@ -413,6 +413,41 @@ func TestFloodDoesNotStarve(t *testing.T) {
 	t.Logf("B refused %v", refused(b.s))
 }
 
+// Forged Inits claiming the peer's own address (an attacker who can forge
+// source addresses) do not use up that address's budget: the restarted
+// peer's real Init among thousands of them is answered.
+func TestFloodFromPeerAddress(t *testing.T) {
+	l := newLink(t)
+	psk := testKey(t)
+	a := l.add(1, 2, 0xa, psk, true, 0, 1)
+	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	now := connect(t, l, a, b, time.Unix(1000, 0))
+	var initDg []byte
+	for _, p := range l.log {
+		if packetizer.Kind(p.dg[3]&0x3f) == packetizer.KindHandshakeInit && p.from == a.addr {
+			initDg = p.dg
+		}
+	}
+	a2 := l.add(1, 2, 0xa2, psk, true, 0, 3)
+	l.queue = nil
+	for i := range 3000 {
+		dg := append([]byte(nil), initDg...)
+		dg[packetizer.HeaderLen+4+i%(len(dg)-packetizer.HeaderLen-4)] ^= byte(1 + i%255)
+		b.receive(dg, a.addr, now) // forged, from the peer's address
+		if i == 1500 {
+			a2.s.Tick(now, a2.peer)
+			l.pump(now)
+		}
+		now = now.Add(100 * time.Microsecond)
+	}
+	if !a2.s.Ready() || b.s.cur == nil || b.s.cur.peer != 0xa2 {
+		t.Fatalf("the restarted peer's Init was not answered: refused %v", refused(b.s))
+	}
+	if b.s.Refused(ReasonAuth) < 2900 || b.s.Refused(ReasonRateLimited) != 0 {
+		t.Fatalf("refused %v; want the forgeries refused by authentication, none by budget", refused(b.s))
+	}
+}
+
 // Every prefix of a valid handshake message, and every length around it,
 // is refused as malformed without a panic.
 func TestHandshakePrefixes(t *testing.T) {
