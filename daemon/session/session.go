@@ -113,7 +113,7 @@ type Session struct {
 	lastOpen                         time.Time // a datagram last opened
 	init                             *initiation
 	newest                           tai64n // of the Inits accepted
-	lastSent                         tai64n // of our own Inits
+	lastSent                         tai64n // of our own Inits and Resps
 	recent                           [recentIndices]uint32
 	nRecent                          int
 	limit                            limiter
