@@ -28,16 +28,16 @@ type rxState struct {
 // receiveLoop reads datagrams until the socket is closed, feeding the
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
-	buf := make([]byte, packetizer.MaxDatagram+1)
+	in := d.sock.NewInbox(packetizer.MaxDatagram)
 	var armed, lastIdle time.Time
 	wasLost := false
 	for {
 		now := time.Now()
 		if now.Sub(armed) > tick/4 {
-			_ = d.conn.SetReadDeadline(now.Add(tick))
+			_ = d.sock.SetReadDeadline(now.Add(tick))
 			armed = now
 		}
-		n, from, err := d.conn.ReadFromUDPAddrPort(buf)
+		n, err := d.sock.ReadBatch(in)
 		now = time.Now()
 		d.rxAlive.Store(now.UnixNano())
 		if err != nil {
@@ -48,8 +48,10 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				d.rx.readErrs.Add(1) // e.g. ICMP port unreachable reported on the socket
 			}
-		} else {
-			d.handle1(buf[:n], from, now)
+		}
+		for i := range n {
+			b, from := in.Datagram(i)
+			d.handle1(b, from, now)
 		}
 		if d.sink != nil && now.Sub(d.fb.last) >= feedbackEvery {
 			d.sendFeedback(now)
@@ -70,7 +72,9 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	}
 }
 
-// handle1 processes one datagram read from the socket.
+// handle1 processes one datagram read from the socket at now. b is a view
+// into the read buffers, the daemon's to use (decryption works in place)
+// until the next read.
 func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	peer := d.peerAddr.Load()
 	fromPeer := from.Addr().Unmap() == peer.Addr() && from.Port() == peer.Port()

@@ -20,20 +20,7 @@ type txState struct {
 // as the peer is there and shows video. It ends when ctx is done.
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
-	var dest netip.AddrPort
-	seal := d.sess.NewSealer()
-	emit := func(dg []byte) error {
-		dg, ok := seal.Seal(dg)
-		if !ok {
-			return nil // the keys expired mid-frame: lost, as on the wire
-		}
-		d.pace.wait(len(dg))
-		d.sent.record(packetizer.PacketOf(dg), time.Now().UnixNano())
-		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
-			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
-		}
-		return nil
-	}
+	out := newFrameSender(d)
 	for {
 		f, err := d.src.Next(ctx, buf[:0])
 		if err != nil {
@@ -51,11 +38,13 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.tx.skipped.Add(1)
 			continue
 		}
-		dest = *d.peerAddr.Load()
+		out.batch.Dest = *d.peerAddr.Load()
 		if d.adapt.enabled() {
 			d.adaptFrame(len(f.Data))
 		}
-		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
+		_, err = d.pk.PacketizeTo(f.Data, f.Time.UnixNano(), out)
+		out.flush()
+		if err != nil {
 			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
 		}
 	}
@@ -83,7 +72,7 @@ func (d *Daemon) adaptFrame(n int) {
 // use; control messages are a few a second, so it may allocate.
 func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	peer := d.peerAddr.Load()
-	if peer == nil || d.conn == nil {
+	if peer == nil || d.sock == nil {
 		return
 	}
 	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sess.Encrypted()}
@@ -92,17 +81,17 @@ func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	if !ok {
 		return // no keys yet
 	}
-	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
+	if err := d.sock.WriteTo(dg, *peer); err != nil {
 		d.sendErrs.Add(1)
 	}
 }
 
 // sendHandshake sends a handshake message for the session layer.
 func (d *Daemon) sendHandshake(dg []byte, to netip.AddrPort) {
-	if d.conn == nil {
+	if d.sock == nil {
 		return
 	}
-	if _, err := d.conn.WriteToUDPAddrPort(dg, to); err != nil {
+	if err := d.sock.WriteTo(dg, to); err != nil {
 		d.sendErrs.Add(1)
 	}
 }

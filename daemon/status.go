@@ -25,6 +25,7 @@ type Status struct {
 	PeerSends        bool            `json:"peer_sends"`
 	PeerShows        bool            `json:"peer_shows"`
 	Encryption       string          `json:"encryption"`
+	Offload          string          `json:"offload,omitempty"` // what the kernel does for the UDP socket
 	RTTms            float64         `json:"rtt_ms"`
 	ClockOffsetMs    float64         `json:"clock_offset_ms"`
 	LatencyMethod    string          `json:"latency_method"`
@@ -50,6 +51,7 @@ type TXStatus struct {
 	FramesSkipped uint64        `json:"frames_skipped"` // captured while nobody watched
 	FramesTooBig  uint64        `json:"frames_too_big"`
 	SendErrors    uint64        `json:"send_errors"`
+	SendCalls     uint64        `json:"send_calls"` // system calls that sent datagrams (batched)
 	Source        *SourceStatus `json:"source,omitempty"`
 	PeerReport    *PeerReport   `json:"peer_report,omitempty"`
 	Adapt         *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
@@ -94,6 +96,7 @@ type RXStatus struct {
 	PacketsForeign    uint64            `json:"packets_foreign"`  // from other addresses
 	PacketsUnwanted   uint64            `json:"packets_unwanted"` // video while this endpoint shows none
 	ReadErrors        uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
+	ReadCalls         uint64            `json:"read_calls"`       // system calls that read datagrams (batched)
 	Invalid           map[string]uint64 `json:"invalid,omitempty"`
 	LossRatio         float64           `json:"loss_ratio"`
 	FPS               float64           `json:"fps"`
@@ -217,6 +220,13 @@ func (d *Daemon) Status() Status {
 	if d.sink != nil {
 		sk := d.sink.Status()
 		s.RX.Sink = &sk
+	}
+	select {
+	case <-d.ready: // the socket is bound (and d.sock set before)
+		s.TX.SendCalls = d.sock.Stats().SendCalls.Load()
+		s.RX.ReadCalls = d.sock.Stats().RecvCalls.Load()
+		s.Offload = d.offload()
+	default:
 	}
 	return s
 }

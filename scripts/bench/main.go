@@ -87,7 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.set.Duration, "duration", 30*time.Second, "measured `window` per condition and parity")
 	fs.DurationVar(&o.set.Warmup, "warmup", time.Second, "time to stream before the window starts")
 	fs.BoolVar(&quick, "quick", false, "quick run for CI: -duration 2s unless given")
-	fs.StringVar(&conds, "conditions", "all", "comma-separated `names` of the conditions to run: "+conditionNames())
+	fs.StringVar(&conds, "conditions", "all", "comma-separated `names` of the conditions to run, \"all\" (the loss table) or \"adapt\" (the adaptation's table): "+conditionNames())
 	fs.StringVar(&parities, "parity", "0.25,0", "comma-separated parity `ratios` to run every condition at (loss10 also runs at 0.5)")
 	fs.Float64Var(&o.capFraction, "cap", 0.7, "the rate cap condition caps at this `fraction` of the clean bitrate at the same parity")
 	fs.StringVar(&size, "size", "1280x720", "frame size, `WIDTHxHEIGHT`")
