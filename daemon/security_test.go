@@ -62,9 +62,9 @@ func TestEncryptedCall(t *testing.T) {
 	} else if h := st.Handshake; h == nil || h.KeyEpoch == 0 || h.Handshakes == 0 || h.LastRekeySeconds < 0 {
 		t.Errorf("status: handshake figures %+v", h)
 	}
-	if st := a.d.Status(); st.Handshake.Handshakes != b.d.Status().Handshake.Handshakes {
-		t.Errorf("the two ends count %d and %d handshakes", st.Handshake.Handshakes, b.d.Status().Handshake.Handshakes)
-	}
+	waitFor(t, "both ends to count the same handshakes", 5*time.Second, func() bool {
+		return a.d.Status().Handshake.Handshakes == b.d.Status().Handshake.Handshakes
+	})
 }
 
 func TestWrongKey(t *testing.T) {
