@@ -387,6 +387,11 @@ func TestHandshakePrefixes(t *testing.T) {
 			t.Fatalf("Init payload of %d bytes: %v", n, err)
 		}
 	}
+	for n := range respPlain + 2 {
+		if _, err := parseRespPayload(make([]byte, n)); (err == nil) != (n == respPlain) {
+			t.Fatalf("Resp payload of %d bytes: %v", n, err)
+		}
+	}
 	if _, err := parseInitPayload(append(make([]byte, initPlain-1), 1)); err == nil {
 		t.Fatal("reserved bytes not checked")
 	}
