@@ -189,6 +189,10 @@ type Result struct {
 // peer's current address. It never allocates for a data datagram.
 func (s *Session) Open(h *packetizer.Header, dg []byte, from, peer netip.AddrPort, now time.Time) Result {
 	fromPeer := from.Addr().Unmap() == peer.Addr().Unmap() && from.Port() == peer.Port()
+	if len(dg) < packetizer.HeaderLen { // not what ParseHeader passed
+		s.c.refuse(ReasonAuth)
+		return Result{}
+	}
 	if h.Session == s.cfg.Self {
 		s.c.refuse(ReasonReflected)
 		return Result{}
