@@ -263,22 +263,15 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
 			n++
+			var rs []result
+			var err error
 			if c.Shared {
-				rs, err := h.runShared(ctx, c, p)
-				loads = append(loads, readLoad())
-				if ctx.Err() != nil {
-					return nil, nil, nil, ctx.Err()
-				}
-				if err != nil {
-					fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: FAILED: %v\n", n, total, c.Label, p, err)
-					failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
-					continue
-				}
-				fmt.Fprintf(stderr, "[%d/%d] %s: %s; timeline: %s\n", n, total, c.Label, rs[0].StepNotes[0], rs[0].Timeline)
-				rows = append(rows, rs...)
-				continue
+				rs, err = h.runShared(ctx, c, p)
+			} else {
+				var res result
+				res, err = runCondition(ctx, h, c, p, o.capFraction, rows)
+				rs = []result{res}
 			}
-			res, err := runCondition(ctx, h, c, p, o.capFraction, rows)
 			loads = append(loads, readLoad())
 			if ctx.Err() != nil {
 				return nil, nil, nil, ctx.Err()
@@ -288,15 +281,17 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 				failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
 				continue
 			}
-			fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
-				n, total, c.Label, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
-			for _, note := range res.StepNotes {
-				fmt.Fprintf(stderr, "      %s\n", note)
+			for _, res := range rs {
+				fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
+					n, total, res.Condition, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
+				for _, note := range res.StepNotes {
+					fmt.Fprintf(stderr, "      %s\n", note)
+				}
+				if res.Timeline != "" {
+					fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+				}
 			}
-			if res.Timeline != "" {
-				fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
-			}
-			rows = append(rows, res)
+			rows = append(rows, rs...)
 		}
 	}
 	return rows, loads, failures, nil
