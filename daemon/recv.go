@@ -114,7 +114,9 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rates.resetRx()
 		d.fb.reset()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
-		d.sendHello(time.Now()) // tell it at once that we hear it
+		// Tell it at once that we hear it, once its hello (if this is one)
+		// is recorded, so that ours acknowledges it and video can start.
+		defer d.sendHello(time.Now())
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)

@@ -28,8 +28,8 @@
 // The ladder steps down at once, as far as needed, when the level in use
 // measures over the budget; it steps up only to levels predicted to fit in
 // UpFraction of the budget, one level or up to UpJump times the current
-// rate, at
-// most once per UpEvery and not within DownHold of a step down. So a budget
+// rate, at most once per UpEvery and not within DownHold of a step down.
+// So a budget
 // that wobbles by less than about 20% does not make the picture flicker
 // between levels.
 //
