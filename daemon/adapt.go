@@ -197,9 +197,12 @@ func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64
 	// peer receives plus a margin when less is sent than the target allows
 	// (the encoder's ceiling): a target far above the path's capacity must
 	// not send frames in bursts bigger than a router queue.
+	// Never so slow, though, that this frame would take more than a frame
+	// interval to leave.
 	rate := snap.Target
 	if snap.ReceiveRate > 0 {
-		rate = min(rate, paceMargin*snap.ReceiveRate)
+		frameRate := float64(n) * 8 * a.fps()
+		rate = min(rate, max(paceMargin*snap.ReceiveRate, frameRate))
 	}
 	pace = paceFactor * rate
 	if a.paceCap > 0 {
@@ -248,6 +251,9 @@ func (a *adaptation) level(n int, now time.Time) (ladder.Level, bool) {
 	a.status.Store(&next)
 	return lv, changed
 }
+
+// fps is the frame rate of the level in use. Send loop only.
+func (a *adaptation) fps() float64 { return float64(a.lad.Current().FPS) }
 
 // enabled reports whether the adaptation steers the stream.
 func (a *adaptation) enabled() bool {
