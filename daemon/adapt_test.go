@@ -130,14 +130,17 @@ func TestLevelFollowsTheBudgetAndTheCeiling(t *testing.T) {
 func TestFeedbackState(t *testing.T) {
 	var f feedbackState
 	now := time.Unix(1_700_000_000, 0)
-	h := packetizer.Header{Kind: packetizer.KindData, Frame: 7}
+	// Frames of 20 data and 5 parity datagrams, each frame's packet
+	// numbers in order: frame 7 from packet 1, frame 8 from 14.
+	h := packetizer.Header{Kind: packetizer.KindData, Frame: 7, Data: 20, Parity: 5}
+	first := uint64(1)
 	var highest uint64
 	// Packets 1..10 of frame 7, then 14..20 of frame 8: a gap of three.
 	for _, pkt := range []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 19, 20} {
 		if pkt == 14 {
-			h.Frame = 8
+			h.Frame, first = 8, 14
 		}
-		h.Packet = pkt
+		h.Packet, h.Shard = pkt, uint16(pkt-first)
 		f.onDatagram(&h, 1000, highest, now)
 		highest = max(highest, pkt)
 		now = now.Add(time.Millisecond)
@@ -163,12 +166,12 @@ func TestFeedbackState(t *testing.T) {
 	if age := m.Samples()[0].Age; age != 17*time.Millisecond {
 		t.Errorf("age of the first sample %v, want 17ms", age)
 	}
-	// The next interval: 21..30 with 25 missing.
+	// The next interval: 21..30 with 25 missing, early in frame 8.
 	for pkt := uint64(21); pkt <= 30; pkt++ {
 		if pkt == 25 {
 			continue
 		}
-		h.Packet = pkt
+		h.Packet, h.Shard = pkt, uint16(pkt-first)
 		f.onDatagram(&h, 1000, highest, now)
 		highest = max(highest, pkt)
 	}
@@ -178,15 +181,18 @@ func TestFeedbackState(t *testing.T) {
 	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond || m.TailLost != 0 {
 		t.Errorf("second feedback %+v: want 9 of 10, 1 run (inside frame 8, so no tail loss), 1 delivered, 50ms", m)
 	}
-	// Frame 9 starts after two missing datagrams: the tail of frame 8.
-	h.Frame, h.Packet = 9, 33
+	// 33 after a gap of two late in frame 8 (its shard 19 of 25), then
+	// frame 9 after a gap of one: all three are tail loss.
+	h.Packet, h.Shard = 33, 19
 	f.onDatagram(&h, 1000, highest, now)
-	highest = 33
+	h.Frame, h.Packet, h.Shard = 9, 35, 0
+	f.onDatagram(&h, 1000, 33, now)
+	highest = 35
 	if err := packetizer.ParseFeedback(f.build(now.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Expected != 3 || m.Received != 1 || m.TailLost != 2 {
-		t.Errorf("third feedback %+v: want 1 of 3, the 2 lost at the end of a frame", m)
+	if m.Expected != 5 || m.Received != 2 || m.TailLost != 3 {
+		t.Errorf("third feedback %+v: want 2 of 5, the 3 lost late in a frame or at its end", m)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++

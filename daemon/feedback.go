@@ -24,7 +24,7 @@ type feedbackState struct {
 	lastFrame uint32      // frame of the newest shard datagram
 	haveLast  bool
 	shards    uint32 // shard datagrams in the interval, for sampling
-	tail      uint32 // missing packet numbers at frame boundaries
+	tail      uint32 // missing packet numbers late in frames or across their ends
 	msg       packetizer.Feedback
 	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
 	buf       []byte
@@ -48,8 +48,12 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 	if !h.Kind.IsShard() {
 		return
 	}
-	if gap && f.haveLast && h.Frame != f.lastFrame {
-		f.tail += uint32(min(h.Packet-highest-1, 1<<20)) // the gap spans the end of a frame
+	// A gap that ends in the second half of a frame's datagrams, or spans
+	// the end of a frame, is "tail" loss: a router queue that a frame's
+	// burst overflows drops from its second half on, while random loss
+	// falls anywhere.
+	if gap && (f.haveLast && h.Frame != f.lastFrame || 2*int(h.Shard) >= int(h.Data)+int(h.Parity)) {
+		f.tail += uint32(min(h.Packet-highest-1, 1<<20))
 	}
 	// Sampled: the first datagram of every frame and every sampleEvery-th
 	// datagram. The first of a frame left the sender after a pause, so it

@@ -26,8 +26,9 @@ import (
 //	40  lost        2  frames never seen
 //	42  samples     2  arrival samples that follow, 0..MaxArrivals
 //	44  tail lost   4  of the missing packet numbers, those in gaps that
-//	                   span the end of a frame: a router queue overflowing
-//	                   drops the tails of bursts, random loss falls anywhere
+//	                   end in the second half of a frame's datagrams or
+//	                   span the end of a frame: a router queue a frame's
+//	                   burst overflows drops there, random loss anywhere
 //	48  samples x 12:
 //	     0  packet  8  packet number of a datagram received
 //	     8  age     4  microseconds from its arrival to "sent"

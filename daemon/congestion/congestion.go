@@ -21,8 +21,8 @@
 //
 // Loss. Loss is congestion only when the queue says so: a tail-drop queue
 // that overflows is full, so its delay sits above QueueLoss; or when the
-// loss falls at the ends of frames (TailShare), where a short queue
-// overflowing drops the tails of frames' bursts. Random loss
+// loss falls late in frames (TailShare), where a short queue overflowing
+// drops from frames' bursts. Random loss
 // with an empty queue (radio, a bad cable) is the parity's business, not
 // the rate's; only loss so high that parity cannot carry it (LossSevere)
 // lowers the rate on its own.
@@ -70,11 +70,12 @@ const (
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
 	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
-	// TailShare: loss of which more than this share falls at the ends of
-	// frames is a router queue overflowing at the tail of every frame's
-	// burst (a short queue at a high rate: 64 KB are 13 ms at 40 Mb/s, too
-	// little to see in the delay), not random loss, which falls anywhere.
-	TailShare  = 0.5
+	// TailShare: loss of which more than this share falls late in frames
+	// (the second half of their datagrams, or across their ends) is a
+	// router queue overflowing under every frame's burst (a short queue at
+	// a high rate: 64 KB are 13 ms at 40 Mb/s, too little to see in the
+	// delay); random loss falls there about half the time.
+	TailShare  = 0.75
 	Forget     = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
@@ -104,7 +105,7 @@ type Feedback struct {
 	Delays   []time.Duration // one-way delay samples: arrival (peer's clock) minus send (ours)
 	Received uint32          // datagrams received in the interval
 	Expected uint32          // datagrams the packet numbers say were sent
-	TailLost uint32          // of the missing ones, those at the ends of frames
+	TailLost uint32          // of the missing ones, those late in frames
 	Bytes    uint32          // bytes received in the interval
 	Interval time.Duration   // the interval, at the receiver
 	RTT      time.Duration   // current round-trip estimate; 0 unknown
@@ -118,7 +119,7 @@ type Snapshot struct {
 	Capacity    float64       // receive rate at the last decrease; 0 none
 	QueueDelay  time.Duration // smoothed
 	Loss        float64       // over the last feedbacks
-	TailShare   float64       // of that loss, the share at the ends of frames
+	TailShare   float64       // of that loss, the share late in frames
 	Reason      string        // why the target last changed direction
 	Changed     time.Time     // when that was
 }
@@ -221,7 +222,7 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 	case loss > LossMin && haveQ && q > QueueLoss:
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
 	case loss > LossMin && c.snap.TailShare > TailShare:
-		why = fmt.Sprintf("loss %.1f%%, %.0f%% of it at the ends of frames: a queue overflows", loss*100, c.snap.TailShare*100)
+		why = fmt.Sprintf("loss %.1f%%, %.0f%% of it late in frames: a queue overflows", loss*100, c.snap.TailShare*100)
 	case loss > LossSevere:
 		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
 	}

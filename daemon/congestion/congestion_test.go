@@ -263,9 +263,9 @@ func TestTwoCallsConverge(t *testing.T) {
 func TestShortQueueOverflowIsCongestion(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		tail uint32 // of 20 lost per feedback, at the ends of frames
+		tail uint32 // of 20 lost per feedback, late in frames
 		cut  bool
-	}{{"overflowing frames", 18, true}, {"random loss", 1, false}} {
+	}{{"overflowing frames", 18, true}, {"random loss", 11, false}} {
 		c := newController(t)
 		now := time.Unix(1_700_000_000, 0)
 		for i := range 40 {
