@@ -23,9 +23,10 @@ const (
 	// lossPrior is the loss the parity policy assumes when none is
 	// measured: a clean path still loses the odd datagram.
 	lossPrior = 0.003
-	// lossMemory is how long a measured loss keeps raising parity after
-	// the loss stops.
-	lossMemory = 5 * time.Second
+	// lossMemory and fastLossMemory are the time constants of the loss
+	// estimates the parity follows.
+	lossMemory     = 5 * time.Second
+	fastLossMemory = 500 * time.Millisecond
 	// ladderEvery is how often the send loop reconsiders the level.
 	ladderEvery = 100 * time.Millisecond
 	// maxParity bounds the parity the policy chooses: past it, more of the
@@ -45,9 +46,8 @@ type adaptation struct {
 	mu         sync.Mutex
 	on         bool
 	cc         *congestion.Controller
-	loss       float64 // slow loss estimate for parity: decays over lossMemory
-	burst      float64 // mean loss burst, datagrams
-	lossAt     time.Time
+	fast, slow lossSums // loss estimates for parity
+	burst      float64  // mean loss burst, datagrams
 	targetLoss float64
 	paceCap    float64 // bits per second; 0: none
 	delays     []time.Duration
@@ -55,8 +55,8 @@ type adaptation struct {
 	ceiling atomic.Pointer[ladder.Level] // the configured level; the ladder's top
 
 	// Owned by the send loop.
-	lad       *ladder.Ladder
-	ladderAt  time.Time
+	lad      *ladder.Ladder
+	ladderAt time.Time
 
 	status atomic.Pointer[AdaptStatus]
 }
@@ -64,9 +64,9 @@ type adaptation struct {
 // AdaptStatus is what status shows of the adaptation.
 type AdaptStatus struct {
 	Enabled       bool    `json:"enabled"`
-	State         string  `json:"state"`           // increase, hold, decrease, start
-	EstimateBps   float64 `json:"estimate_bps"`    // rate the peer measured arriving
-	TargetBps     float64 `json:"target_bps"`      // what the sender aims for, parity included
+	State         string  `json:"state"`            // increase, hold, decrease, start
+	EstimateBps   float64 `json:"estimate_bps"`     // rate the peer measured arriving
+	TargetBps     float64 `json:"target_bps"`       // what the sender aims for, parity included
 	MediaBps      float64 `json:"media_budget_bps"` // target less parity
 	PaceBps       float64 `json:"pace_bps"`
 	QueueDelayMs  float64 `json:"queue_delay_ms"`
@@ -140,21 +140,18 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 		At: now, Delays: a.delays, Received: received, Expected: m.Expected,
 		Bytes: m.Bytes, Interval: m.Interval, RTT: max(rtt, 0),
 	})
-	// The parity's loss estimate rises at once and decays over lossMemory.
-	// Loss while the controller sees congestion is the queue overflowing:
-	// the rate cut answers it, and parity would only feed the queue.
-	if !a.lossAt.IsZero() {
-		a.loss *= math.Exp(-now.Sub(a.lossAt).Seconds() / lossMemory.Seconds())
-	}
-	a.lossAt = now
+	// The parity's loss estimate: lost over expected datagrams, in sums
+	// that decay over about half a second (fast) and lossMemory (slow); the
+	// policy takes the larger, so parity rises within a few feedbacks of
+	// loss starting and stays up a while after it stops. Loss while the
+	// controller sees congestion is the queue overflowing: the rate cut
+	// answers it, and parity would only feed the queue.
 	if st := a.cc.Snapshot().State; m.Expected > 0 && st != congestion.StateDecrease && st != congestion.StateHold {
-		lost := m.Expected - received
-		sample := float64(lost) / float64(m.Expected)
-		if m.Expected >= 20 || sample > a.loss {
-			a.loss = max(a.loss, sample)
-		}
+		lost := float64(m.Expected - received)
+		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)
+		a.slow.add(lost, float64(m.Expected), now, lossMemory)
 		if lost > 0 && m.Runs > 0 {
-			b := float64(lost) / float64(min(m.Runs, lost))
+			b := lost / float64(min(m.Runs, m.Expected-received))
 			a.burst += 0.2 * (b - a.burst)
 		}
 	}
@@ -173,11 +170,7 @@ func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64
 	// The data shards of the frame's (first) block: frames of more than
 	// blockShards data shards are split into blocks of about that many.
 	k := min((n+maxShard-1)/maxShard, blockShards)
-	loss := a.loss
-	if !a.lossAt.IsZero() {
-		loss *= math.Exp(-now.Sub(a.lossAt).Seconds() / lossMemory.Seconds())
-	}
-	loss = max(loss, lossPrior)
+	loss := max(a.fast.ratio(), a.slow.ratio(), lossPrior)
 	model := lossmodel.Model{Loss: min(loss, 0.9)}
 	if a.burst >= 1.5 && loss > 2*lossPrior {
 		model.Burst = a.burst
@@ -241,4 +234,29 @@ func (a *adaptation) enabled() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.on
+}
+
+// lossSums are lost and expected datagrams in sums that decay
+// exponentially with time.
+type lossSums struct {
+	lost, expected float64
+	at             time.Time
+}
+
+func (l *lossSums) add(lost, expected float64, now time.Time, memory time.Duration) {
+	if !l.at.IsZero() {
+		k := math.Exp(-max(now.Sub(l.at).Seconds(), 0) / memory.Seconds())
+		l.lost, l.expected = l.lost*k, l.expected*k
+	}
+	l.at = now
+	l.lost += lost
+	l.expected += expected
+}
+
+// ratio is the loss ratio; 0 until some datagrams were expected.
+func (l *lossSums) ratio() float64 {
+	if l.expected < 20 { // too few to say
+		return 0
+	}
+	return l.lost / l.expected
 }

@@ -236,6 +236,7 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.rx.lat.init(latencySamples)
 	d.rx.netLat.init(latencySamples)
+	d.rx.netRecent.init(recentSamples)
 	return d, nil
 }
 

@@ -21,7 +21,7 @@ type feedbackState struct {
 	runs      uint32
 	bytes     uint32
 	frames    FrameCounts // assembler totals at the previous feedback
-	lastFrame uint32 // frame of the newest shard datagram
+	lastFrame uint32      // frame of the newest shard datagram
 	haveLast  bool
 	shards    uint32 // shard datagrams in the interval, for sampling
 	msg       packetizer.Feedback

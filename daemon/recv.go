@@ -15,6 +15,7 @@ import (
 type rxState struct {
 	lat        latencyRing   // capture to complete
 	netLat     latencyRing   // first datagram sent to complete: network, FEC, reassembly
+	netRecent  latencyRing   // the same over the last second or so, for timelines
 	bytes      atomic.Uint64 // bytes of datagrams from the peer
 	foreign    atomic.Uint64 // from an address other than the peer's: dropped
 	fromPeer   atomic.Uint64 // valid datagrams of the peer's current session
@@ -116,6 +117,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.highest.Store(0)
 		d.rx.lat.reset()
 		d.rx.netLat.reset()
+		d.rx.netRecent.reset()
 		d.rates.resetRx()
 		d.fb.reset()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
@@ -189,5 +191,6 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	lat := f.Completed.Sub(captured)
 	d.rx.lat.add(lat)
 	d.rx.netLat.add(lat - f.SendDelay)
+	d.rx.netRecent.add(lat - f.SendDelay)
 	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
 }

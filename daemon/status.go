@@ -86,23 +86,24 @@ type PeerReport struct {
 type RXStatus struct {
 	Enabled bool `json:"enabled"` // a sink is configured
 	FrameCounts
-	ShardsRecovered  uint64            `json:"shards_recovered"`
-	Packets          uint64            `json:"packets"` // valid datagrams from the peer
-	PacketsInvalid   uint64            `json:"packets_invalid"`
-	PacketsDuplicate uint64            `json:"packets_duplicate"`
-	PacketsLate      uint64            `json:"packets_late"`
-	PacketsForeign   uint64            `json:"packets_foreign"`  // from other addresses
-	PacketsUnwanted  uint64            `json:"packets_unwanted"` // video while this endpoint shows none
-	ReadErrors       uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
-	ReadCalls        uint64            `json:"read_calls"`       // system calls that read datagrams (batched)
-	Invalid          map[string]uint64 `json:"invalid,omitempty"`
-	LossRatio        float64           `json:"loss_ratio"`
-	FPS              float64           `json:"fps"`
-	BitrateBps       float64           `json:"bitrate_bps"`
-	LatencyMs        Percentiles       `json:"latency_ms"`           // capture to frame complete
-	TransportMs      Percentiles       `json:"transport_latency_ms"` // sender's first datagram to frame complete
-	MaxDelayMs       float64           `json:"max_delay_ms"`
-	Sink             *SinkStatus       `json:"sink,omitempty"`
+	ShardsRecovered   uint64            `json:"shards_recovered"`
+	Packets           uint64            `json:"packets"` // valid datagrams from the peer
+	PacketsInvalid    uint64            `json:"packets_invalid"`
+	PacketsDuplicate  uint64            `json:"packets_duplicate"`
+	PacketsLate       uint64            `json:"packets_late"`
+	PacketsForeign    uint64            `json:"packets_foreign"`  // from other addresses
+	PacketsUnwanted   uint64            `json:"packets_unwanted"` // video while this endpoint shows none
+	ReadErrors        uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
+	ReadCalls         uint64            `json:"read_calls"`       // system calls that read datagrams (batched)
+	Invalid           map[string]uint64 `json:"invalid,omitempty"`
+	LossRatio         float64           `json:"loss_ratio"`
+	FPS               float64           `json:"fps"`
+	BitrateBps        float64           `json:"bitrate_bps"`
+	LatencyMs         Percentiles       `json:"latency_ms"`                  // capture to frame complete
+	TransportMs       Percentiles       `json:"transport_latency_ms"`        // sender's first datagram to frame complete
+	TransportRecentMs Percentiles       `json:"transport_latency_recent_ms"` // the same over the last recentSamples frames
+	MaxDelayMs        float64           `json:"max_delay_ms"`
+	Sink              *SinkStatus       `json:"sink,omitempty"`
 }
 
 // Status returns the daemon's current status. Safe for concurrent use.
@@ -188,8 +189,8 @@ func (d *Daemon) Status() Status {
 		PacketsForeign: d.rx.foreign.Load(), PacketsUnwanted: d.rx.unwanted.Load(), ReadErrors: d.rx.readErrs.Load(),
 		LossRatio: d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
 		LatencyMs:   d.rx.lat.percentiles(),
-		TransportMs: d.rx.netLat.percentiles(),
-		MaxDelayMs:  ms(time.Duration(d.maxDelay.Load())),
+		TransportMs: d.rx.netLat.percentiles(), TransportRecentMs: d.rx.netRecent.percentiles(),
+		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
 	}
 	for r := packetizer.Reason(0); r < packetizer.NumReasons; r++ {
 		if n := rx.Invalid[r].Load(); n > 0 {

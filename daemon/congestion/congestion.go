@@ -20,20 +20,22 @@
 // queue is building at the bottleneck.
 //
 // Loss. Loss is congestion only when the queue says so: a tail-drop queue
-// that overflows is full, so its delay sits above QueueLoss. Random loss
+// that overflows is full, so its delay sits above QueueLoss, or frames
+// queue for BurstQueue or more behind their own datagrams. Random loss
 // with an empty queue (radio, a bad cable) is the parity's business, not
 // the rate's; only loss so high that parity cannot carry it (LossSevere)
 // lowers the rate on its own.
 //
 // Decrease. On overuse the target drops to Beta times the rate the
 // receiver measured arriving, which on a full bottleneck is its capacity,
-// and no further decrease follows for a round trip plus Holdoff, so that
-// the queue can drain.
+// though to no less than MaxCut of itself at once, and no further decrease
+// follows for a round trip plus Holdoff, so that the queue can drain.
 //
-// Increase. Otherwise the target grows: slowly (NearGrowth per second)
-// while it is near the capacity last measured at a decrease, faster
-// (Growth per second, up to MaxGrowth after a calm spell) when far from
-// it. It never runs ahead of what is really sent by more than Headroom
+// Increase. Otherwise the target grows: by NearAdd a second while it is
+// near the capacity last measured at a decrease (the same amount for
+// every call, so that calls sharing a bottleneck converge to equal
+// shares), and by Growth per second, up to MaxGrowth after a calm spell,
+// when far from it or once Forget has passed without congestion. It never runs ahead of what is really sent by more than Headroom
 // times the receive rate, so an encoder that does not fill the target
 // cannot make the estimate meaningless.
 //
@@ -56,15 +58,19 @@ const (
 	BaseWindow = 10 * time.Second       // the minimum one-way delay is taken over this long
 	QueueLow   = 10 * time.Millisecond  // queue delay that is overuse when growing
 	QueueHigh  = 30 * time.Millisecond  // queue delay that is overuse by itself
-	QueueLoss  = 4 * time.Millisecond   // loss with at least this queue is congestion
+	QueueLoss  = 8 * time.Millisecond   // loss with at least this queue is congestion
 	Holdoff    = 250 * time.Millisecond // added to the round trip between decreases
 	Beta       = 0.85                   // decrease to this share of the receive rate
+	MaxCut     = 0.5                    // but to no less than this share of the target at once
 	LossMin    = 0.02                   // loss below this is never congestion
 	LossSevere = 0.35                   // loss above this lowers the rate whatever the queue
-	NearGrowth = 0.04                   // growth per second near the last capacity
+	NearAdd    = 600e3                  // growth, bits per second per second, near the last capacity
 	Growth     = 0.10                   // growth per second far from it
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
+	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
+	BurstQueue = 25 * time.Millisecond  // a frame's own burst queued this long makes loss congestion
+	Forget     = 4 * time.Second        // calm after which the capacity met at the last decrease is forgotten
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
 )
@@ -72,7 +78,7 @@ const (
 // Config bounds the controller.
 type Config struct {
 	Min, Max float64 // bits per second, 0 < Min <= Max
-	Start    float64 // initial target; 0: Max
+	Start    float64 // initial target; 0: StartRate within Min..Max
 }
 
 // State is where the controller stands, for status.
@@ -120,7 +126,7 @@ type Controller struct {
 
 	base    [baseBuckets]bucket // per-second minima of the one-way delay
 	prevQ   time.Duration
-	overuse int // feedbacks in a row that showed a queue
+	overuse int               // feedbacks in a row that showed a queue
 	rx      [rxSlots]rxSample // recent receive intervals
 	rxNext  int
 	lossNum float64 // smoothed lost and expected datagrams
@@ -149,7 +155,7 @@ func New(cfg Config) (*Controller, error) {
 		return nil, fmt.Errorf("congestion: bounds %g..%g b/s: want 0 < min <= max", cfg.Min, cfg.Max)
 	}
 	if cfg.Start == 0 {
-		cfg.Start = cfg.Max
+		cfg.Start = StartRate
 	}
 	c := &Controller{cfg: cfg}
 	c.snap = Snapshot{State: StateStart, Target: clamp(cfg.Start, cfg.Min, cfg.Max), Reason: "start"}
@@ -184,29 +190,32 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 	}
 	c.observeRate(f)
 	c.observeLoss(f)
-	q, haveQ := c.observeDelay(f, now)
+	q, burstQ, haveQ := c.observeDelay(f, now)
 	rate := c.snap.ReceiveRate
 	loss := c.snap.Loss
 
 	growing := haveQ && q > c.prevQ+time.Millisecond
 	c.prevQ = q
-	var why string
-	switch {
-	case c.overuse < 1 && haveQ && (q > QueueHigh || q > QueueLow && growing):
-		// One feedback could be a hiccup: wait for the next.
-	case haveQ && q > QueueHigh:
-		why = fmt.Sprintf("queue delay %.0f ms over %.0f ms", ms(q), ms(QueueHigh))
-	case haveQ && q > QueueLow && growing:
-		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
-	case loss > LossMin && haveQ && q > QueueLoss:
-		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
-	case loss > LossSevere:
-		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
-	}
-	if haveQ && (q > QueueHigh || q > QueueLow && growing) {
+	// A queue counts once two feedbacks in a row show it: one could be a
+	// hiccup of either host.
+	queued := haveQ && (q > QueueHigh || q > QueueLow && growing)
+	if queued {
 		c.overuse++
 	} else {
 		c.overuse = 0
+	}
+	var why string
+	switch {
+	case queued && c.overuse >= 2 && q > QueueHigh:
+		why = fmt.Sprintf("queue delay %.0f ms over %.0f ms", ms(q), ms(QueueHigh))
+	case queued && c.overuse >= 2:
+		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
+	case loss > LossMin && haveQ && q > QueueLoss:
+		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
+	case loss > LossMin && haveQ && burstQ > BurstQueue:
+		why = fmt.Sprintf("loss %.1f%% while frames queue for %.0f ms", loss*100, ms(burstQ))
+	case loss > LossSevere:
+		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
 	}
 	if why != "" {
 		c.calm = now
@@ -215,9 +224,13 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 			return c.snap.Target
 		}
 		c.cutAt = now
+		// To Beta times what arrives, but never below MaxCut of the target
+		// in one step: a stall of either host (no datagram arrives for a
+		// while) must not throw away the estimate; congestion that persists
+		// cuts again after the holdoff.
 		next := Beta * c.snap.Target
 		if rate > 0 {
-			next = Beta * min(c.snap.Target, rate)
+			next = max(Beta*min(c.snap.Target, rate), MaxCut*c.snap.Target)
 		}
 		c.snap.Capacity = rate
 		c.set(StateDecrease, next, why, now)
@@ -227,11 +240,18 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		c.set(StateHold, c.snap.Target, "", now)
 		return c.snap.Target
 	}
-	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/10, 1)
-	if cap := c.snap.Capacity; cap > 0 && c.snap.Target < 1.1*cap && c.snap.Target > 0.7*cap {
-		g = NearGrowth // close to where the queue built last time
+	if now.Sub(c.calm) > Forget {
+		c.snap.Capacity = 0 // the path may have changed: probe freely
 	}
+	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/10, 1)
 	next := c.snap.Target * (1 + g*dt)
+	if cap := c.snap.Capacity; cap > 0 && c.snap.Target < 1.1*cap && c.snap.Target > 0.7*cap {
+		// Close to where the queue built last time: grow by the same
+		// amount whatever the rate, so that calls sharing a bottleneck
+		// converge to equal shares (additive increase, multiplicative
+		// decrease).
+		next = c.snap.Target + NearAdd*dt
+	}
 	if rate > 0 {
 		next = min(next, Headroom*rate+100e3)
 	}
@@ -283,20 +303,22 @@ func (c *Controller) observeLoss(f Feedback) {
 	}
 }
 
-// observeDelay updates the base delay and the smoothed queue delay; it
-// reports false when the feedback carried no delay sample.
-func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, bool) {
+// observeDelay updates the base delay and the smoothed queue delay, and
+// returns the queue delay, the largest queueing in this feedback (a
+// frame's own burst shows there), and false when the feedback carried no
+// delay sample.
+func (c *Controller) observeDelay(f Feedback, now time.Time) (q, burst time.Duration, ok bool) {
 	if len(f.Delays) == 0 {
-		return c.snap.QueueDelay, false
+		return c.snap.QueueDelay, 0, false
 	}
 	sec := now.Unix()
 	b := &c.base[sec%baseBuckets]
-	low := f.Delays[0]
+	low, high := f.Delays[0], f.Delays[0]
 	for _, d := range f.Delays {
 		if b.sec != sec || d < b.min {
 			*b = bucket{sec: sec, min: d}
 		}
-		low = min(low, d)
+		low, high = min(low, d), max(high, d)
 	}
 	base := b.min
 	for _, o := range c.base {
@@ -306,13 +328,13 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, boo
 	}
 	// The feedback's lowest delay: a standing queue raises every sample,
 	// while scheduling hiccups and a frame's own burst raise only some.
-	q := low - base
+	q = low - base
 	if c.snap.QueueDelay == 0 {
 		c.snap.QueueDelay = q
 	} else {
 		c.snap.QueueDelay += time.Duration(smoothing * float64(q-c.snap.QueueDelay))
 	}
-	return c.snap.QueueDelay, true
+	return c.snap.QueueDelay, high - base, true
 }
 
 func clamp(v, lo, hi float64) float64 { return min(max(v, lo), hi) }

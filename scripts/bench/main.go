@@ -46,6 +46,7 @@ type options struct {
 	markdown    string
 	jsonPath    string
 	keep        bool
+	timelineDir string
 }
 
 func main() {
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&badlinkBin, "badlink", "", "badlink `binary`; empty builds ./cmd/badlink")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the table as Markdown to `file`")
 	fs.StringVar(&o.jsonPath, "json", "", "also write every row as JSON to `file`")
+	fs.StringVar(&o.timelineDir, "timeline-dir", "", "write the timelines (PNG and CSV) of the conditions that draw one into `dir` (default: the work directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs and logs of every run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -202,7 +204,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		bins.vstreamd = cmp.Or(bins.vstreamd, built.vstreamd)
 		bins.badlink = cmp.Or(bins.badlink, built.badlink)
 	}
-	h := &harness{bins: bins, set: o.set, net: loopbackNetwork(), dir: dir}
+	h := &harness{bins: bins, set: o.set, net: loopbackNetwork(), dir: dir, timelineDir: o.timelineDir}
 	where := "loopback (127.0.0.1)"
 	if o.netns {
 		n, down, err := setupNetns(o.netnsScript)
@@ -261,6 +263,21 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
 			n++
+			if c.Shared {
+				rs, err := h.runShared(ctx, c, p)
+				loads = append(loads, readLoad())
+				if ctx.Err() != nil {
+					return nil, nil, nil, ctx.Err()
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: FAILED: %v\n", n, total, c.Label, p, err)
+					failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
+					continue
+				}
+				fmt.Fprintf(stderr, "[%d/%d] %s: %s; timeline: %s\n", n, total, c.Label, rs[0].StepNotes[0], rs[0].Timeline)
+				rows = append(rows, rs...)
+				continue
+			}
 			res, err := runCondition(ctx, h, c, p, o.capFraction, rows)
 			loads = append(loads, readLoad())
 			if ctx.Err() != nil {
@@ -273,6 +290,12 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 			}
 			fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
 				n, total, c.Label, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
+			for _, note := range res.StepNotes {
+				fmt.Fprintf(stderr, "      %s\n", note)
+			}
+			if res.Timeline != "" {
+				fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+			}
 			rows = append(rows, res)
 		}
 	}
