@@ -308,7 +308,7 @@ func TestRelayTwoPairsShareTheLink(t *testing.T) {
 		send(t, a2.conn, ra, 1000+i, size)
 	}
 	send(t, b2.conn, rb, 5000, size) // and one back from B2 to A2
-	waitFor(t, "both B endpoints to get every datagram", time.Now().Add(5*time.Second), func() bool {
+	testutil.WaitFor(t, "both B endpoints to get every datagram", 5*time.Second, func() bool {
 		return b.count() == n && b2.count() == n && a2.count() == 1
 	})
 	elapsed := time.Since(start)
