@@ -93,7 +93,7 @@ func TestPaceFollowsTheTargetWithinTheCap(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	_, pace := a.frame(50_000, 1128, now)
 	if want := paceFactor * a.cc.Target(); pace != want {
-		t.Errorf("pace %.1f Mb/s, want %.1f (twice the target)", pace/1e6, want/1e6)
+		t.Errorf("pace %.1f Mb/s, want %.1f (paceFactor times the target)", pace/1e6, want/1e6)
 	}
 	cfg := config.Default()
 	cfg.Transport.MaxRateMbps = 5

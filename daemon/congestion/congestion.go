@@ -69,7 +69,7 @@ const (
 	Growth     = 0.10                   // growth per second far from it
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
-	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
+	StartRate  = 20e6                   // the default start, bits per second: a 720p JPEG stream fits it at quality 50 or so
 	// TailShare: loss of which more than this share falls late in frames
 	// (the second half of their datagrams, or across their ends) is a
 	// router queue overflowing under every frame's burst (a short queue at
