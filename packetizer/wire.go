@@ -45,7 +45,7 @@
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
-// report, bye, and the reserved retransmit request) set every frame field,
+// report, bye, recover, and the reserved retransmit request) set every frame field,
 // from frame id to send delay, to zero; their payload is defined by the
 // control messages in this package.
 package packetizer
@@ -109,7 +109,9 @@ const (
 	KindReport Kind = 4 // receiver report: loss, jitter, late frames
 	KindNack   Kind = 5 // retransmit request: reserved, not sent by this version
 	KindBye    Kind = 6 // the sender is stopping
-	kindEnd    Kind = 7
+	// 7 is KindFeedback (the congestion controller's)
+	KindRecover Kind = 8 // the receiver needs a recovery point (keyframe)
+	kindEnd     Kind = 9
 )
 
 func (k Kind) String() string {
@@ -126,6 +128,8 @@ func (k Kind) String() string {
 		return "nack"
 	case KindBye:
 		return "bye"
+	case KindRecover:
+		return "recover"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
