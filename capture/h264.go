@@ -36,7 +36,7 @@ type h264Control struct {
 	bitrate   atomic.Int64 // target, bits per second
 	keyframe  atomic.Bool  // the next frame is an IDR
 	keyframes atomic.Uint64
-	enc       *h264Encoder // nil until the first H.264 frame
+	enc       *H264Encoder // nil until the first H.264 frame
 }
 
 // SetBitrate sets the H.264 encoder's target bitrate in bits per second,
@@ -62,18 +62,18 @@ func (s *Source) encodeImage(dst []byte, img gocv.Mat) ([]byte, packetizer.Media
 	h := &s.h264
 	fps := int(s.fps.Load())
 	if e := h.enc; e != nil && (e.w != img.Cols() || e.h != img.Rows() || e.fps != fps) {
-		e.close() // a new size or rate: start over (with an IDR)
+		e.Close() // a new size or rate: start over (with an IDR)
 		h.enc = nil
 	}
 	if h.enc == nil {
-		e, err := newH264Encoder(img.Cols(), img.Rows(), fps, int(h.bitrate.Load()))
+		e, err := NewH264Encoder(img.Cols(), img.Rows(), fps, int(h.bitrate.Load()))
 		if err != nil {
 			return dst, packetizer.Media{}, err
 		}
 		h.enc = e
 	}
 	idr := h.keyframe.Swap(false)
-	data, m, err := h.enc.encode(dst, img, int(h.bitrate.Load()), idr)
+	data, m, err := h.enc.Encode(dst, img, int(h.bitrate.Load()), idr)
 	if err == nil && m.Keyframe() {
 		h.keyframes.Add(1)
 	}
@@ -83,14 +83,15 @@ func (s *Source) encodeImage(dst []byte, img gocv.Mat) ([]byte, packetizer.Media
 // closeH264 releases the encoder; s.mu is held.
 func (s *Source) closeH264() {
 	if s.h264.enc != nil {
-		s.h264.enc.close()
+		s.h264.enc.Close()
 		s.h264.enc = nil
 	}
 }
 
-// h264Encoder encodes BGR images to H.264 access units. It is not safe for
-// concurrent use.
-type h264Encoder struct {
+// H264Encoder encodes BGR images to H.264 access units, one access unit per
+// image. A Source uses one; it is exported for the display package's tests
+// and the benchmarks. It is not safe for concurrent use.
+type H264Encoder struct {
 	w, h, fps int
 	gop       int // intra-refresh period in frames
 	bitrate   int
@@ -101,8 +102,9 @@ type h264Encoder struct {
 	pts       int64
 }
 
-// newH264Encoder opens libx264 for w x h at fps and bitrate bits/s.
-func newH264Encoder(w, h, fps, bitrate int) (*h264Encoder, error) {
+// NewH264Encoder opens libx264 for w x h (both even) at fps and bitrate
+// bits/s. The caller must Close it.
+func NewH264Encoder(w, h, fps, bitrate int) (*H264Encoder, error) {
 	if w%2 != 0 || h%2 != 0 {
 		return nil, fmt.Errorf("h264: %dx%d: %w", w, h, ErrOddSize)
 	}
@@ -110,11 +112,11 @@ func newH264Encoder(w, h, fps, bitrate int) (*h264Encoder, error) {
 	if codec == nil {
 		return nil, errors.New("h264: FFmpeg has no libx264 encoder (install libavcodec with x264, e.g. Debian's libavcodec59)")
 	}
-	e := &h264Encoder{w: w, h: h, fps: max(fps, 1), bitrate: bitrate, i420: gocv.NewMat()}
+	e := &H264Encoder{w: w, h: h, fps: max(fps, 1), bitrate: bitrate, i420: gocv.NewMat()}
 	e.gop = e.fps // the picture heals within a second of any loss
 	e.cc = astiav.AllocCodecContext(codec)
 	if e.cc == nil {
-		e.close()
+		e.Close()
 		return nil, errors.New("h264: cannot allocate an encoder context")
 	}
 	e.cc.SetWidth(w)
@@ -137,12 +139,12 @@ func newH264Encoder(w, h, fps, bitrate int) (*h264Encoder, error) {
 		{"bufsize", fmt.Sprint(vbvBits(bitrate, e.fps))},
 	} {
 		if err := opts.Set(kv[0], kv[1], 0); err != nil {
-			e.close()
+			e.Close()
 			return nil, fmt.Errorf("h264: option %s: %w", kv[0], err)
 		}
 	}
 	if err := e.cc.Open(codec, opts); err != nil {
-		e.close()
+		e.Close()
 		return nil, fmt.Errorf("h264: opening libx264 for %dx%d@%d: %w", w, h, e.fps, err)
 	}
 	e.frame = astiav.AllocFrame()
@@ -150,7 +152,7 @@ func newH264Encoder(w, h, fps, bitrate int) (*h264Encoder, error) {
 	e.frame.SetHeight(h)
 	e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
 	if err := e.frame.AllocBuffer(0); err != nil {
-		e.close()
+		e.Close()
 		return nil, fmt.Errorf("h264: frame buffer: %w", err)
 	}
 	e.pkt = astiav.AllocPacket()
@@ -160,9 +162,9 @@ func newH264Encoder(w, h, fps, bitrate int) (*h264Encoder, error) {
 // vbvBits is the VBV buffer for a bitrate at fps.
 func vbvBits(bitrate, fps int) int { return bitrate * vbvFrames / max(fps, 1) }
 
-// encode encodes img (BGR, the encoder's size) at bitrate, as an IDR when
-// idr is set, and appends the access unit to dst.
-func (e *h264Encoder) encode(dst []byte, img gocv.Mat, bitrate int, idr bool) ([]byte, packetizer.Media, error) {
+// Encode encodes img (BGR, the encoder's size) at bitrate, as an IDR when
+// idr is set, appends the access unit to dst and says what it is.
+func (e *H264Encoder) Encode(dst []byte, img gocv.Mat, bitrate int, idr bool) ([]byte, packetizer.Media, error) {
 	if img.Empty() {
 		return dst, packetizer.Media{}, errEmptyImage
 	}
@@ -203,7 +205,8 @@ func (e *h264Encoder) encode(dst []byte, img gocv.Mat, bitrate int, idr bool) ([
 	return append(dst, data...), m, nil
 }
 
-func (e *h264Encoder) close() {
+// Close releases the encoder.
+func (e *H264Encoder) Close() {
 	if e.pkt != nil {
 		e.pkt.Free()
 	}

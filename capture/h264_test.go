@@ -24,11 +24,11 @@ func h264Pattern(t testing.TB, bitrate int) *Source {
 // the target bitrate.
 func TestH264Stream(t *testing.T) {
 	astiav.SetLogLevel(astiav.LogLevelError)
-	e, err := newH264Encoder(1280, 720, 30, 3_000_000)
+	e, err := NewH264Encoder(1280, 720, 30, 3_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.close()
+	defer e.Close()
 	p, err := newPattern(1280, 720)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestH264Stream(t *testing.T) {
 	for i := range n {
 		p.draw(&img, uint64(i), start.Add(time.Duration(i)*time.Second/30))
 		var m packetizer.Media
-		if data, m, err = e.encode(data[:0], img, 3_000_000, false); err != nil {
+		if data, m, err = e.Encode(data[:0], img, 3_000_000, false); err != nil {
 			t.Fatal(err)
 		}
 		if m.Codec != packetizer.CodecH264 {
@@ -127,11 +127,11 @@ func TestH264SetBitrate(t *testing.T) {
 // TestCodecContextPtr checks the one reach into go-astiav's internals: the
 // AVCodecContext pointer, through which setRate writes.
 func TestCodecContextPtr(t *testing.T) {
-	e, err := newH264Encoder(320, 180, 30, 1_000_000)
+	e, err := NewH264Encoder(320, 180, 30, 1_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.close()
+	defer e.Close()
 	setRate(e.cc, 777_000, 777_000, 100_000)
 	if got := e.cc.BitRate(); got != 777_000 {
 		t.Fatalf("BitRate after setRate = %d, want 777000: codecContextPtr does not point at the context", got)
