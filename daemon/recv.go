@@ -22,6 +22,7 @@ type rxState struct {
 	badControl atomic.Uint64 // control messages that did not parse
 	unwanted   atomic.Uint64 // video while we show none
 	readErrs   atomic.Uint64
+	chain      chainState // the reference chain of the frames delivered (recover.go)
 }
 
 // receiveLoop reads datagrams until the socket is closed, feeding the
@@ -110,6 +111,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.lat.reset()
 		d.rx.netLat.reset()
 		d.rates.resetRx()
+		d.rx.chain.chain.Break() // its frame ids start over
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
 		d.sendHello(time.Now()) // tell it at once that we hear it
 	}
@@ -143,6 +145,13 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 			return
 		}
 		d.peer.setReport(m, now)
+	case packetizer.KindRecover:
+		m, err := packetizer.ParseRecover(payload)
+		if err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		d.onRecover(m)
 	case packetizer.KindBye:
 		d.peer.sayBye()
 		d.log.Info("peer is stopping", "peer", from)
@@ -159,5 +168,9 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	lat := f.Completed.Sub(captured)
 	d.rx.lat.add(lat)
 	d.rx.netLat.add(lat - f.SendDelay)
-	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
+	m, pic, use, start, ok := d.deliverMedia(f, now)
+	if !ok {
+		return
+	}
+	d.sink.Show(Shown{Data: pic, Codec: m.Codec, Use: use, Start: start, ID: f.ID, Captured: captured, Latency: lat})
 }
