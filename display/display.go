@@ -40,6 +40,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Kind selects a frame sink.
@@ -82,7 +84,13 @@ type Config struct {
 
 // Frame is one encoded frame for Show.
 type Frame struct {
-	Data     []byte        // the JPEG; Show copies it
+	Data  []byte           // the JPEG or H.264 access unit; Show copies it
+	Codec packetizer.Codec // 0 is JPEG
+	// Use and Start say what the receiver's packetizer.Chain decided:
+	// whether to show the frame, only decode it, or skip it, and the frame
+	// its chain starts at. JPEG frames are always shown.
+	Use      packetizer.Use
+	Start    uint32
 	ID       uint32        // the transport's frame id
 	Captured time.Time     // the sender's capture time
 	Latency  time.Duration // the transport's one-way estimate, shown in the overlay
@@ -98,8 +106,8 @@ const (
 )
 
 // Stats is a snapshot of a Sink's counters. Every frame given to Show ends
-// up in exactly one of Shown, Skipped, DecodeErrors and Dropped, except the
-// one in the hand-off slot or being shown at that moment.
+// up in exactly one of Shown, Skipped, DecodeErrors, Dropped, Frozen and
+// Held, except those waiting in the hand-off or being shown at that moment.
 type Stats struct {
 	Kind         Kind
 	State        string
@@ -108,6 +116,9 @@ type Stats struct {
 	Skipped      uint64 // replaced by a newer frame before the sink took it
 	DecodeErrors uint64 // taken but not decodable
 	Dropped      uint64 // given after the sink had stopped, or lost with it
+	Frozen       uint64 // H.264: not shown, as the daemon said (Use): their chain was broken or healing
+	Held         uint64 // H.264: not shown because the sink itself lost a frame of their chain
+	Breaks       uint64 // H.264: times the sink lost a frame of the chain (see Sink.Breaks)
 	LastID       uint32 // ID of the last frame shown
 	Width        int    // size of the last frame shown
 	Height       int
