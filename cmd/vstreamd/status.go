@@ -153,6 +153,10 @@ func render(s *daemon.Status) string {
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+			if src.Codec == "h264" {
+				p("              h264 at %s, keyframes %d (%d forced for %d recovery requests from the peer)\n",
+					bps(float64(src.BitrateBps)), src.Keyframes, t.KeyframesForced, t.RecoverRequests)
+			}
 		}
 		if r := t.PeerReport; r != nil {
 			p("              peer reports: delivered %d (FEC %d), late %d, incomplete %d, lost %d, corrupt %d; loss %.1f%%; latency p50/p95/p99 %.1f/%.1f/%.1f ms\n",
@@ -181,9 +185,13 @@ func render(s *daemon.Status) string {
 		}
 		p("              invalid by reason: %s\n", strings.Join(sorted(parts), ", "))
 	}
+	if r.Codec != "" {
+		p("              codec %s: frozen %d frames after a loss, recovered %d times (last freeze %.0f ms), recovery requests %d, bad media prefix %d\n",
+			r.Codec, r.FramesFrozen, r.Recoveries, r.LastFreezeMs, r.RecoverRequests, r.BadMedia)
+	}
 	if k := r.Sink; k != nil {
-		p("              display %s: %s, shown %d, skipped %d, decode errors %d, decode %.1f ms\n",
-			k.Kind, k.State, k.Shown, k.Skipped, k.DecodeErrors, k.DecodeMs)
+		p("              display %s: %s, shown %d, skipped %d, decode errors %d, held %d, decode %.1f ms\n",
+			k.Kind, k.State, k.Shown, k.Skipped, k.DecodeErrors, k.Held, k.DecodeMs)
 	}
 	return b.String()
 }
