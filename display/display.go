@@ -21,10 +21,13 @@
 //     ends the process if the X server goes away while a window is open.
 //     WaitKey is global to highgui, so one window per process is assumed: a
 //     q typed into one of two windows may stop the other.
-//   - Record: writes every frame it takes to Config.Path: a path ending in
-//     ".avi" gets MJPG in AVI through gocv.VideoWriter; a path ending in "/"
-//     or naming a directory gets a JPEG sequence frame-000001.jpg, ... (the
-//     received bytes, not re-encoded).
+//   - Record: writes every frame it takes to Config.Path, in the codec it
+//     arrives in. JPEG: a path ending in ".avi" (or ".mkv") gets MJPG
+//     through gocv.VideoWriter; a path ending in "/" or naming a directory
+//     gets a JPEG sequence frame-000001.jpg, ... (the received bytes, not
+//     re-encoded). H.264: the access units as received (no re-encoding) in
+//     the container the name says, ".mkv" (Matroska), ".mp4" or ".avi",
+//     or in a directory as stream.h264.
 //   - Null: decodes and drops, for headless endpoints and benchmarks.
 //   - None: a send-only endpoint; Show only counts.
 //
@@ -73,9 +76,9 @@ func (k Kind) String() string {
 // Config says which sink to open.
 type Config struct {
 	Kind Kind
-	// Path is where Record writes: "name.avi" for MJPG in AVI, or a
-	// directory (an existing one, or a path ending in "/", created if
-	// needed) for a JPEG sequence.
+	// Path is where Record writes: "name.mkv", "name.mp4" or "name.avi",
+	// or a directory (an existing one, or a path ending in "/", created if
+	// needed) for a JPEG sequence or stream.h264.
 	Path    string
 	Title   string // Window: the title; "vstreamd" when empty
 	Overlay bool   // Window: draw fps and latency over the picture
@@ -184,8 +187,10 @@ func recordTarget(path string) (dir bool, err error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return true, nil
 	}
-	if !strings.EqualFold(filepath.Ext(path), ".avi") {
-		return false, fmt.Errorf("display: %w: record path %s: want a name ending in .avi, or a directory ending in /", ErrConfig, path)
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".avi", ".mkv", ".mp4":
+	default:
+		return false, fmt.Errorf("display: %w: record path %s: want a name ending in .avi, .mkv or .mp4, or a directory ending in /", ErrConfig, path)
 	}
 	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
 		return bad("the directory %s does not exist", filepath.Dir(path))
