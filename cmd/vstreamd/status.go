@@ -147,15 +147,19 @@ func render(s *daemon.Status) string {
 		if t.MaxRateMbps > 0 {
 			pacing = fmt.Sprintf(", paced at %g Mb/s", t.MaxRateMbps)
 		}
-		p("              %.1f fps, %s, parity %.2f, quality %d%s\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality, pacing)
+		enc := fmt.Sprintf("quality %d", t.Quality)
+		if src := t.Source; src != nil && src.Codec == "h264" {
+			enc = "h264 target " + bps(float64(src.BitrateBps))
+		}
+		p("              %.1f fps, %s, parity %.2f, %s%s\n", t.FPS, bps(t.BitrateBps), t.Parity, enc, pacing)
 		p("              frames %d, packets %d (%d parity), frames skipped %d, too big %d, send errors %d\n",
 			t.Frames, t.Packets, t.ParityPackets, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
 			if src.Codec == "h264" {
-				p("              h264 at %s, keyframes %d (%d forced for %d recovery requests from the peer)\n",
-					bps(float64(src.BitrateBps)), src.Keyframes, t.KeyframesForced, t.RecoverRequests)
+				p("              keyframes %d (%d forced for %d recovery requests from the peer)\n",
+					src.Keyframes, t.KeyframesForced, t.RecoverRequests)
 			}
 		}
 		if r := t.PeerReport; r != nil {
@@ -186,7 +190,7 @@ func render(s *daemon.Status) string {
 		p("              invalid by reason: %s\n", strings.Join(sorted(parts), ", "))
 	}
 	if r.Codec != "" {
-		p("              codec %s: frozen %d frames after a loss, recovered %d times (last freeze %.0f ms), recovery requests %d, bad media prefix %d\n",
+		p("              codec %s: frozen %d frames (joined mid-stream, or a frame lost), recovered %d times (last freeze %.0f ms), recovery requests %d, bad media prefix %d\n",
 			r.Codec, r.FramesFrozen, r.Recoveries, r.LastFreezeMs, r.RecoverRequests, r.BadMedia)
 	}
 	if k := r.Sink; k != nil {
