@@ -26,7 +26,7 @@ type chainState struct {
 	lastAsk     time.Time        // last recovery request sent
 	brokeAt     time.Time        // when the chain broke; zero while whole
 	codec       atomic.Uint32    // packetizer.Codec of the last frame
-	frozen      atomic.Uint64    // frames not shown: their chain was broken or healing
+	frozen      atomic.Uint64    // frames not shown: their chain was broken
 	recoveries  atomic.Uint64    // times the chain became whole after waiting
 	asked       atomic.Uint64    // recovery requests sent
 	badMedia    atomic.Uint64    // frames with a malformed media prefix

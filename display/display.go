@@ -119,7 +119,7 @@ type Stats struct {
 	Skipped      uint64 // replaced by a newer frame before the sink took it
 	DecodeErrors uint64 // taken but not decodable
 	Dropped      uint64 // given after the sink had stopped, or lost with it
-	Frozen       uint64 // H.264: not shown, as the daemon said (Use): their chain was broken or healing
+	Frozen       uint64 // H.264: not shown, as the daemon said (Use): their chain was broken
 	Held         uint64 // H.264: not shown because the sink itself lost a frame of their chain
 	Breaks       uint64 // H.264: times the sink lost a frame of the chain (see Sink.Breaks)
 	LastID       uint32 // ID of the last frame shown

@@ -138,17 +138,21 @@ func TestSinkH264Chain(t *testing.T) {
 }
 
 // TestSinkH264Use checks that the sink follows the daemon's verdicts:
-// UseSkip frames are neither decoded nor shown, UseDecode frames are
-// decoded (the next frames need them) but not shown.
+// UseSkip frames are neither decoded nor shown (counted frozen), and the
+// keyframe after them shows a right picture.
 func TestSinkH264Use(t *testing.T) {
-	c := encodeClip(t, 640, 360, 6, 1_000_000)
+	c := encodeClip(t, 640, 360, 6, 1_000_000, 4)
 	r := &scored{t: t, clip: c, ids: make(chan uint32, 100), psnr: map[uint32]float64{}}
 	s := newSink(Config{Kind: Null}, nil, r)
 	go s.run()
 	closeT(t, s)
-	uses := []packetizer.Use{packetizer.UseDecode, packetizer.UseDecode, packetizer.UseShow, packetizer.UseShow, packetizer.UseSkip, packetizer.UseSkip}
+	uses := []packetizer.Use{packetizer.UseShow, packetizer.UseShow, packetizer.UseSkip, packetizer.UseSkip, packetizer.UseShow, packetizer.UseShow}
 	for i, au := range c.au {
-		s.Show(Frame{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Use: uses[i]})
+		start := uint32(0)
+		if i >= 4 {
+			start = 4
+		}
+		s.Show(Frame{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Use: uses[i], Start: start})
 		settle(t, s)
 	}
 	st := settle(t, s)
@@ -156,11 +160,43 @@ func TestSinkH264Use(t *testing.T) {
 	var shown []uint32
 	for id := range r.ids {
 		shown = append(shown, id)
+		if p := r.psnr[id]; p < 27 {
+			t.Errorf("frame %d shown at %.1f dB against its source", id, p)
+		}
 	}
-	if want := []uint32{2, 3}; !slices.Equal(shown, want) || st.Frozen != 4 || st.DecodeErrors != 0 {
-		t.Fatalf("shown %v, frozen %d, decode errors %d; want %v, 4, 0", shown, st.Frozen, st.DecodeErrors, want)
+	if want := []uint32{0, 1, 4, 5}; !slices.Equal(shown, want) || st.Frozen != 2 || st.DecodeErrors != 0 {
+		t.Fatalf("shown %v, frozen %d, decode errors %d; want %v, 2, 0", shown, st.Frozen, st.DecodeErrors, want)
 	}
-	if p := r.psnr[2]; p < 27 {
-		t.Fatalf("frame 2, decoded after two decode-only frames, shown at %.1f dB", p)
+}
+
+// TestH264QueueOverflow fills the H.264 queue while the sink's goroutine
+// is not running: the frames queued are given up as held, the sink counts
+// a break, and only a frame that starts a chain is queued after it.
+func TestH264QueueOverflow(t *testing.T) {
+	s := newSink(Config{Kind: Null}, nil, nullRenderer{})
+	h264 := func(id, start uint32) Frame {
+		return Frame{Data: []byte{0, 0, 1, 0x41, byte(id)}, Codec: packetizer.CodecH264, ID: id, Start: start}
 	}
+	for id := range uint32(h264QueueLen) {
+		s.Show(h264(id, 0))
+	}
+	if st := s.Stats(); st.Held != 0 || s.Breaks() != 0 || s.hq.n != h264QueueLen {
+		t.Fatalf("queue full: held %d, breaks %d, queued %d; want 0, 0, %d", st.Held, s.Breaks(), s.hq.n, h264QueueLen)
+	}
+	s.Show(h264(h264QueueLen, 0)) // one more: the chain is lost
+	if st := s.Stats(); st.Held != h264QueueLen+1 || s.Breaks() != 1 || s.hq.n != 0 || s.breakAt != h264QueueLen {
+		t.Fatalf("overflow: held %d, breaks %d, queued %d, break at %d; want %d, 1, 0, %d",
+			st.Held, s.Breaks(), s.hq.n, s.breakAt, h264QueueLen+1, h264QueueLen)
+	}
+	s.Show(h264(h264QueueLen+1, h264QueueLen+1)) // a keyframe: queued
+	if s.hq.n != 1 {
+		t.Fatalf("a keyframe after the overflow was not queued")
+	}
+	var work []byte
+	work, f, more, ok := s.hq.pop(work)
+	if !ok || more || f.ID != h264QueueLen+1 || len(work) != 5 || work[4] != byte(h264QueueLen+1) {
+		t.Fatalf("pop = %x, %+v, more %v, ok %v", work, f, more, ok)
+	}
+	go s.run()
+	closeT(t, s)
 }

@@ -13,11 +13,11 @@ import (
 // one: it queues them (up to h264QueueLen) and decodes every one in order,
 // rendering only the newest decoded one. What the daemon says about each
 // frame's chain (Frame.Use) is followed: UseSkip frames are neither decoded
-// nor shown, UseDecode frames are decoded but not shown. When the sink
-// itself loses a frame of the chain (the queue overflows, or a frame does
-// not decode) it counts a break, which the daemon sees through Breaks and
-// answers by asking the sender for a recovery point, and it shows nothing
-// until a frame whose chain starts after the loss.
+// nor shown. When the sink itself loses a frame of the chain (the queue
+// overflows, or a frame does not decode) it counts a break, which the
+// daemon sees through Breaks and answers by asking the sender for a
+// keyframe, and it shows nothing until a frame whose chain starts after
+// the loss.
 
 // h264QueueLen is how many H.264 frames wait for the sink's goroutine at
 // most: a quarter of a second at 30 fps.
@@ -126,11 +126,7 @@ func (s *Sink) showH264(data []byte, f Frame, more bool) error {
 			return err
 		}
 	}
-	switch {
-	case f.Use != packetizer.UseShow:
-		s.frozen.Add(1)
-		return nil
-	case more:
+	if more {
 		s.skipped.Add(1) // decoded for the chain; the newer frame is shown
 		return nil
 	}
@@ -145,8 +141,8 @@ func (s *Sink) closeH264() {
 	}
 }
 
-// keeper is a renderer that keeps every decoded H.264 frame, shown or not
-// (a recording needs the whole chain).
+// keeper is a renderer that keeps every decoded H.264 frame, rendered or
+// not (a recording needs the whole chain).
 type keeper interface {
 	keep(img *gocv.Mat, data []byte, f Frame) error
 }

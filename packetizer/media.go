@@ -21,10 +21,11 @@ import (
 // codec: CodecJPEG or CodecH264.
 //
 // flags: MediaKeyframe: the picture decodes on its own (every JPEG; an H.264
-// IDR). MediaRefresh: an H.264 intra-refresh wave starts here: a decoder
-// that starts at this frame has a whole, correct picture after "refresh
-// frames" more frames (the H.264 recovery point), provided it misses none
-// of them. Other flag bits are zero.
+// IDR). MediaRefresh: an H.264 intra-refresh wave starts here (the encoder
+// put a recovery point SEI on it naming "refresh frames"); receivers today
+// do not treat the wave's end as a recovery point (see Chain), but the
+// flag tells a recorder or a future receiver where waves start. Other flag
+// bits are zero.
 //
 // refresh frames: with MediaRefresh, the frames after this one until the
 // picture is whole (at least 1); zero otherwise.

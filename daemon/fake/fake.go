@@ -24,10 +24,8 @@ type Source struct {
 	Bytes int // frame size at quality 80; default 20000
 	// Inter makes the frames say they are H.264: the first frame and each
 	// one after RequestKeyframe is a keyframe, the others depend on their
-	// predecessors; with Refresh > 0, an intra-refresh wave of Refresh
-	// frames starts every Refresh frames.
+	// predecessors.
 	Inter     bool
-	Refresh   int
 	quality   atomic.Int64
 	fps       atomic.Int64
 	seq       atomic.Uint64
@@ -76,8 +74,6 @@ func (s *Source) media(seq uint64) packetizer.Media {
 	case seq == 1 || key:
 		s.keyframes.Add(1)
 		return packetizer.Media{Codec: packetizer.CodecH264, Flags: packetizer.MediaKeyframe}
-	case s.Refresh > 0 && (seq-1)%uint64(s.Refresh) == 0:
-		return packetizer.Media{Codec: packetizer.CodecH264, Flags: packetizer.MediaRefresh, Refresh: uint16(s.Refresh)}
 	}
 	return packetizer.Media{Codec: packetizer.CodecH264}
 }
