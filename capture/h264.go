@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"image"
 	"sync/atomic"
 
 	"github.com/asticode/go-astiav"
@@ -58,6 +59,13 @@ func (s *Source) encodeImage(dst []byte, img gocv.Mat) ([]byte, packetizer.Media
 	if s.cfg.Codec != packetizer.CodecH264 {
 		data, err := AppendJPEG(dst, img, int(s.quality.Load()))
 		return data, packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe}, err
+	}
+	if w, h := img.Cols(), img.Rows(); w%2 != 0 || h%2 != 0 {
+		// 4:2:0 needs even sizes: drop the odd column or row (a camera's
+		// own size, a ladder step).
+		even := img.Region(image.Rect(0, 0, w&^1, h&^1))
+		defer even.Close()
+		img = even
 	}
 	h := &s.h264
 	fps := int(s.fps.Load())

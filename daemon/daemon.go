@@ -37,6 +37,9 @@ type Source interface {
 	Next(ctx context.Context, dst []byte) (Captured, error)
 	SetQuality(q int) // safe for concurrent use
 	SetFPS(fps int)   // safe for concurrent use
+	// SetSize sets the size of the frames, from the next frame on; 0, 0
+	// is the configured size. Safe for concurrent use.
+	SetSize(width, height int)
 	// RequestKeyframe makes the next frame a keyframe (a recovery point for
 	// a receiver that lost frames or just joined). Safe for concurrent use.
 	RequestKeyframe()
@@ -157,6 +160,10 @@ type Daemon struct {
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	pace     pacer
 	sec      secState
+	adapt    adaptation
+	sent     sendTimes     // send loop records, receive loop reads
+	fb       feedbackState // owned by the receive loop
+	fbIn     packetizer.Feedback
 }
 
 // New checks the options and prepares a Daemon; Run starts it.
@@ -189,6 +196,9 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
 	d.pace.setRate(cfg.Transport.MaxRateMbps)
+	if err := d.adapt.init(cfg); err != nil {
+		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
+	}
 	d.peer.self = d.session
 	var psk secure.Key
 	if cfg.Security.Encryption {
@@ -229,6 +239,7 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.rx.lat.init(latencySamples)
 	d.rx.netLat.init(latencySamples)
+	d.rx.netRecent.init(recentSamples)
 	return d, nil
 }
 

@@ -326,8 +326,11 @@ func TestReload(t *testing.T) {
 	if err := b.sink.Wait(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
+	// The reload also turns the adaptation off, so the configured parity
+	// and quality apply as written.
 	next := *cfg
 	next.Capture.Quality, next.Transport.Parity, next.Transport.MaxDelay = 40, 0.5, 50*time.Millisecond
+	next.Transport.Adaptive = false
 	if err := a.d.Reload(ctx, &next); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}

@@ -21,9 +21,15 @@ type pacer struct {
 }
 
 // setRate sets the rate in megabits per second.
-func (p *pacer) setRate(mbps float64) {
-	p.rate.Store(math.Float64bits(mbps * 1e6 / 8))
+func (p *pacer) setRate(mbps float64) { p.setRateBps(mbps * 1e6) }
+
+// setRateBps sets the rate in bits per second.
+func (p *pacer) setRateBps(bps float64) {
+	p.rate.Store(math.Float64bits(bps / 8))
 }
+
+// bps returns the rate in bits per second; 0: off.
+func (p *pacer) bps() float64 { return math.Float64frombits(p.rate.Load()) * 8 }
 
 // wait returns when n more bytes may be sent. It sleeps only once a
 // millisecond's worth is owed, so the sender wakes at most about a thousand

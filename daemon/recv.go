@@ -15,6 +15,7 @@ import (
 type rxState struct {
 	lat        latencyRing   // capture to complete
 	netLat     latencyRing   // first datagram sent to complete: network, FEC, reassembly
+	netRecent  latencyRing   // the same over the last second or so, for timelines
 	bytes      atomic.Uint64 // bytes of datagrams from the peer
 	foreign    atomic.Uint64 // from an address other than the peer's: dropped
 	fromPeer   atomic.Uint64 // valid datagrams of the peer's current session
@@ -50,6 +51,9 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			}
 		} else {
 			d.handle1(buf[:n], from, now)
+		}
+		if d.sink != nil && now.Sub(d.fb.last) >= feedbackEvery {
+			d.sendFeedback(now)
 		}
 		if now.Sub(lastIdle) >= tick {
 			lastIdle = now
@@ -110,14 +114,18 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.highest.Store(0)
 		d.rx.lat.reset()
 		d.rx.netLat.reset()
+		d.rx.netRecent.reset()
 		d.rates.resetRx()
+		d.fb.reset()
 		d.rx.chain.chain.Break() // its frame ids start over
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
 		d.sendHello(time.Now()) // tell it at once that we hear it
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)
-	if h.Packet > d.rx.highest.Load() {
+	highest := d.rx.highest.Load()
+	d.fb.onDatagram(&h, len(b), highest, now)
+	if h.Packet > highest {
 		d.rx.highest.Store(h.Packet) // only this goroutine writes it
 	}
 	payload := b[packetizer.HeaderLen:]
@@ -145,6 +153,15 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 			return
 		}
 		d.peer.setReport(m, now)
+	case packetizer.KindFeedback:
+		if err := packetizer.ParseFeedback(payload, &d.fbIn); err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		if d.src != nil {
+			rtt, _, _ := d.peer.clock()
+			d.adapt.onFeedback(&d.fbIn, &d.sent, rtt, now)
+		}
 	case packetizer.KindRecover:
 		m, err := packetizer.ParseRecover(payload)
 		if err != nil {
@@ -158,6 +175,17 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	}
 }
 
+// sendFeedback sends the peer the feedback for the interval ending at now,
+// while it streams video to us. Receive loop only.
+func (d *Daemon) sendFeedback(now time.Time) {
+	if d.rx.fromPeer.Load() == 0 || !d.peer.sends(now) {
+		d.fb.last = now
+		return
+	}
+	fb := d.fb.build(now, d.rx.highest.Load(), frameCounts(d.asm.Stats()))
+	d.sendControl(packetizer.KindFeedback, fb)
+}
+
 // deliver hands a complete frame to the sink and records its latency:
 // capture (sender's clock, brought to ours by the estimated offset) to the
 // moment it became complete here, and the transport's part of it, from the
@@ -168,6 +196,7 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	lat := f.Completed.Sub(captured)
 	d.rx.lat.add(lat)
 	d.rx.netLat.add(lat - f.SendDelay)
+	d.rx.netRecent.add(lat - f.SendDelay)
 	m, pic, use, start, ok := d.deliverMedia(f, now)
 	if !ok {
 		return

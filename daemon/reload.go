@@ -55,15 +55,24 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	applied.Capture.FPS, applied.Capture.Quality = next.Capture.FPS, next.Capture.Quality
 	applied.Transport.Parity, applied.Transport.MaxDelay = next.Transport.Parity, next.Transport.MaxDelay
 	applied.Transport.MaxRateMbps = next.Transport.MaxRateMbps
+	applied.Transport.Adaptive = next.Transport.Adaptive
+	applied.Transport.MinBitrateMbps, applied.Transport.MaxBitrateMbps = next.Transport.MinBitrateMbps, next.Transport.MaxBitrateMbps
+	applied.Transport.TargetFrameLoss = next.Transport.TargetFrameLoss
 	applied.Log = next.Log
 
-	_ = d.pk.SetParity(applied.Transport.Parity) // checked above
-	if d.src != nil {
-		d.src.SetQuality(applied.Capture.Quality)
-		d.src.SetFPS(applied.Capture.FPS)
+	d.adapt.apply(&applied)
+	if !applied.Transport.Adaptive {
+		// Back to the configured stream; with the adaptation on, the send
+		// loop sets all of these per frame, within the new ceiling.
+		_ = d.pk.SetParity(applied.Transport.Parity) // checked above
+		d.pace.setRate(applied.Transport.MaxRateMbps)
+		if d.src != nil {
+			d.src.SetSize(0, 0)
+			d.src.SetQuality(applied.Capture.Quality)
+			d.src.SetFPS(applied.Capture.FPS)
+		}
 	}
 	d.maxDelay.Store(int64(applied.Transport.MaxDelay))
-	d.pace.setRate(applied.Transport.MaxRateMbps)
 	if cur := d.peerAddr.Load(); cur == nil || *cur != *peer {
 		d.peerAddr.Store(peer)
 		d.peer.setAddr(*peer)

@@ -33,6 +33,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
 		}
 		d.pace.wait(len(dg))
+		d.sent.record(packetizer.PacketOf(dg), time.Now().UnixNano())
 		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
 			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
 		}
@@ -62,6 +63,9 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			}
 		}
 		dest = *d.peerAddr.Load()
+		if d.adapt.enabled() {
+			d.adaptFrame(len(f.Data))
+		}
 		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
 		info, err := d.pk.Packetize(frame, f.Time.UnixNano(), emit)
 		if err != nil {
@@ -71,6 +75,24 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		if f.Media.Keyframe() {
 			d.tx.lastKey.Store(1<<32 | uint64(info.ID))
 		}
+	}
+}
+
+// adaptFrame sets the parity and pacing for a frame of n bytes from the
+// adaptation, and moves the encoder to the level it asks for from the next
+// frame on. Send loop only.
+func (d *Daemon) adaptFrame(n int) {
+	now := time.Now()
+	parity, pace := d.adapt.frame(n, d.pk.MaxShard(), now)
+	_ = d.pk.SetParity(parity) // within 0..fec.MaxRatio by construction
+	d.pace.setRateBps(pace)
+	if lv, changed := d.adapt.level(n, now); changed {
+		d.src.SetSize(lv.Width, lv.Height)
+		d.src.SetFPS(lv.FPS)
+		if lv.Quality > 0 {
+			d.src.SetQuality(lv.Quality)
+		}
+		d.log.Debug("encoder level", "level", lv.String())
 	}
 }
 

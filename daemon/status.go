@@ -42,7 +42,8 @@ type TXStatus struct {
 	FPS           float64 `json:"fps"`
 	BitrateBps    float64 `json:"bitrate_bps"`
 	Parity        float64 `json:"parity"`
-	MaxRateMbps   float64 `json:"max_rate_mbps"` // pacing; 0: off
+	MaxRateMbps   float64 `json:"max_rate_mbps"` // pacing cap as configured; 0: none
+	PaceMbps      float64 `json:"pace_mbps"`     // pacing in force; 0: off
 	Quality       int     `json:"quality"`
 	FramesSkipped uint64  `json:"frames_skipped"` // captured while nobody watched
 	FramesTooBig  uint64  `json:"frames_too_big"`
@@ -54,6 +55,7 @@ type TXStatus struct {
 	KeyframesForced uint64        `json:"keyframes_forced"`
 	Source          *SourceStatus `json:"source,omitempty"`
 	PeerReport      *PeerReport   `json:"peer_report,omitempty"`
+	Adapt           *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
 }
 
 // FrameCounts are the outcomes of a stream's frames at the receiver. Every
@@ -87,21 +89,22 @@ type PeerReport struct {
 type RXStatus struct {
 	Enabled bool `json:"enabled"` // a sink is configured
 	FrameCounts
-	ShardsRecovered  uint64            `json:"shards_recovered"`
-	Packets          uint64            `json:"packets"` // valid datagrams from the peer
-	PacketsInvalid   uint64            `json:"packets_invalid"`
-	PacketsDuplicate uint64            `json:"packets_duplicate"`
-	PacketsLate      uint64            `json:"packets_late"`
-	PacketsForeign   uint64            `json:"packets_foreign"`  // from other addresses
-	PacketsUnwanted  uint64            `json:"packets_unwanted"` // video while this endpoint shows none
-	ReadErrors       uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
-	Invalid          map[string]uint64 `json:"invalid,omitempty"`
-	LossRatio        float64           `json:"loss_ratio"`
-	FPS              float64           `json:"fps"`
-	BitrateBps       float64           `json:"bitrate_bps"`
-	LatencyMs        Percentiles       `json:"latency_ms"`           // capture to frame complete
-	TransportMs      Percentiles       `json:"transport_latency_ms"` // sender's first datagram to frame complete
-	MaxDelayMs       float64           `json:"max_delay_ms"`
+	ShardsRecovered   uint64            `json:"shards_recovered"`
+	Packets           uint64            `json:"packets"` // valid datagrams from the peer
+	PacketsInvalid    uint64            `json:"packets_invalid"`
+	PacketsDuplicate  uint64            `json:"packets_duplicate"`
+	PacketsLate       uint64            `json:"packets_late"`
+	PacketsForeign    uint64            `json:"packets_foreign"`  // from other addresses
+	PacketsUnwanted   uint64            `json:"packets_unwanted"` // video while this endpoint shows none
+	ReadErrors        uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
+	Invalid           map[string]uint64 `json:"invalid,omitempty"`
+	LossRatio         float64           `json:"loss_ratio"`
+	FPS               float64           `json:"fps"`
+	BitrateBps        float64           `json:"bitrate_bps"`
+	LatencyMs         Percentiles       `json:"latency_ms"`                  // capture to frame complete
+	TransportMs       Percentiles       `json:"transport_latency_ms"`        // sender's first datagram to frame complete
+	TransportRecentMs Percentiles       `json:"transport_latency_recent_ms"` // the same over the last recentSamples frames
+	MaxDelayMs        float64           `json:"max_delay_ms"`
 	// Codec is the codec of the last frame received ("" before any).
 	Codec string `json:"codec,omitempty"`
 	// FramesFrozen counts frames delivered but not shown because a frame
@@ -165,7 +168,12 @@ func (d *Daemon) Status() Status {
 		Frames: tx.Frames.Load(), Packets: tx.Datagrams.Load(), ParityPackets: tx.ParityDatagrams.Load(),
 		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(), MaxRateMbps: cfg.Transport.MaxRateMbps,
 		Quality: cfg.Capture.Quality, FramesSkipped: d.tx.skipped.Load(), FramesTooBig: tx.Rejected.Load(),
-		SendErrors: d.sendErrs.Load(), RecoverRequests: d.tx.recoverRx.Load(), KeyframesForced: d.tx.forced.Load(),
+		SendErrors: d.sendErrs.Load(), PaceMbps: d.pace.bps() / 1e6,
+		RecoverRequests: d.tx.recoverRx.Load(), KeyframesForced: d.tx.forced.Load(),
+	}
+	if d.src != nil && d.adapt.enabled() {
+		a := *d.adapt.status.Load()
+		s.TX.Adapt = &a
 	}
 	if d.src != nil {
 		src := d.src.Status()
@@ -197,8 +205,8 @@ func (d *Daemon) Status() Status {
 		PacketsForeign: d.rx.foreign.Load(), PacketsUnwanted: d.rx.unwanted.Load(), ReadErrors: d.rx.readErrs.Load(),
 		LossRatio: d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
 		LatencyMs:   d.rx.lat.percentiles(),
-		TransportMs: d.rx.netLat.percentiles(),
-		MaxDelayMs:  ms(time.Duration(d.maxDelay.Load())),
+		TransportMs: d.rx.netLat.percentiles(), TransportRecentMs: d.rx.netRecent.percentiles(),
+		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
 	}
 	ch := &d.rx.chain
 	if c := packetizer.Codec(ch.codec.Load()); c != 0 {

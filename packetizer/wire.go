@@ -45,9 +45,9 @@
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
-// report, bye, recover, and the reserved retransmit request) set every frame field,
-// from frame id to send delay, to zero; their payload is defined by the
-// control messages in this package.
+// report, bye, feedback, recover, and the reserved retransmit request) set
+// every frame field, from frame id to send delay, to zero; their payload is
+// defined by the control messages in this package.
 package packetizer
 
 import (
@@ -109,9 +109,11 @@ const (
 	KindReport Kind = 4 // receiver report: loss, jitter, late frames
 	KindNack   Kind = 5 // retransmit request: reserved, not sent by this version
 	KindBye    Kind = 6 // the sender is stopping
-	// 7 is KindFeedback (the congestion controller's)
-	KindRecover Kind = 8 // the receiver needs a recovery point (keyframe)
-	kindEnd     Kind = 9
+	// KindFeedback is the receiver's frequent report for congestion
+	// control: arrival times and loss of the last tens of milliseconds.
+	KindFeedback Kind = 7
+	KindRecover  Kind = 8 // the receiver needs a keyframe (see Recover)
+	kindEnd      Kind = 9
 )
 
 func (k Kind) String() string {
@@ -128,6 +130,8 @@ func (k Kind) String() string {
 		return "nack"
 	case KindBye:
 		return "bye"
+	case KindFeedback:
+		return "feedback"
 	case KindRecover:
 		return "recover"
 	}

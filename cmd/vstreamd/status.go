@@ -144,8 +144,8 @@ func render(s *daemon.Status) string {
 		}
 		p("\n  sending:    %s\n", what)
 		pacing := ""
-		if t.MaxRateMbps > 0 {
-			pacing = fmt.Sprintf(", paced at %g Mb/s", t.MaxRateMbps)
+		if t.PaceMbps > 0 {
+			pacing = fmt.Sprintf(", paced at %.1f Mb/s", t.PaceMbps)
 		}
 		enc := fmt.Sprintf("quality %d", t.Quality)
 		if src := t.Source; src != nil && src.Codec == "h264" {
@@ -161,6 +161,14 @@ func render(s *daemon.Status) string {
 				p("              keyframes %d (%d forced for %d recovery requests from the peer)\n",
 					src.Keyframes, t.KeyframesForced, t.RecoverRequests)
 			}
+		}
+		if a := t.Adapt; a != nil {
+			p("              adapting: %s; link estimate %s, target %s (media %s), queue %.1f ms, loss %.2f%% (burst %.1f)\n",
+				a.State, bps(a.EstimateBps), bps(a.TargetBps), bps(a.MediaBps), a.QueueDelayMs, a.Loss*100, a.Burst)
+			p("              level %dx%d@%d q%d; rate: %s (%.0f s ago); level: %s (%.0f s ago)\n",
+				a.Width, a.Height, a.FPS, a.Quality, a.Reason, a.ReasonAgo, a.LevelReason, a.LevelAgo)
+		} else {
+			p("              adaptation off: [transport] adaptive = false\n")
 		}
 		if r := t.PeerReport; r != nil {
 			p("              peer reports: delivered %d (FEC %d), late %d, incomplete %d, lost %d, corrupt %d; loss %.1f%%; latency p50/p95/p99 %.1f/%.1f/%.1f ms\n",

@@ -183,6 +183,10 @@ func (p *parser) crossCheck(c *Config) {
 		p.add("control.socket", c.Control.Socket, fmt.Sprintf(
 			"is %d bytes long once made absolute; a unix socket path can be at most %d", n, maxSocketPath))
 	}
+	if c.Transport.MinBitrateMbps > c.Transport.MaxBitrateMbps && !p.bad["transport.min_bitrate_mbps"] && !p.bad["transport.max_bitrate_mbps"] {
+		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
+			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))
+	}
 	if c.Capture.Codec == "h264" && c.Capture.Kind != SourceNone && !p.bad["capture.codec"] {
 		for _, k := range []struct {
 			key string

@@ -302,3 +302,49 @@ func BenchmarkRelayLoopback(b *testing.B) {
 		}
 	}
 }
+
+// TestRelayTwoPairsShareTheLink relays two calls through the same sockets
+// and rate cap: each endpoint gets only its own peer's datagrams, from the
+// relay's address on its side, and the two flows together fit the one cap.
+func TestRelayTwoPairsShareTheLink(t *testing.T) {
+	a, b, a2, b2 := newEndpoint(t), newEndpoint(t), newEndpoint(t), newEndpoint(t)
+	cfg := Config{PeerA2: addrOf(a2.conn), PeerB2: addrOf(b2.conn)}
+	cfg.A2B.Rate, cfg.A2B.Queue = 8e6, impair.Queue{Bytes: 1 << 20}
+	r, ra, rb, stop := startRelay(t, cfg, a, b)
+	const n, size = 200, 1000
+	start := time.Now()
+	for i := range uint64(n) {
+		send(t, a.conn, ra, i, size)
+		send(t, a2.conn, ra, 1000+i, size)
+	}
+	send(t, b2.conn, rb, 5000, size) // and one back from B2 to A2
+	waitFor(t, "both B endpoints to get every datagram", time.Now().Add(5*time.Second), func() bool {
+		return b.count() == n && b2.count() == n && a2.count() == 1
+	})
+	elapsed := time.Since(start)
+	// 400 datagrams of 1000 bytes at 8 Mb/s take 400 ms through one cap.
+	if elapsed < 350*time.Millisecond {
+		t.Errorf("both flows through in %v: faster than one shared 8 Mb/s cap allows (400 ms)", elapsed)
+	}
+	for _, c := range []struct {
+		name   string
+		e      *endpoint
+		from   netip.AddrPort
+		lo, hi uint64
+	}{{"B", b, rb, 0, n}, {"B2", b2, rb, 1000, 1000 + n}, {"A2", a2, ra, 5000, 5001}, {"A", a, ra, 0, 0}} {
+		c.e.mu.Lock()
+		for _, g := range c.e.got {
+			if g.id < c.lo || g.id >= c.hi || g.from != c.from {
+				t.Errorf("%s got datagram %d from %v, want only %d..%d from %v", c.name, g.id, g.from, c.lo, c.hi-1, c.from)
+				break
+			}
+		}
+		c.e.mu.Unlock()
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Stats().A2B; s.Out != 2*n {
+		t.Errorf("a2b out %d, want %d", s.Out, 2*n)
+	}
+}
