@@ -30,6 +30,7 @@ sink = "null"
 
 [transport]
 parity = %g
+adaptive = false # parity stays as set (0 loses whole frames)
 
 [control]
 socket = %q
@@ -54,10 +55,11 @@ func badlinkBin(t *testing.T, dir string) string {
 }
 
 // TestH264LossEndToEnd runs an H.264 call through badlink with 5% loss
-// each way and no parity, so that whole frames are lost: the receivers
-// freeze on the last good picture, ask for recovery points, get keyframes,
-// and show again; no frame is decoded from a broken chain (each would be a
-// frame shown or decoded that the chain marked frozen).
+// each way, no parity and no adaptation (which would raise the parity), so
+// that whole frames are lost: the receivers freeze on the last good
+// picture, ask for keyframes, get them, and show again; no frame from a
+// broken chain reaches a decoder (the sink counts each one it is given
+// against a chain it knows is broken as held).
 func TestH264LossEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: real processes")
