@@ -80,3 +80,31 @@ func FuzzMedia(f *testing.F) {
 		c.Next(1, m) // never panics, whatever the prefix says
 	})
 }
+
+// TestMediaChainAllocs: the receiver's per-frame work, parsing the prefix
+// and following the chain, allocates nothing.
+func TestMediaChainAllocs(t *testing.T) {
+	frame := append(Media{Codec: CodecH264}.AppendTo(nil), 0, 0, 1, 0x41)
+	var c Chain
+	id := uint32(0)
+	shown := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		m, pic, err := ParseMedia(frame)
+		if err != nil || len(pic) != 4 {
+			t.Fatal(err)
+		}
+		if id%30 == 0 {
+			m.Flags = MediaKeyframe
+		}
+		if use, _ := c.Next(id, m); use == UseShow {
+			shown++
+		}
+		id++
+	})
+	if shown == 0 {
+		t.Fatal("no frame was shown: the path under test did not run")
+	}
+	if allocs != 0 {
+		t.Fatalf("%v allocations per frame, want 0", allocs)
+	}
+}
