@@ -90,3 +90,29 @@ func TestRecordH264(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordJPEGMatroska: JPEG frames given a .mkv path are written as MJPG
+// in Matroska (through gocv.VideoWriter), every one readable back.
+func TestRecordJPEGMatroska(t *testing.T) {
+	const n = 5
+	path := filepath.Join(t.TempDir(), "call.mkv")
+	s, w := startRecord(t, Config{Kind: Record, Path: path, FPS: 30})
+	record(t, s, w, patternFrames(t, 320, 240, 80, n))
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	img := gocv.NewMat()
+	defer img.Close()
+	got := 0
+	for vc.Read(&img) && !img.Empty() {
+		got++
+	}
+	if got != n {
+		t.Fatalf("%s holds %d pictures, want %d", path, got, n)
+	}
+}
