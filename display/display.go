@@ -1,12 +1,18 @@
 // Package display owns frame sinks (GoCV window, recorder, null) and the
-// JPEG decoder. It is one of the two packages that import GoCV: the rest of
-// vstreamd hands it JPEG bytes and never touches OpenCV.
+// decoders: JPEG through OpenCV, H.264 through FFmpeg (go-astiav). It is
+// one of the two packages that use cgo media libraries: the rest of
+// vstreamd hands it encoded bytes and never touches OpenCV or FFmpeg.
 //
-// A Sink takes frames through Show, which never blocks: it copies the frame
+// A Sink takes frames through Show, which never blocks. A JPEG is copied
 // into a one-frame hand-off slot, replacing (and counting as skipped) any
-// frame the sink has not taken yet. The sink's own goroutine decodes the
-// newest frame and shows or writes it. There is never a queue, so a sink
-// slower than the stream shows fewer frames, never older ones.
+// JPEG the sink has not taken yet; the sink's own goroutine decodes the
+// newest frame and shows or writes it, so a sink slower than the stream
+// shows fewer frames, never older ones. H.264 frames depend on the frames
+// before them, so they wait in a short queue and every one is decoded, in
+// order; only the newest decoded one is shown (see h264sink.go). A frame
+// whose reference chain is broken is never decoded or shown: the daemon
+// says which (Frame.Use), and the sink holds frames itself after losing
+// one of the chain.
 //
 // Kinds of sink:
 //
