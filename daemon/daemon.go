@@ -25,7 +25,8 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
+	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/fec"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -114,6 +115,11 @@ type Options struct {
 	LogLevel *slog.LevelVar     // adjusted on reload; may be nil
 	Notifier *sdnotify.Notifier // nil: not under systemd
 	Version  string
+	// Resolver looks the peer's name up, at start and on reload; nil:
+	// Config.ResolvePeer (the system's resolver).
+	Resolver func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
+
+	rekeyAfter time.Duration // tests shorten it; 0: session.DefaultRekeyAfter
 }
 
 // Timing of the presence protocol.
@@ -143,8 +149,13 @@ type Daemon struct {
 	ready   chan struct{} // closed once the sockets are bound
 	addr    atomic.Pointer[netip.AddrPort]
 
-	mu  sync.Mutex // guards cfg and peerAddr changes
-	cfg *config.Config
+	mu sync.Mutex // guards cfg and peerAddr changes
+	// reloadMu makes reloads take turns. Reload resolves the peer's name
+	// holding only this, so that the loops, which take mu, never wait
+	// for a resolver.
+	reloadMu sync.Mutex
+	resolve  func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
+	cfg      *config.Config
 
 	peerAddr atomic.Pointer[netip.AddrPort]
 	peer     peerState
@@ -155,11 +166,11 @@ type Daemon struct {
 	rx       rxState
 	tx       txState
 	rates    rates
-	conn     *net.UDPConn
+	sock     *udp.Conn // the UDP socket, batched I/O
 	sendErrs atomic.Uint64
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	pace     pacer
-	sec      secState
+	sess     *session.Session
 	adapt    adaptation
 	sent     sendTimes     // send loop records, receive loop reads
 	fb       feedbackState // owned by the receive loop
@@ -193,6 +204,10 @@ func New(opt Options) (*Daemon, error) {
 		session: binary.BigEndian.Uint64(sid[:]),
 		cfg:     cfg,
 		ready:   make(chan struct{}),
+		resolve: opt.Resolver,
+	}
+	if d.resolve == nil {
+		d.resolve = func(ctx context.Context, c *config.Config) (netip.AddrPort, error) { return c.ResolvePeer(ctx) }
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
 	d.pace.setRate(cfg.Transport.MaxRateMbps)
@@ -200,19 +215,24 @@ func New(opt Options) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
 	}
 	d.peer.self = d.session
-	var psk secure.Key
+	var psk session.Key
 	if cfg.Security.Encryption {
 		var err error
-		if psk, err = secure.LoadKeyFile(cfg.Security.KeyFile); err != nil {
+		if psk, err = session.LoadKeyFile(cfg.Security.KeyFile); err != nil {
 			return nil, fmt.Errorf("%s: [security] key_file: %w", cfg.File, err)
 		}
 	}
-	if err := d.sec.init(cfg.Security.Encryption, psk, d.session); err != nil {
+	var err error
+	d.sess, err = session.New(session.Config{
+		Encrypted: cfg.Security.Encryption, PSK: psk, Self: d.session, Packets: &d.packets,
+		Send: d.sendHandshake, Logger: log.With("component", "session"), RekeyAfter: opt.rekeyAfter,
+	})
+	if err != nil {
 		return nil, err
 	}
 	overhead := 0
-	if d.sec.on {
-		overhead = secure.Overhead
+	if d.sess.Encrypted() {
+		overhead = session.Overhead
 	}
 	coderTx, err := fec.NewCoder()
 	if err != nil {
@@ -225,7 +245,7 @@ func New(opt Options) (*Daemon, error) {
 		Session:       d.session,
 		Packets:       &d.packets,
 		Overhead:      overhead,
-		Sealed:        d.sec.on,
+		Sealed:        d.sess.Encrypted(),
 	}, coderTx)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
@@ -259,7 +279,7 @@ func (d *Daemon) LocalAddr() netip.AddrPort {
 // started before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
-	peer, err := cfg.ResolvePeer(ctx)
+	peer, err := d.resolve(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
@@ -269,8 +289,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
 	}
-	d.conn = conn
 	d.tuneSocket(conn)
+	if d.sock, err = udp.New(conn, udp.Options{}); err != nil {
+		conn.Close()
+		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
+	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	d.addr.Store(&local)
 
@@ -282,8 +305,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
 	d.log.Info("listening", "udp", local, "peer", peer, "control", cfg.Control.Socket,
 		"session", sessionHex(d.session), "sending", d.src != nil, "showing", d.sink != nil,
-		"encryption", d.encryption())
-	if !d.sec.on {
+		"encryption", d.encryption(), "offload", d.offload())
+	if !d.sess.Encrypted() {
 		d.log.Warn("encryption is off: the call is not private, and anyone who can send to this port can disturb it")
 	}
 	if err := d.notify.Ready(); err != nil {
@@ -307,7 +330,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	_ = d.notify.Stopping()
 	d.sendControl(packetizer.KindBye, nil)
 	cancel()
-	conn.Close() // ends the receive loop
+	d.sock.Close() // ends the receive loop
 	wg.Wait()
 	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
 		d.log.Warn("control socket", "err", serveErr)
@@ -318,8 +341,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // encryption describes the session layer for people.
 func (d *Daemon) encryption() string {
-	if d.sec.on {
-		return "on (" + secure.Algorithm + ", pre-shared key)"
+	if d.sess.Encrypted() {
+		return "on (" + session.Algorithm + ", pre-shared key, forward secret)"
 	}
 	return "off"
 }

@@ -29,16 +29,16 @@ type rxState struct {
 // receiveLoop reads datagrams until the socket is closed, feeding the
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
-	buf := make([]byte, packetizer.MaxDatagram+1)
+	in := d.sock.NewInbox(packetizer.MaxDatagram)
 	var armed, lastIdle time.Time
 	wasLost := false
 	for {
 		now := time.Now()
 		if now.Sub(armed) > tick/4 {
-			_ = d.conn.SetReadDeadline(now.Add(tick))
+			_ = d.sock.SetReadDeadline(now.Add(tick))
 			armed = now
 		}
-		n, from, err := d.conn.ReadFromUDPAddrPort(buf)
+		n, err := d.sock.ReadBatch(in)
 		now = time.Now()
 		d.rxAlive.Store(now.UnixNano())
 		if err != nil {
@@ -49,8 +49,10 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				d.rx.readErrs.Add(1) // e.g. ICMP port unreachable reported on the socket
 			}
-		} else {
-			d.handle1(buf[:n], from, now)
+		}
+		for i := range n {
+			b, from := in.Datagram(i)
+			d.handle1(b, from, now)
 		}
 		if d.sink != nil && now.Sub(d.fb.last) >= feedbackEvery {
 			d.sendFeedback(now)
@@ -61,6 +63,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 				d.asm.SetMaxDelay(v)
 			}
 			d.asm.Expire(now)
+			d.sess.Tick(now, *d.peerAddr.Load())
 			lost := d.peer.state(now) == StatePeerLost
 			if lost && !wasLost {
 				d.asm.Reset() // frames in flight will not complete
@@ -70,11 +73,13 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	}
 }
 
-// handle1 processes one datagram read from the socket.
+// handle1 processes one datagram read from the socket at now. b is a view
+// into the read buffers, the daemon's to use (decryption works in place)
+// until the next read.
 func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	peer := d.peerAddr.Load()
 	fromPeer := from.Addr().Unmap() == peer.Addr() && from.Port() == peer.Port()
-	if !d.sec.on && !fromPeer {
+	if !d.sess.Encrypted() && !fromPeer {
 		// Without authentication only the configured address is trusted.
 		d.rx.foreign.Add(1)
 		return
@@ -85,29 +90,21 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		st.Count(err)
 		return
 	}
-	if h.Sealed != d.sec.on {
-		d.sec.mismatch(h.Sealed, fromPeer, now)
-		return
+	r := d.sess.Open(&h, b, from, *peer, now)
+	if r.Finished {
+		d.sendHello(time.Now()) // confirms the new keys to the peer
 	}
-	var newSession bool
-	if d.sec.on {
-		out, newest, adopted, ok := d.sec.open(d, &h, b, fromPeer, now)
-		if !ok {
-			return
-		}
-		b = out
-		if newest && !fromPeer {
-			d.follow(from, now)
-		}
-		newSession, _ = d.peer.heardFrom(h.Session, now)
-		newSession = newSession || adopted
-	} else {
-		var stale bool
-		newSession, stale = d.peer.heardFrom(h.Session, now)
-		if stale {
-			st.Invalid[packetizer.ReasonStaleSession].Add(1)
-			return
-		}
+	if !r.Deliver {
+		return // a handshake message, or refused and counted
+	}
+	b = r.Datagram
+	if r.Roam {
+		d.follow(from, now)
+	}
+	newSession, stale := d.peer.heardFrom(h.Session, now)
+	if stale {
+		st.Invalid[packetizer.ReasonStaleSession].Add(1)
+		return
 	}
 	if newSession {
 		d.rx.fromPeer.Store(0)
@@ -119,7 +116,9 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.fb.reset()
 		d.rx.chain.chain.Break() // its frame ids start over
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
-		d.sendHello(time.Now()) // tell it at once that we hear it
+		// Tell it at once that we hear it, once its hello (if this is one)
+		// is recorded, so that ours acknowledges it and video can start.
+		defer d.sendHello(time.Now())
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)

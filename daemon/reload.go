@@ -22,14 +22,18 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	}
 	_ = d.notify.Reloading()
 	defer func() { _ = d.notify.Ready() }()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	old := d.cfg
+	// Only Reload changes cfg, one at a time, so old stays current while
+	// the name is looked up without mu: a slow resolver must not hold up
+	// the loops (the tick loop needs mu for the status line, and without
+	// it the watchdog would go unpinged).
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	old := d.config()
 
 	peer := d.peerAddr.Load()
 	if next.Peer != old.Peer || peer == nil {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		a, err := next.ResolvePeer(rctx)
+		a, err := d.resolve(rctx, next)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("%s: %w", next.File, err)
@@ -39,6 +43,8 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	if err := fec.CheckRatio(next.Transport.Parity); err != nil {
 		return fmt.Errorf("%s: [transport] parity: %w", next.File, err)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var restart []string
 	for _, k := range config.Diff(old, next) {
 		if !config.Live(k) {

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -26,19 +26,7 @@ type txState struct {
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
 	frame := make([]byte, 0, 256<<10) // media prefix + picture
-	var dest netip.AddrPort
-	var shared, seal *secure.Cipher // seal: this goroutine's clone of shared
-	emit := func(dg []byte) error {
-		if seal != nil {
-			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
-		}
-		d.pace.wait(len(dg))
-		d.sent.record(packetizer.PacketOf(dg), time.Now().UnixNano())
-		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
-			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
-		}
-		return nil
-	}
+	out := newFrameSender(d)
 	for {
 		f, err := d.src.Next(ctx, buf[:0])
 		if err != nil {
@@ -52,22 +40,17 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.tx.skipped.Add(1)
 			continue
 		}
-		if d.sec.on {
-			c := d.sec.dataTx.Load()
-			if c == nil { // the peer's session is not known yet
-				d.tx.skipped.Add(1)
-				continue
-			}
-			if c != shared {
-				shared, seal = c, c.Clone()
-			}
+		if !d.sess.Ready() { // no handshake finished yet
+			d.tx.skipped.Add(1)
+			continue
 		}
-		dest = *d.peerAddr.Load()
+		out.batch.Dest = *d.peerAddr.Load()
 		if d.adapt.enabled() {
 			d.adaptFrame(len(f.Data))
 		}
 		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
-		info, err := d.pk.Packetize(frame, f.Time.UnixNano(), emit)
+		info, err := d.pk.PacketizeTo(frame, f.Time.UnixNano(), out)
+		out.flush()
 		if err != nil {
 			d.log.Debug("frame not sent", "bytes", len(frame), "err", err)
 			continue
@@ -100,18 +83,26 @@ func (d *Daemon) adaptFrame(n int) {
 // use; control messages are a few a second, so it may allocate.
 func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	peer := d.peerAddr.Load()
-	if peer == nil || d.conn == nil {
+	if peer == nil || d.sock == nil {
 		return
 	}
-	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sec.on}
-	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+secure.Overhead)), payload...)
-	if d.sec.on {
-		var ok bool
-		if dg, ok = d.sec.sealControl(kind, dg); !ok {
-			return // no key for the peer's session yet
-		}
+	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sess.Encrypted()}
+	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+session.Overhead)), payload...)
+	dg, ok := d.sess.SealControl(dg)
+	if !ok {
+		return // no keys yet
 	}
-	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
+	if err := d.sock.WriteTo(dg, *peer); err != nil {
+		d.sendErrs.Add(1)
+	}
+}
+
+// sendHandshake sends a handshake message for the session layer.
+func (d *Daemon) sendHandshake(dg []byte, to netip.AddrPort) {
+	if d.sock == nil {
+		return
+	}
+	if err := d.sock.WriteTo(dg, to); err != nil {
 		d.sendErrs.Add(1)
 	}
 }

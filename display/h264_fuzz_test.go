@@ -3,8 +3,9 @@ package display
 import (
 	"errors"
 	"math/rand/v2"
-	"os"
 	"testing"
+
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // FuzzH264Decode feeds the H.264 decoder arbitrary access units, seeded with
@@ -44,11 +45,11 @@ func FuzzH264Decode(f *testing.F) {
 // TestNoMemoryGrowth it measures in a child with one malloc arena; the
 // limit is the same 5 MB.
 func TestH264DecoderMemory(t *testing.T) {
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("-race: the race detector's own memory grows with use; the memory check runs without it")
 	}
-	if os.Getenv(childEnv) == "" {
-		runInChild(t, "TestH264DecoderMemory", "MALLOC_ARENA_MAX=1")
+	if !testutil.InChild() {
+		testutil.RunInChild(t, "TestH264DecoderMemory", "MALLOC_ARENA_MAX=1")
 		return
 	}
 	c := encodeClip(t, 320, 180, 40, 500_000)
@@ -85,9 +86,9 @@ func TestH264DecoderMemory(t *testing.T) {
 		return pictures, errs
 	}
 	work(10) // warm up
-	before := rss(t)
+	before := testutil.RSS(t)
 	pictures, errs := work(60)
-	after := rss(t)
+	after := testutil.RSS(t)
 	growth := after - before
 	t.Logf("RSS before %.1f MB, after %d decoders, %d pictures and %d rejected access units %.1f MB (growth %+.1f MB)",
 		float64(before)/1e6, 60, pictures, errs, float64(after)/1e6, float64(growth)/1e6)

@@ -125,11 +125,16 @@ func render(s *daemon.Status) string {
 		}
 	}
 	p("  peer:       %s (%s), %s\n", s.Peer, s.PeerAddr, heard)
-	p("  local:      %s, session %s\n", s.Listen, short(s.Session))
+	p("  local:      %s, session %s, UDP offload: %s\n", s.Listen, short(s.Session), s.Offload)
 	if s.Encryption == "off" {
 		p("  security:   UNENCRYPTED: [security] encryption = \"off\"\n")
 	} else {
 		p("  security:   %s\n", s.Encryption)
+		if h := s.Handshake; h != nil && h.KeyEpoch > 0 {
+			p("              keys #%d, %s old (renewed every %s); handshakes done: %d\n", h.KeyEpoch, dur(h.LastRekeySeconds), dur(h.RekeyAfterSecond), h.Handshakes)
+		} else if h != nil {
+			p("              no keys yet: handshaking (%d tried)\n", h.Initiated)
+		}
 	}
 	p("  clock:      rtt %.2f ms, offset %+.2f ms; latency %s\n", s.RTTms, s.ClockOffsetMs, s.LatencyMethod)
 
@@ -152,8 +157,8 @@ func render(s *daemon.Status) string {
 			enc = "h264 target " + bps(float64(src.BitrateBps))
 		}
 		p("              %.1f fps, %s, parity %.2f, %s%s\n", t.FPS, bps(t.BitrateBps), t.Parity, enc, pacing)
-		p("              frames %d, packets %d (%d parity), frames skipped %d, too big %d, send errors %d\n",
-			t.Frames, t.Packets, t.ParityPackets, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
+		p("              frames %d, packets %d (%d parity) in %d system calls, frames skipped %d, too big %d, send errors %d\n",
+			t.Frames, t.Packets, t.ParityPackets, t.SendCalls, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
@@ -188,8 +193,8 @@ func render(s *daemon.Status) string {
 		p("              latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, capture to complete (last %d frames)\n", r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.LatencyMs.Samples)
 		p("                of which transport p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, first datagram sent to complete\n", r.TransportMs.P50, r.TransportMs.P95, r.TransportMs.P99)
 	}
-	p("              packets %d, invalid %d, duplicate %d, late %d, from strangers %d\n",
-		r.Packets, r.PacketsInvalid, r.PacketsDuplicate, r.PacketsLate, r.PacketsForeign)
+	p("              packets %d in %d system calls, invalid %d, duplicate %d, late %d, from strangers %d\n",
+		r.Packets, r.ReadCalls, r.PacketsInvalid, r.PacketsDuplicate, r.PacketsLate, r.PacketsForeign)
 	if len(r.Invalid) > 0 {
 		var parts []string
 		for k, v := range r.Invalid {

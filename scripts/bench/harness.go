@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -45,7 +45,7 @@ type settings struct {
 func (s settings) shardPayload() int {
 	n := s.MaxDatagram - packetizer.HeaderLen
 	if !s.Plain {
-		n -= secure.Overhead
+		n -= session.Overhead
 	}
 	return n
 }
@@ -383,7 +383,7 @@ func (h *harness) security(dir string) string {
 	}
 	path := filepath.Join(dir, "psk")
 	if _, err := os.Stat(path); err != nil {
-		k, err := secure.GenerateKey()
+		k, err := session.GenerateKey()
 		if err == nil {
 			err = os.WriteFile(path, []byte(k.String()+"\n"), 0o600)
 		}
