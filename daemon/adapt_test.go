@@ -149,6 +149,9 @@ func TestFeedbackState(t *testing.T) {
 	if m.Received != 17 || m.Expected != 17 || m.Runs != 1 || m.Bytes != 17000 || m.Delivered != 2 || m.Highest != 20 {
 		t.Errorf("first feedback %+v: want 17 received, 17 expected (the first interval counts what came), 1 run, 17000 bytes, 2 delivered", m)
 	}
+	if m.TailLost != 0 {
+		t.Errorf("first feedback: tail lost %d, want 0: nothing counts as lost in the first interval", m.TailLost)
+	}
 	// Sampled: the first datagram of each frame and every fourth.
 	var pkts []uint64
 	for _, s := range m.Samples() {
@@ -172,8 +175,18 @@ func TestFeedbackState(t *testing.T) {
 	if err := packetizer.ParseFeedback(f.build(now.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond {
-		t.Errorf("second feedback %+v: want 9 of 10, 1 run, 1 delivered, 50ms", m)
+	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond || m.TailLost != 0 {
+		t.Errorf("second feedback %+v: want 9 of 10, 1 run (inside frame 8, so no tail loss), 1 delivered, 50ms", m)
+	}
+	// Frame 9 starts after two missing datagrams: the tail of frame 8.
+	h.Frame, h.Packet = 9, 33
+	f.onDatagram(&h, 1000, highest, now)
+	highest = 33
+	if err := packetizer.ParseFeedback(f.build(now.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Expected != 3 || m.Received != 1 || m.TailLost != 2 {
+		t.Errorf("third feedback %+v: want 1 of 3, the 2 lost at the end of a frame", m)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++

@@ -24,6 +24,7 @@ type feedbackState struct {
 	lastFrame uint32      // frame of the newest shard datagram
 	haveLast  bool
 	shards    uint32 // shard datagrams in the interval, for sampling
+	tail      uint32 // missing packet numbers at frame boundaries
 	msg       packetizer.Feedback
 	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
 	buf       []byte
@@ -40,11 +41,15 @@ func (f *feedbackState) reset() {
 func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint64, now time.Time) {
 	f.received++
 	f.bytes += uint32(size)
-	if highest != 0 && h.Packet > highest+1 {
+	gap := highest != 0 && h.Packet > highest+1
+	if gap {
 		f.runs++
 	}
 	if !h.Kind.IsShard() {
 		return
+	}
+	if gap && f.haveLast && h.Frame != f.lastFrame {
+		f.tail += uint32(min(h.Packet-highest-1, 1<<20)) // the gap spans the end of a frame
 	}
 	// Sampled: the first datagram of every frame and every sampleEvery-th
 	// datagram. The first of a frame left the sender after a pause, so it
@@ -93,6 +98,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	m.Received = f.received
 	m.Expected = uint32(min(expected, 1<<32-1))
 	m.Runs = f.runs
+	m.TailLost = min(f.tail, m.Expected-min(m.Received, m.Expected))
 	m.Bytes = f.bytes
 	m.Interval = now.Sub(f.last)
 	if f.last.IsZero() {
@@ -107,7 +113,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	}
 	f.buf = m.AppendTo(f.buf[:0])
 	f.last, f.highest, f.frames = now, highest, totals
-	f.received, f.runs, f.bytes, f.shards = 0, 0, 0, 0
+	f.received, f.runs, f.bytes, f.shards, f.tail = 0, 0, 0, 0, 0
 	m.N = 0
 	return f.buf
 }

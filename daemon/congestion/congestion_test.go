@@ -255,3 +255,30 @@ func TestTwoCallsConverge(t *testing.T) {
 			sum1/400/1e6, sum2/400/1e6, ratio)
 	}
 }
+
+// TestShortQueueOverflowIsCongestion: at a high rate a 64 KB queue holds
+// only 13 ms, too little to see in the delay, so frames overflowing it
+// show as loss at the ends of frames; that is congestion, while the same
+// loss spread over the frames is not.
+func TestShortQueueOverflowIsCongestion(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tail uint32 // of 20 lost per feedback, at the ends of frames
+		cut  bool
+	}{{"overflowing frames", 18, true}, {"random loss", 1, false}} {
+		c := newController(t)
+		now := time.Unix(1_700_000_000, 0)
+		for i := range 40 {
+			now = now.Add(step)
+			f := Feedback{At: now, Received: 180, Expected: 200, TailLost: tc.tail, Bytes: 180 * 1200, Interval: step,
+				Delays: []time.Duration{time.Second, time.Second + time.Millisecond}}
+			if i < 10 {
+				f.Received, f.Bytes, f.TailLost = 200, 200*1200, 0
+			}
+			c.OnFeedback(f)
+		}
+		if got := c.Target() < 33e6*0.9; got != tc.cut {
+			t.Errorf("%s: target %.1f Mb/s from 33, cut %v, want %v (%+v)", tc.name, c.Target()/1e6, got, tc.cut, c.Snapshot())
+		}
+	}
+}
