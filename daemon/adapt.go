@@ -162,10 +162,12 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 	// loss starting and stays up a while after it stops. Loss while the
 	// controller sees congestion is the queue overflowing: the rate cut
 	// answers it, and parity would only feed the queue.
-	// So is loss at the ends of frames: bursts overflowing a short router
-	// queue.
-	if cs := a.cc.Snapshot().State; m.Expected > 0 && cs != congestion.StateDecrease && cs != congestion.StateHold {
-		lost := float64(m.Expected - received - min(m.TailLost, m.Expected-received))
+	// So is loss that falls mostly late in frames: bursts overflowing a
+	// short router queue.
+	snap := a.cc.Snapshot()
+	overflow := snap.TailShare > congestion.TailShare
+	if m.Expected > 0 && snap.State != congestion.StateDecrease && snap.State != congestion.StateHold && !overflow {
+		lost := float64(m.Expected - received)
 		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)
 		a.slow.add(lost, float64(m.Expected), now, lossMemory)
 		if lost > 0 && m.Runs > 0 {

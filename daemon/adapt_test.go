@@ -24,8 +24,9 @@ func newAdaptation(t *testing.T) *adaptation {
 }
 
 // feed gives a the feedback of d of traffic, 100 datagrams per 50 ms of
-// which lost are lost in runs of burst, each datagram's one-way delay
-// being delay, and returns the time after it.
+// which lost are lost in runs of burst (half of them late in frames, as
+// random loss falls), each datagram's one-way delay being delay, and
+// returns the time after it.
 func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, burst uint32, delay time.Duration) time.Time {
 	var pkt uint64 = 1
 	for end := now.Add(d); now.Before(end); now = now.Add(feedbackEvery) {
@@ -35,6 +36,7 @@ func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, 
 		}
 		if lost > 0 {
 			m.Runs = max(1, lost/burst)
+			m.TailLost = lost / 2 // random loss falls late in frames half the time
 		}
 		for i := range m.N {
 			pkt++
