@@ -36,9 +36,11 @@
 // near the capacity last measured at a decrease (the same amount for
 // every call, so that calls sharing a bottleneck converge to equal
 // shares), and by Growth per second, up to MaxGrowth after a calm spell,
-// when far from it or once Forget has passed without congestion. It never runs ahead of what is really sent by more than Headroom
-// times the receive rate, so an encoder that does not fill the target
-// cannot make the estimate meaningless.
+// when far from it. That capacity is forgotten once more than Beyond
+// times it arrives (the path carries more now), or after Forget without
+// congestion. The target never runs ahead of what is really sent by more
+// than Headroom times the receive rate, so an encoder that does not fill
+// the target cannot make the estimate meaningless.
 //
 // A Controller is not safe for concurrent use; the daemon serialises
 // feedback and reads through its own lock. Its zero value is not usable:
@@ -76,7 +78,8 @@ const (
 	// a high rate: 64 KB are 13 ms at 40 Mb/s, too little to see in the
 	// delay); random loss falls there about half the time.
 	TailShare  = 0.75
-	Forget     = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
+	Forget     = 10 * time.Second       // calm after which the capacity met at the last decrease is forgotten
+	Beyond     = 1.15                   // or once this much more than it arrives
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
 )
@@ -249,8 +252,8 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		c.set(StateHold, c.snap.Target, "", now)
 		return c.snap.Target
 	}
-	if now.Sub(c.calm) > Forget {
-		c.snap.Capacity = 0 // the path may have changed: probe freely
+	if now.Sub(c.calm) > Forget || rate > Beyond*c.snap.Capacity {
+		c.snap.Capacity = 0 // the path changed: probe freely
 	}
 	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/5, 1)
 	next := c.snap.Target * (1 + g*dt)

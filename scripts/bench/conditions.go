@@ -63,23 +63,15 @@ func conditions() []condition {
 			Loss:  lossModel{Loss: 0.05},
 		},
 		{Name: "cap", Label: "rate cap", Cap: true, NoBound: true},
-		{
-			Name: "bn10", Adapt: true, Label: "10 Mbit/s, 64 KB queue", NoBound: true, Timeline: true,
-			Relay: []string{"-rate", "10mbit", "-queue", "64KB"},
-		},
-		{
-			Name: "bn5", Adapt: true, Label: "5 Mbit/s, 64 KB queue", NoBound: true, Timeline: true,
-			Relay: []string{"-rate", "5mbit", "-queue", "64KB"},
-		},
-		{
-			Name: "bn10lossy", Adapt: true, Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true, Timeline: true,
-			Relay: []string{"-rate", "10mbit", "-queue", "64KB", "-loss", "0.02", "-delay", "30ms"},
-		},
+		bottleneck("bn10", "10 Mbit/s, 64 KB queue", 10),
+		bottleneck("bn5", "5 Mbit/s, 64 KB queue", 5),
+		bottleneck("bn10lossy", "10 Mbit/s + loss 2% + delay 30ms", 10, "-loss", "0.02", "-delay", "30ms"),
 		drawn(adapt(iidLoss(0.15, nil))),
-		{
-			Name: "shared20", Adapt: true, Label: "two calls, one 20 Mbit/s bottleneck", NoBound: true, Shared: true,
-			Sched: &schedule{StartMbps: 20}, Relay: (&schedule{StartMbps: 20}).relayFlags(), Window: 30 * time.Second,
-		},
+		func() condition {
+			c := bottleneck("shared20", "two calls, one 20 Mbit/s bottleneck", 20)
+			c.Shared, c.Timeline, c.Window = true, false, 30*time.Second
+			return c
+		}(),
 		stepCondition("step", "40 -> 8 -> 40 Mbit/s", schedule{StartMbps: 40, Steps: []rateStep{{12 * time.Second, 8}, {27 * time.Second, 40}}}),
 		{
 			Name: "delay30", Label: "delay 30ms", Extra: true,
@@ -96,6 +88,16 @@ func stepCondition(name, label string, s schedule) condition {
 	return condition{
 		Name: name, Label: label, NoBound: true, Relay: s.relayFlags(),
 		Sched: &s, Timeline: true, Window: last + 20*time.Second - 3*time.Second, Adapt: true,
+	}
+}
+
+// bottleneck is a rate cap of mbps with a 64 KB tail-drop queue, plus
+// more relay flags, for the adaptation's table, drawn as a timeline.
+func bottleneck(name, label string, mbps float64, more ...string) condition {
+	s := schedule{StartMbps: mbps}
+	return condition{
+		Name: name, Label: label, NoBound: true, Adapt: true, Timeline: true,
+		Sched: &s, Relay: append(s.relayFlags(), more...),
 	}
 }
 
