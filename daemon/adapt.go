@@ -153,7 +153,7 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 	}
 	received := min(m.Received, m.Expected)
 	a.cc.OnFeedback(congestion.Feedback{
-		At: now, Delays: a.delays, Received: received, Expected: m.Expected, TailLost: m.TailLost,
+		At: now, Delays: a.delays, Received: received, Expected: m.Expected, TailLost: m.TailLost, TailSeen: m.TailSeen,
 		Bytes: m.Bytes, Interval: m.Interval, RTT: max(rtt, 0),
 	})
 	// The parity's loss estimate: lost over expected datagrams, in sums
@@ -165,7 +165,7 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 	// So is loss that falls mostly late in frames: bursts overflowing a
 	// short router queue.
 	snap := a.cc.Snapshot()
-	overflow := snap.TailShare > congestion.TailShare
+	overflow := a.cc.Overflowing()
 	if m.Expected > 0 && snap.State != congestion.StateDecrease && snap.State != congestion.StateHold && !overflow {
 		lost := float64(m.Expected - received)
 		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)

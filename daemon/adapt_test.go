@@ -38,6 +38,7 @@ func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, 
 			m.Runs = max(1, lost/burst)
 			m.TailLost = lost / 2 // random loss falls late in frames half the time
 		}
+		m.TailSeen = m.Received / 2
 		for i := range m.N {
 			pkt++
 			sent.record(pkt, now.Add(-delay).UnixNano())
@@ -197,8 +198,8 @@ func TestFeedbackState(t *testing.T) {
 	if err := packetizer.ParseFeedback(f.build(now.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Expected != 5 || m.Received != 2 || m.TailLost != 3 {
-		t.Errorf("third feedback %+v: want 2 of 5, the 3 lost late in a frame or at its end", m)
+	if m.Expected != 5 || m.Received != 2 || m.TailLost != 3 || m.TailSeen != 1 {
+		t.Errorf("third feedback %+v: want 2 of 5, the 3 lost late in a frame or at its end, 1 received late in its frame", m)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++

@@ -25,6 +25,7 @@ type feedbackState struct {
 	haveLast  bool
 	shards    uint32 // shard datagrams in the interval, for sampling
 	tail      uint32 // missing packet numbers late in frames or across their ends
+	tailSeen  uint32 // datagrams received in the second half of their frame
 	msg       packetizer.Feedback
 	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
 	buf       []byte
@@ -52,7 +53,11 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 	// the end of a frame, is "tail" loss: a router queue that a frame's
 	// burst overflows drops from its second half on, while random loss
 	// falls anywhere.
-	if gap && (f.haveLast && h.Frame != f.lastFrame || 2*int(h.Shard) >= int(h.Data)+int(h.Parity)) {
+	late := 2*int(h.Shard) >= int(h.Data)+int(h.Parity)
+	if late {
+		f.tailSeen++
+	}
+	if gap && (f.haveLast && h.Frame != f.lastFrame || late) {
 		f.tail += uint32(min(h.Packet-highest-1, 1<<20))
 	}
 	// Sampled: the first datagram of every frame and every sampleEvery-th
@@ -103,6 +108,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	m.Expected = uint32(min(expected, 1<<32-1))
 	m.Runs = f.runs
 	m.TailLost = min(f.tail, m.Expected-min(m.Received, m.Expected))
+	m.TailSeen = min(f.tailSeen, m.Received)
 	m.Bytes = f.bytes
 	m.Interval = now.Sub(f.last)
 	if f.last.IsZero() {
@@ -117,7 +123,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	}
 	f.buf = m.AppendTo(f.buf[:0])
 	f.last, f.highest, f.frames = now, highest, totals
-	f.received, f.runs, f.bytes, f.shards, f.tail = 0, 0, 0, 0, 0
+	f.received, f.runs, f.bytes, f.shards, f.tail, f.tailSeen = 0, 0, 0, 0, 0, 0
 	m.N = 0
 	return f.buf
 }

@@ -29,12 +29,14 @@ import (
 //	                   end in the second half of a frame's datagrams or
 //	                   span the end of a frame: a router queue a frame's
 //	                   burst overflows drops there, random loss anywhere
-//	48  samples x 12:
+//	48  tail seen   4  datagrams received in the second half of their frame,
+//	                   so the sender can compare the two halves' loss rates
+//	52  samples x 12:
 //	     0  packet  8  packet number of a datagram received
 //	     8  age     4  microseconds from its arrival to "sent"
 const (
 	// FeedbackLen is the length of a feedback payload without samples.
-	FeedbackLen = 48
+	FeedbackLen = 52
 	// ArrivalLen is the length of one arrival sample.
 	ArrivalLen = 12
 	// MaxArrivals is the most arrival samples one feedback carries.
@@ -55,6 +57,7 @@ const (
 	fbLost      = 40
 	fbSamples   = 42
 	fbTail      = 44
+	fbTailSeen  = 48
 
 	arrPacket = 0
 	arrAge    = 8
@@ -80,6 +83,7 @@ type Feedback struct {
 	Dropped   uint16
 	Lost      uint16
 	TailLost  uint32
+	TailSeen  uint32
 	N         int // arrival samples used in Arrivals
 	Arrivals  [MaxArrivals]Arrival
 }
@@ -100,6 +104,7 @@ func (m *Feedback) AppendTo(b []byte) []byte {
 		b = binary.BigEndian.AppendUint16(b, v)
 	}
 	b = binary.BigEndian.AppendUint32(b, m.TailLost)
+	b = binary.BigEndian.AppendUint32(b, m.TailSeen)
 	for _, a := range m.Arrivals[:n] {
 		b = binary.BigEndian.AppendUint64(b, a.Packet)
 		b = binary.BigEndian.AppendUint32(b, micros32(a.Age))
@@ -138,6 +143,7 @@ func ParseFeedback(p []byte, m *Feedback) error {
 		Dropped:   u16(fbDropped),
 		Lost:      u16(fbLost),
 		TailLost:  u32(fbTail),
+		TailSeen:  u32(fbTailSeen),
 		N:         n,
 	}
 	if n > 0 && uint32(n) > m.Received {

@@ -21,8 +21,9 @@
 //
 // Loss. Loss is congestion only when the queue says so: a tail-drop queue
 // that overflows is full, so its delay sits above QueueLoss; or when the
-// loss falls late in frames (TailShare), where a short queue overflowing
-// drops from frames' bursts. Random loss
+// loss falls late in frames, where a short queue overflowing drops from
+// frames' bursts: more than LateRatio times the loss rate of the frames'
+// first halves. Random loss
 // with an empty queue (radio, a bad cable) is the parity's business, not
 // the rate's; only loss so high that parity cannot carry it (LossSevere)
 // lowers the rate on its own.
@@ -72,12 +73,12 @@ const (
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
 	StartRate  = 20e6                   // the default start, bits per second: a 720p JPEG stream fits it at quality 50 or so
-	// TailShare: loss of which more than this share falls late in frames
-	// (the second half of their datagrams, or across their ends) is a
-	// router queue overflowing under every frame's burst (a short queue at
-	// a high rate: 64 KB are 13 ms at 40 Mb/s, too little to see in the
-	// delay); random loss falls there about half the time.
-	TailShare  = 0.75
+	// LateRatio: loss in the second halves of frames (and across their
+	// ends) at more than this many times the rate of their first halves
+	// is a router queue overflowing under every frame's burst (a short
+	// queue at a high rate: 64 KB are 13 ms at 40 Mb/s, too little to see
+	// in the delay); random loss hits both halves alike.
+	LateRatio  = 3
 	Forget     = 10 * time.Second       // calm after which the capacity met at the last decrease is forgotten
 	Beyond     = 1.15                   // or once this much more than it arrives
 	smoothing  = 0.3                    // weight of a new queue-delay sample
@@ -109,6 +110,7 @@ type Feedback struct {
 	Received uint32          // datagrams received in the interval
 	Expected uint32          // datagrams the packet numbers say were sent
 	TailLost uint32          // of the missing ones, those late in frames
+	TailSeen uint32          // datagrams received late in their frames
 	Bytes    uint32          // bytes received in the interval
 	Interval time.Duration   // the interval, at the receiver
 	RTT      time.Duration   // current round-trip estimate; 0 unknown
@@ -122,7 +124,8 @@ type Snapshot struct {
 	Capacity    float64       // receive rate at the last decrease; 0 none
 	QueueDelay  time.Duration // smoothed
 	Loss        float64       // over the last feedbacks
-	TailShare   float64       // of that loss, the share late in frames
+	LateLoss    float64       // loss rate in the second halves of frames
+	EarlyLoss   float64       // and in their first halves
 	Reason      string        // why the target last changed direction
 	Changed     time.Time     // when that was
 }
@@ -135,14 +138,14 @@ type Controller struct {
 	calm  time.Time // start of the current spell without overuse
 	cutAt time.Time // last decrease
 
-	base    [baseBuckets]bucket // per-second minima of the one-way delay
-	prevQ   time.Duration
-	overuse int               // feedbacks in a row that showed a queue
-	rx      [rxSlots]rxSample // recent receive intervals
-	rxNext  int
-	lossNum float64 // smoothed lost and expected datagrams
-	lossDen float64
-	tailNum float64 // smoothed lost at the ends of frames
+	base        [baseBuckets]bucket // per-second minima of the one-way delay
+	prevQ       time.Duration
+	overuse     int               // feedbacks in a row that showed a queue
+	rx          [rxSlots]rxSample // recent receive intervals
+	rxNext      int
+	lossNum     float64 // smoothed lost and expected datagrams
+	lossDen     float64
+	late, early lossSums // smoothed, by half of the frame
 }
 
 const (
@@ -224,8 +227,8 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
 	case loss > LossMin && haveQ && q > QueueLoss:
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
-	case loss > LossMin && c.snap.TailShare > TailShare:
-		why = fmt.Sprintf("loss %.1f%%, %.0f%% of it late in frames: a queue overflows", loss*100, c.snap.TailShare*100)
+	case c.Overflowing():
+		why = fmt.Sprintf("loss %.1f%% late in frames against %.1f%% early: a queue overflows", c.snap.LateLoss*100, c.snap.EarlyLoss*100)
 	case loss > LossSevere:
 		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
 	}
@@ -310,13 +313,14 @@ func (c *Controller) observeLoss(f Feedback) {
 	const keep = 0.85 // per feedback, every ~50 ms
 	c.lossNum = c.lossNum*keep + (exp - got)
 	c.lossDen = c.lossDen*keep + exp
-	c.tailNum = c.tailNum*keep + min(float64(f.TailLost), exp-got)
 	if c.lossDen > 0 {
 		c.snap.Loss = c.lossNum / c.lossDen
 	}
-	if c.lossNum > 0 {
-		c.snap.TailShare = c.tailNum / c.lossNum
-	}
+	lateLost := min(float64(f.TailLost), exp-got)
+	lateSeen := min(float64(f.TailSeen), got)
+	c.late.add(lateLost, lateLost+lateSeen, keep)
+	c.early.add(exp-got-lateLost, exp-got-lateLost+got-lateSeen, keep)
+	c.snap.LateLoss, c.snap.EarlyLoss = c.late.ratio(), c.early.ratio()
 }
 
 // observeDelay updates the base delay and the smoothed queue delay, and
@@ -350,6 +354,29 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, boo
 		c.snap.QueueDelay += time.Duration(smoothing * float64(q-c.snap.QueueDelay))
 	}
 	return c.snap.QueueDelay, true
+}
+
+// Overflowing reports whether the loss falls late in frames, as a router
+// queue that frames' bursts overflow drops: congestion, which parity
+// would only feed.
+func (c *Controller) Overflowing() bool {
+	return c.snap.LateLoss > LossMin && c.snap.LateLoss > LateRatio*c.snap.EarlyLoss
+}
+
+// lossSums are lost and expected datagrams in sums that decay by a factor
+// per feedback.
+type lossSums struct{ lost, expected float64 }
+
+func (l *lossSums) add(lost, expected, keep float64) {
+	l.lost = l.lost*keep + lost
+	l.expected = l.expected*keep + expected
+}
+
+func (l *lossSums) ratio() float64 {
+	if l.expected <= 0 {
+		return 0
+	}
+	return l.lost / l.expected
 }
 
 func clamp(v, lo, hi float64) float64 { return min(max(v, lo), hi) }

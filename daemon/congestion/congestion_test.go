@@ -258,22 +258,26 @@ func TestTwoCallsConverge(t *testing.T) {
 
 // TestShortQueueOverflowIsCongestion: at a high rate a 64 KB queue holds
 // only 13 ms, too little to see in the delay, so frames overflowing it
-// show as loss at the ends of frames; that is congestion, while the same
-// loss spread over the frames is not.
+// show as loss late in frames; that is congestion, while the same loss
+// spread over the frames is not, whatever the frames' size.
 func TestShortQueueOverflowIsCongestion(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		tail uint32 // of 20 lost per feedback, late in frames
-		cut  bool
-	}{{"overflowing frames", 18, true}, {"random loss", 11, false}} {
+		name           string
+		lateLost, seen uint32 // of 20 lost of 200 per feedback; seen: received late in frames
+		cut            bool
+	}{
+		{"overflowing frames", 18, 82, true},
+		{"random loss, big frames", 10, 90, false},
+		{"random loss, frames of 3 datagrams", 14, 120, false}, // 2 of 3 positions are late
+	} {
 		c := newController(t)
 		now := time.Unix(1_700_000_000, 0)
 		for i := range 40 {
 			now = now.Add(step)
-			f := Feedback{At: now, Received: 180, Expected: 200, TailLost: tc.tail, Bytes: 180 * 1200, Interval: step,
-				Delays: []time.Duration{time.Second, time.Second + time.Millisecond}}
+			f := Feedback{At: now, Received: 180, Expected: 200, TailLost: tc.lateLost, TailSeen: tc.seen,
+				Bytes: 180 * 1200, Interval: step, Delays: []time.Duration{time.Second, time.Second + time.Millisecond}}
 			if i < 10 {
-				f.Received, f.Bytes, f.TailLost = 200, 200*1200, 0
+				f.Received, f.Bytes, f.TailLost, f.TailSeen = 200, 200*1200, 0, 100
 			}
 			c.OnFeedback(f)
 		}
