@@ -95,6 +95,7 @@ type Options struct {
 	LogLevel *slog.LevelVar     // adjusted on reload; may be nil
 	Notifier *sdnotify.Notifier // nil: not under systemd
 	Version  string
+	Observer FrameObserver // nil: none; told about every delivered frame
 }
 
 // Timing of the presence protocol.
@@ -117,6 +118,7 @@ type Daemon struct {
 	notify  *sdnotify.Notifier
 	src     Source
 	sink    Sink
+	obs     FrameObserver // may be nil
 	version string
 	session uint64
 	packets atomic.Uint64 // our packet numbers, all kinds
@@ -166,6 +168,7 @@ func New(opt Options) (*Daemon, error) {
 		notify:  opt.Notifier,
 		src:     opt.Source,
 		sink:    opt.Sink,
+		obs:     opt.Observer,
 		version: opt.Version,
 		session: binary.BigEndian.Uint64(sid[:]),
 		cfg:     cfg,

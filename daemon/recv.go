@@ -159,5 +159,8 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	lat := f.Completed.Sub(captured)
 	d.rx.lat.add(lat)
 	d.rx.netLat.add(lat - f.SendDelay)
+	if d.obs != nil {
+		d.obs.FrameDelivered(lat, lat-f.SendDelay)
+	}
 	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
 }

@@ -38,6 +38,7 @@ type Sink struct {
 	quit   chan struct{}                                  // closed by Close
 	done   chan struct{}                                  // closed when the goroutine has ended
 	once   sync.Once
+	pv     previewer // offers decoded frames to a live view (SetPreview)
 
 	received, shown, skipped, decodeErrs, dropped atomic.Uint64
 
@@ -157,6 +158,7 @@ func (s *Sink) show(data []byte, f Frame) error {
 		return nil
 	}
 	defer img.Close()
+	s.pv.offer(img, data)
 	s.mu.Lock()
 	st := s.st // a copy for the overlay
 	s.mu.Unlock()
