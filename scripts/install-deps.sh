@@ -12,12 +12,14 @@
 #   xdotool        types q into the window in the tests
 #   systemd        systemd-analyze, which verifies the units in the tests
 #   iproute2       ip netns, for the two-host namespace script and tests
+#   chromium       the headless browser the live page's test drives
+#   libx11-dev     Xlib, which the glass-to-glass measurement grabs the window with (cgo)
 #
 # Usage: scripts/install-deps.sh [--check]
 #   --check  only report what is missing; exit 1 if anything is.
 set -euo pipefail
 
-packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2)
+packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2 chromium libx11-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -19,10 +19,10 @@ type Sample struct {
 	LatP50    float64 `json:"lat_p50_ms"` // capture to complete, last 1024 frames
 	LatP95    float64 `json:"lat_p95_ms"`
 	NetP50    float64 `json:"transport_p50_ms"`
-	RxLoss    float64 `json:"rx_loss"`    // datagram loss on what we receive
-	PeerLoss  float64 `json:"peer_loss"`  // what the peer reports on what we send
-	RxLate    uint64  `json:"rx_late"`    // frames late, incomplete, lost or corrupt in this second
-	Delivered uint64  `json:"rx_frames"`  // frames delivered in this second
+	RxLoss    float64 `json:"rx_loss"`   // datagram loss on what we receive
+	PeerLoss  float64 `json:"peer_loss"` // what the peer reports on what we send
+	RxLate    uint64  `json:"rx_late"`   // frames late, incomplete, lost or corrupt in this second
+	Delivered uint64  `json:"rx_frames"` // frames delivered in this second
 	State     string  `json:"state"`
 }
 

@@ -3,7 +3,8 @@
 'use strict';
 
 const samples = [];          // from /api/history, oldest first
-const spanMs = 5 * 60 * 1000; // the charts show the last five minutes
+const spanMs = 5 * 60 * 1000; // the charts show at most the last five minutes
+const minSpanMs = 60 * 1000;  // and at least one
 let lastT = 0;
 
 const charts = [
@@ -28,7 +29,8 @@ function drawChart(c) {
   const W = cv.width, H = cv.height, L = 44, R = 8, T = 22, B = 18;
   g.clearRect(0, 0, W, H);
   const now = samples.length ? samples[samples.length - 1].t : Date.now();
-  const t0 = now - spanMs;
+  const span = Math.min(spanMs, Math.max(minSpanMs, samples.length ? now - samples[0].t : 0));
+  const t0 = now - span;
   const k = c.scale || 1;
   let ymax = 0;
   for (const s of samples) for (const ser of c.series) ymax = Math.max(ymax, (s[ser.key] || 0) * k);
@@ -39,14 +41,14 @@ function drawChart(c) {
     g.beginPath(); g.moveTo(L, y); g.lineTo(W - R, y); g.stroke();
     g.fillText(fmt(ymax * (4 - i) / 4), 4, y + 4);
   }
-  g.fillText('-5 min', L, H - 4); g.fillText('now', W - R - 24, H - 4);
+  g.fillText('-' + Math.round(span / 1000) + ' s', L, H - 4); g.fillText('now', W - R - 24, H - 4);
   let points = 0, x = L;
   for (const ser of c.series) {
     g.strokeStyle = ser.color; g.lineWidth = 2; g.beginPath();
     let started = false;
     for (const s of samples) {
       if (s.t < t0) continue;
-      const px = L + (W - L - R) * (s.t - t0) / spanMs;
+      const px = L + (W - L - R) * (s.t - t0) / span;
       const py = T + (H - T - B) * (1 - Math.min((s[ser.key] || 0) * k, ymax) / ymax);
       if (started) g.lineTo(px, py); else { g.moveTo(px, py); started = true; }
       points++;
