@@ -1,0 +1,225 @@
+// Package glass measures glass-to-glass latency on a real window: the time
+// from the sender capturing a frame of the test pattern to that frame being
+// on the receiver's screen.
+//
+// The pattern source draws each frame's number and capture time (Unix
+// milliseconds) into a code of cells in its top left corner
+// (capture.PatternCode). Measure reads the receiver's window many times a
+// second with XGetImage, only the few rows of pixels the code covers,
+// decodes the code, and records for every frame number the moment it first
+// appeared on the screen. Glass to glass is that moment minus the capture
+// time, both on this host's clock, so the sender and the receiver must run
+// on the same host (or on hosts whose clocks agree better than the figure
+// measured).
+//
+// When a frame appeared is known to within one grab: after the previous
+// grab read the screen and before this one did. Measure takes the middle of
+// the two grabs' midpoints and reports the grab interval, so the
+// resolution of each sample is +/- half of it; XGetImage of the code's
+// rows takes well under a millisecond on Xvfb.
+package glass
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"slices"
+	"time"
+
+	"github.com/vstreamd/vstreamd/capture"
+)
+
+// Options say what to measure.
+type Options struct {
+	Display string // X display, ":N"
+	Window  uint32 // X window id of the receiver's window
+	Width   int    // width the pattern is shown at, in pixels
+	// Duration is how long to measure.
+	Duration time.Duration
+	// Interval is the least time between two grabs (default 2 ms), so the
+	// grabber leaves the CPU to the daemons it measures.
+	Interval time.Duration
+}
+
+// Sample is one frame seen on the screen.
+type Sample struct {
+	Seq      uint32
+	Captured time.Time     // from the code
+	Seen     time.Time     // when it appeared on the screen
+	Latency  time.Duration // Seen - Captured: glass to glass
+}
+
+// Result is what Measure found.
+type Result struct {
+	Samples   []Sample // one per distinct frame seen, in order of appearance
+	FirstSeq  uint32   // of the first and last frames seen
+	LastSeq   uint32
+	Grabs     int           // screen reads
+	Undecoded int           // reads where no code could be read (e.g. caught mid-paint)
+	GrabMean  time.Duration // time one XGetImage took
+	GrabMax   time.Duration
+	Period    time.Duration // mean time between reads: the resolution of Seen
+	Origin    image.Point   // where the picture is in the window
+	P50, P95  time.Duration // glass-to-glass percentiles (nearest rank)
+	P99, Max  time.Duration
+	Min       time.Duration
+}
+
+// Frames is the number of distinct frames seen.
+func (r Result) Frames() int { return len(r.Samples) }
+
+// Span is the number of frame numbers from the first seen to the last: the
+// frames the sender made meanwhile (the pattern numbers every slot).
+func (r Result) Span() int {
+	if len(r.Samples) == 0 {
+		return 0
+	}
+	return int(r.LastSeq-r.FirstSeq) + 1
+}
+
+// ErrNoPattern is returned when the window does not show the pattern's
+// code.
+var ErrNoPattern = errors.New("glass: no pattern code found in the window")
+
+// Measure reads the window until opt.Duration has passed or ctx is done.
+func Measure(ctx context.Context, opt Options) (Result, error) {
+	if opt.Interval <= 0 {
+		opt.Interval = 2 * time.Millisecond
+	}
+	g, err := OpenGrabber(opt.Display, opt.Window)
+	if err != nil {
+		return Result{}, err
+	}
+	defer g.Close()
+	origin, err := Locate(ctx, g, opt.Width)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Origin: origin}
+	code := capture.PatternCodeBounds(opt.Width)
+	rect := image.Rect(0, 0, code.Max.X+1, code.Max.Y+1).Add(origin) // from the picture's corner
+	var (
+		buf              []byte
+		prevMid          time.Time
+		lastSeq          uint32
+		seen             bool
+		grabSum, periods time.Duration
+	)
+	end := time.Now().Add(opt.Duration)
+	for next := time.Now(); time.Now().Before(end) && ctx.Err() == nil; {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		next = time.Now().Add(opt.Interval)
+		t0 := time.Now()
+		buf, err = g.Grab(rect, buf)
+		t1 := time.Now()
+		if err != nil {
+			return res, err
+		}
+		mid := t0.Add(t1.Sub(t0) / 2)
+		res.Grabs++
+		grabSum += t1.Sub(t0)
+		res.GrabMax = max(res.GrabMax, t1.Sub(t0))
+		if !prevMid.IsZero() {
+			periods += mid.Sub(prevMid)
+		}
+		c, ok := capture.DecodePatternCode(opt.Width, bgrx(buf, rect.Dx()))
+		switch {
+		case !ok:
+			res.Undecoded++
+		case !seen || c.Seq > lastSeq:
+			at := mid
+			if !prevMid.IsZero() {
+				at = prevMid.Add(mid.Sub(prevMid) / 2)
+			}
+			captured := c.Captured(at)
+			res.Samples = append(res.Samples, Sample{Seq: c.Seq, Captured: captured, Seen: at, Latency: at.Sub(captured)})
+			lastSeq, seen = c.Seq, true
+		}
+		prevMid = mid
+	}
+	if res.Grabs > 0 {
+		res.GrabMean = grabSum / time.Duration(res.Grabs)
+	}
+	if res.Grabs > 1 {
+		res.Period = periods / time.Duration(res.Grabs-1)
+	}
+	res.summarize()
+	return res, nil
+}
+
+// summarize fills in the frame range and the percentiles.
+func (r *Result) summarize() {
+	if len(r.Samples) == 0 {
+		return
+	}
+	r.FirstSeq, r.LastSeq = r.Samples[0].Seq, r.Samples[len(r.Samples)-1].Seq
+	lat := make([]time.Duration, len(r.Samples))
+	for i, s := range r.Samples {
+		lat[i] = s.Latency
+	}
+	slices.Sort(lat)
+	at := func(q float64) time.Duration {
+		i := int(q*float64(len(lat))+0.999999) - 1
+		return lat[max(0, min(i, len(lat)-1))]
+	}
+	r.P50, r.P95, r.P99, r.Min, r.Max = at(0.50), at(0.95), at(0.99), lat[0], lat[len(lat)-1]
+}
+
+// bgrx returns the level function DecodePatternCode reads: the sum of the
+// three colour channels of a pixel of buf, rows of w 4-byte pixels.
+func bgrx(buf []byte, w int) func(x, y int) int {
+	return func(x, y int) int {
+		i := (y*w + x) * 4
+		return int(buf[i]) + int(buf[i+1]) + int(buf[i+2])
+	}
+}
+
+// Locate finds where the pattern's picture, shown width pixels wide, sits
+// in the window (a GUI toolkit may put a toolbar above it): the offset at
+// which its code reads. It keeps looking for up to 10 s, for the first
+// frame to be shown.
+func Locate(ctx context.Context, g *Grabber, width int) (image.Point, error) {
+	code := capture.PatternCodeBounds(width)
+	deadline := time.Now().Add(10 * time.Second)
+	var buf []byte
+	for {
+		size, err := g.Size()
+		if err != nil {
+			return image.Point{}, err
+		}
+		if size.X >= code.Max.X && size.Y >= code.Max.Y {
+			if buf, err = g.Grab(image.Rectangle{Max: size}, buf); err != nil {
+				return image.Point{}, err
+			}
+			if p, ok := findCode(buf, size, width); ok {
+				return p, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return image.Point{}, fmt.Errorf("%w (%dx%d window, picture %d wide)", ErrNoPattern, size.X, size.Y, width)
+		}
+		select {
+		case <-ctx.Done():
+			return image.Point{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond): // the window has not painted a frame yet
+		}
+	}
+}
+
+// findCode tries every offset of the picture within a window grab of the
+// given size (rows of 4-byte pixels), top rows first.
+func findCode(buf []byte, size image.Point, width int) (image.Point, bool) {
+	code := capture.PatternCodeBounds(width)
+	full := bgrx(buf, size.X)
+	for dy := 0; dy+code.Max.Y < size.Y; dy++ {
+		for dx := 0; dx+code.Max.X < size.X && dx <= size.X-width; dx++ {
+			if _, ok := capture.DecodePatternCode(width, func(x, y int) int { return full(x+dx, y+dy) }); ok {
+				return image.Pt(dx, dy), true
+			}
+		}
+	}
+	return image.Point{}, false
+}

@@ -1,0 +1,195 @@
+// Command glass measures vstreamd's glass-to-glass latency on a real
+// window: two real daemons on loopback, the sender streaming the test
+// pattern, the receiver showing it in its GoCV window on a private Xvfb
+// display; the receiver's window is read many times a second with
+// XGetImage and the frame number and capture time the pattern draws into
+// each frame are decoded from it (package display/glass). It prints the
+// glass-to-glass percentiles, the frames seen against the frames sent, and
+// where the time goes.
+//
+//	scripts/glass.sh                       1280x720, 30 fps, 20 s
+//	scripts/glass.sh -duration 60s -json out.json
+//	scripts/glass.sh -h
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/display/glass"
+)
+
+// options are the command's flags.
+type options struct {
+	bin                string
+	width, height, fps int
+	warmup, duration   time.Duration
+	interval           time.Duration
+	keep               bool
+	jsonOut            string
+}
+
+// report is what one measurement gives.
+type report struct {
+	Options struct {
+		Width, Height, FPS int
+		Seconds            float64
+	}
+	Glass       glass.Result `json:"-"`
+	P50ms       float64      `json:"glass_p50_ms"`
+	P95ms       float64      `json:"glass_p95_ms"`
+	P99ms       float64      `json:"glass_p99_ms"`
+	MinMs       float64      `json:"glass_min_ms"`
+	MaxMs       float64      `json:"glass_max_ms"`
+	FramesSeen  int          `json:"frames_seen"`
+	FramesSent  int          `json:"frames_sent"` // frame numbers from the first seen to the last
+	Grabs       int          `json:"grabs"`
+	Undecoded   int          `json:"grabs_undecoded"`
+	GrabMs      float64      `json:"grab_ms"`        // one XGetImage
+	PeriodMs    float64      `json:"grab_period_ms"` // between grabs: the resolution of a sample
+	EncodeMs    float64      `json:"encode_ms"`      // sender: resize and JPEG encode, mean
+	CompleteP50 float64      `json:"complete_p50_ms"`
+	CompleteP95 float64      `json:"complete_p95_ms"`
+	TransportMs float64      `json:"transport_p50_ms"`
+	DecodeMs    float64      `json:"decode_ms"` // receiver: JPEG decode, mean
+	Shown       uint64       `json:"shown"`     // frames the window showed, whole run
+	Skipped     uint64       `json:"skipped"`   // replaced in the hand-off before shown
+	Delivered   uint64       `json:"delivered"` // frames complete at the receiver, whole run
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "vstreamd", "", "vstreamd binary (default: build ./cmd/vstreamd)")
+	flag.IntVar(&o.width, "width", 1280, "frame width")
+	flag.IntVar(&o.height, "height", 720, "frame height")
+	flag.IntVar(&o.fps, "fps", 30, "frames per second")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "streaming time before measuring")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measuring time")
+	flag.DurationVar(&o.interval, "interval", 2*time.Millisecond, "least time between two reads of the window")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
+	flag.StringVar(&o.jsonOut, "json", "", "also write the result as JSON to this file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	r, err := measure(ctx, o, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "glass:", err)
+		os.Exit(1)
+	}
+	r.print(os.Stdout)
+	if o.jsonOut != "" {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if err := os.WriteFile(o.jsonOut, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "glass:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// measure runs the whole measurement; progress goes to log.
+func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
+	dir, err := os.MkdirTemp("", "vstreamd-glass")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if o.keep {
+			fmt.Fprintln(log, "glass: kept", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
+	if o.bin == "" {
+		o.bin = filepath.Join(dir, "vstreamd")
+		fmt.Fprintln(log, "glass: building vstreamd")
+		if out, err := exec.Command("go", "build", "-o", o.bin, "./cmd/vstreamd").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build ./cmd/vstreamd (run from the repository root): %v\n%s", err, out)
+		}
+	}
+	x, err := glass.StartXvfb(fmt.Sprintf("%dx%dx24", o.width+320, o.height+320))
+	if err != nil {
+		return nil, err
+	}
+	defer x.Stop()
+	title := fmt.Sprintf("vstreamd glass %d", os.Getpid())
+	a, b, err := startCall(o.bin, dir, x.Display, callConfig{Width: o.width, Height: o.height, FPS: o.fps, Title: title})
+	if err != nil {
+		return nil, err
+	}
+	defer a.stop()
+	defer b.stop()
+	fmt.Fprintf(log, "glass: sender and receiver started on X display %s; logs in %s\n", x.Display, dir)
+	win, err := glass.FindWindow(x.Display, title, 30*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%w (receiver's log: %s)", err, b.logPath)
+	}
+	if _, err := b.waitStatus(ctx, 30*time.Second, func(s daemon.Status) bool {
+		return s.State == daemon.StateStreaming && s.RX.Sink != nil && s.RX.Sink.Shown > 0
+	}); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(o.warmup):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	fmt.Fprintf(log, "glass: reading window %#x for %v\n", win, o.duration)
+	res, err := glass.Measure(ctx, glass.Options{Display: x.Display, Window: win, Width: o.width, Duration: o.duration, Interval: o.interval})
+	if err != nil {
+		return nil, err
+	}
+	sa, err := a.status()
+	if err != nil {
+		return nil, err
+	}
+	sb, err := b.status()
+	if err != nil {
+		return nil, err
+	}
+	return newReport(o, res, sa, sb), nil
+}
+
+func newReport(o options, res glass.Result, sa, sb daemon.Status) *report {
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	r := &report{Glass: res,
+		P50ms: ms(res.P50), P95ms: ms(res.P95), P99ms: ms(res.P99), MinMs: ms(res.Min), MaxMs: ms(res.Max),
+		FramesSeen: res.Frames(), FramesSent: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded,
+		GrabMs: ms(res.GrabMean), PeriodMs: ms(res.Period),
+		CompleteP50: sb.RX.LatencyMs.P50, CompleteP95: sb.RX.LatencyMs.P95, TransportMs: sb.RX.TransportMs.P50,
+		Delivered: sb.RX.FramesDelivered,
+	}
+	r.Options.Width, r.Options.Height, r.Options.FPS, r.Options.Seconds = o.width, o.height, o.fps, o.duration.Seconds()
+	if src := sa.TX.Source; src != nil {
+		r.EncodeMs = src.EncodeMs
+	}
+	if sk := sb.RX.Sink; sk != nil {
+		r.DecodeMs, r.Shown, r.Skipped = sk.DecodeMs, sk.Shown, sk.Skipped
+	}
+	return r
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "glass to glass, %dx%d at %d fps on loopback, %.0f s, window read every %.2f ms (one read %.2f ms)\n",
+		r.Options.Width, r.Options.Height, r.Options.FPS, r.Options.Seconds, r.PeriodMs, r.GrabMs)
+	fmt.Fprintf(w, "  glass to glass   p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (min %.1f, max %.1f)\n", r.P50ms, r.P95ms, r.P99ms, r.MinMs, r.MaxMs)
+	pct := 0.0
+	if r.FramesSent > 0 {
+		pct = 100 * float64(r.FramesSeen) / float64(r.FramesSent)
+	}
+	fmt.Fprintf(w, "  frames seen      %d of %d sent (%.1f%%); %d reads, %d without a readable code\n", r.FramesSeen, r.FramesSent, pct, r.Grabs, r.Undecoded)
+	fmt.Fprintf(w, "  where it goes    encode %.1f ms (sender, mean); capture to complete p50 %.1f ms, p95 %.1f ms (of which transport p50 %.1f ms);\n",
+		r.EncodeMs, r.CompleteP50, r.CompleteP95, r.TransportMs)
+	fmt.Fprintf(w, "                   decode %.1f ms (receiver, mean); hand-off, window refresh and X: p50 %.1f ms (the rest of glass p50)\n",
+		r.DecodeMs, r.P50ms-r.CompleteP50-r.DecodeMs)
+	fmt.Fprintf(w, "  receiver         delivered %d, shown %d, skipped in the hand-off %d (whole run)\n", r.Delivered, r.Shown, r.Skipped)
+}
