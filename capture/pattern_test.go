@@ -183,7 +183,7 @@ func TestPatternCodeCaptured(t *testing.T) {
 	}{
 		{time.UnixMilli(1_800_000_000_000), time.UnixMilli(1_800_000_000_050)},
 		{time.UnixMilli(1_800_000_000_000), time.UnixMilli(1_799_999_999_000)}, // reader's clock behind
-		{time.UnixMilli(1<<33 - 5), time.UnixMilli(1<<33 + 5)},                   // wrapped in between
+		{time.UnixMilli(1<<33 - 5), time.UnixMilli(1<<33 + 5)},                 // wrapped in between
 		{time.UnixMilli(1<<33 + 5), time.UnixMilli(1<<33 - 5)},
 		{time.UnixMilli(1_800_000_000_000), time.UnixMilli(1_800_000_000_000).Add(20 * 24 * time.Hour)},
 	} {
