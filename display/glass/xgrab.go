@@ -95,7 +95,7 @@ func (g *Grabber) Grab(r image.Rectangle, dst []byte) ([]byte, error) {
 	case -2:
 		return dst, fmt.Errorf("%w: the X visual is not 32 bits a pixel (run Xvfb with depth 24)", errGrab)
 	}
-	return dst, fmt.Errorf("%w: window %#x, %v: X error %d", errGrab, uint32(g.win), r, int(rc))
+	return dst, fmt.Errorf("%w: window %#x, %v: X error %d (BadMatch, 8: part of it is off the screen)", errGrab, uint32(g.win), r, int(rc))
 }
 
 // Close closes the connection.

@@ -116,7 +116,9 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return nil, fmt.Errorf("go build ./cmd/vstreamd (run from the repository root): %v\n%s", err, out)
 		}
 	}
-	x, err := glass.StartXvfb(fmt.Sprintf("%dx%dx24", o.width+320, o.height+320))
+	// The screen must hold the whole window (XGetImage reads only what is
+	// on it), and Qt's toolbar makes a small picture's window 1500 wide.
+	x, err := glass.StartXvfb(fmt.Sprintf("%dx%dx24", max(o.width+320, 1920), max(o.height+320, 1080)))
 	if err != nil {
 		return nil, err
 	}

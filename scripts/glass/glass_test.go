@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// TestGlassToGlass runs the measurement briefly, on real daemons and a
+// real window under Xvfb, at 640x360, and checks that what it decoded from
+// the screen makes sense: frame numbers in order, capture times near now,
+// every frame on the screen after it was captured and within a second, and
+// most frames sent seen. No speed is asserted: the machine may be busy.
+func TestGlassToGlass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes, a window and an X server")
+	}
+	if _, err := exec.LookPath("Xvfb"); err != nil && os.Getenv("CI") == "" {
+		t.Skip("no Xvfb (scripts/install-deps.sh installs it)")
+	}
+	t.Chdir("../..") // measure builds ./cmd/vstreamd
+	o := options{width: 640, height: 360, fps: 30, warmup: time.Second, duration: 3 * time.Second, interval: 2 * time.Millisecond}
+	var log bytes.Buffer
+	start := time.Now()
+	r, err := measure(t.Context(), o, &log)
+	if err != nil {
+		t.Fatalf("measure: %v\n%s", err, log.String())
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	t.Logf("\n%s", out.String())
+
+	res := r.Glass
+	if res.Frames() < 10 || res.Frames()*2 < res.Span() {
+		t.Errorf("saw %d distinct frames of %d sent in %v; want at least 10 and half", res.Frames(), res.Span(), o.duration)
+	}
+	if res.Undecoded*2 > res.Grabs {
+		t.Errorf("%d of %d reads of the window had no readable code", res.Undecoded, res.Grabs)
+	}
+	for i, s := range res.Samples {
+		if i > 0 && (s.Seq <= res.Samples[i-1].Seq || !s.Captured.After(res.Samples[i-1].Captured)) {
+			t.Errorf("sample %d: frame %d captured %v after frame %d captured %v: want both increasing",
+				i, s.Seq, s.Captured, res.Samples[i-1].Seq, res.Samples[i-1].Captured)
+		}
+		if s.Captured.Before(start) || s.Seen.After(time.Now()) {
+			t.Errorf("frame %d: captured %v, seen %v: outside the test's run from %v", s.Seq, s.Captured, s.Seen, start)
+		}
+		// The capture time has millisecond resolution and Seen is known
+		// within one read period.
+		if s.Latency < -time.Millisecond-res.Period || s.Latency > time.Second {
+			t.Errorf("frame %d: glass to glass %v, want between 0 and 1 s", s.Seq, s.Latency)
+		}
+	}
+	if !(r.P50ms <= r.P95ms && r.P95ms <= r.P99ms && r.P99ms <= r.MaxMs && r.MinMs <= r.P50ms) {
+		t.Errorf("percentiles out of order: %+v", r)
+	}
+}
