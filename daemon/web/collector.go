@@ -1,7 +1,6 @@
 package web
 
 import (
-	"strconv"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,9 +36,9 @@ var (
 	descTxDropped = desc("tx_frames_dropped_total", "Frames from the source that were not sent, by reason: not_watched (the peer is not there or shows no video), too_big (over max_frame_bytes).", "reason")
 	descTxErrors  = desc("tx_send_errors_total", "Datagrams the socket refused to send.")
 	descTxFPS     = desc("tx_frames_per_second", "Frames sent per second, recently.")
-	descTxRate    = desc("tx_bitrate_bits_per_second", "Bits of video datagrams sent per second, recently.")
+	descTxRate    = desc("tx_rate_bytes_per_second", "Bytes of video datagrams sent per second, recently (status: bitrate_bps / 8).")
 	descTxParity  = desc("tx_parity_ratio", "Parity shards sent per data shard.")
-	descTxMaxRate = desc("tx_max_rate_bits_per_second", "Pacing rate (max_rate_mbps); 0 when pacing is off.")
+	descTxMaxRate = desc("tx_max_rate_bytes_per_second", "Pacing rate (max_rate_mbps / 8 * 1e6); 0 when pacing is off.")
 	descTxQuality = desc("tx_quality", "JPEG quality the source encodes at.")
 
 	descSrcFrames  = desc("source_frames_total", "Frames the source encoded.")
@@ -50,7 +49,7 @@ var (
 
 	descPeerFrames = desc("peer_rx_frames_total", "What the peer last reported about the frames it received from this endpoint, by outcome (as this endpoint's vstreamd_rx_frames_total on the peer).", "outcome")
 	descPeerLoss   = desc("peer_rx_loss_ratio", "Datagram loss the peer last reported on the stream from this endpoint.")
-	descPeerLat    = desc("peer_rx_frame_latency_seconds", "Capture-to-complete latency the peer last reported for this endpoint's frames, by quantile.", "quantile")
+	descPeerLat    = desc("peer_rx_frame_latency_percentile_seconds", "Capture-to-complete latency the peer last reported for this endpoint's frames, by percentile (50, 95, 99).", "percentile")
 	descPeerAge    = desc("peer_report_age_seconds", "Age of the peer's last report.")
 
 	descRxFrames    = desc("rx_frames_total", "Frames of the peer's stream by outcome: delivered, late, incomplete, lost or corrupt (every frame sent ends in exactly one).", "outcome")
@@ -62,9 +61,9 @@ var (
 	descRxErrors    = desc("rx_read_errors_total", "Errors reading the socket (e.g. ICMP port unreachable).")
 	descRxLoss      = desc("rx_loss_ratio", "Datagram loss on the peer's stream, recently.")
 	descRxFPS       = desc("rx_frames_per_second", "Frames delivered per second, recently.")
-	descRxRate      = desc("rx_bitrate_bits_per_second", "Bits of valid datagrams received per second, recently.")
+	descRxRate      = desc("rx_rate_bytes_per_second", "Bytes of valid datagrams received per second, recently (status: bitrate_bps / 8).")
 	descRxMaxDelay  = desc("rx_max_delay_seconds", "A frame incomplete this long after its first datagram is dropped (max_delay_ms).")
-	descRxLatQ      = desc("rx_frame_latency_quantile_seconds", "Capture-to-complete latency over the last 1024 frames, by quantile, as status shows it; the histogram vstreamd_rx_frame_latency_seconds has every frame.", "quantile")
+	descRxLatQ      = desc("rx_frame_latency_percentile_seconds", "Capture-to-complete latency over the last 1024 frames, by percentile (50, 95, 99), as status shows it; the histogram vstreamd_rx_frame_latency_seconds has every frame.", "percentile")
 
 	descSinkFrames = desc("sink_frames_total", "Frames handed to the sink by outcome: shown, skipped (replaced by a newer one before shown), decode_error.", "outcome")
 	descSinkDecode = desc("sink_decode_seconds", "Mean time to decode a frame, over recent frames.")
@@ -116,9 +115,9 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTxDropped, tx.FramesTooBig, "too_big")
 		counter(descTxErrors, tx.SendErrors)
 		gauge(descTxFPS, tx.FPS)
-		gauge(descTxRate, tx.BitrateBps)
+		gauge(descTxRate, tx.BitrateBps/8)
 		gauge(descTxParity, tx.Parity)
-		gauge(descTxMaxRate, tx.MaxRateMbps*1e6)
+		gauge(descTxMaxRate, tx.MaxRateMbps*1e6/8)
 		gauge(descTxQuality, float64(tx.Quality))
 		if src := tx.Source; src != nil {
 			counter(descSrcFrames, src.Frames)
@@ -131,7 +130,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		if r := tx.PeerReport; r != nil {
 			frameCounts(ch, descPeerFrames, r.FrameCounts)
 			gauge(descPeerLoss, r.LossRatio)
-			quantiles(ch, descPeerLat, r.LatencyMs)
+			percentiles(ch, descPeerLat, r.LatencyMs)
 			gauge(descPeerAge, r.AgeSeconds)
 		}
 	}
@@ -155,10 +154,10 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRxErrors, rx.ReadErrors)
 	gauge(descRxLoss, rx.LossRatio)
 	gauge(descRxFPS, rx.FPS)
-	gauge(descRxRate, rx.BitrateBps)
+	gauge(descRxRate, rx.BitrateBps/8)
 	gauge(descRxMaxDelay, rx.MaxDelayMs/1e3)
 	if rx.LatencyMs.Samples > 0 {
-		quantiles(ch, descRxLatQ, rx.LatencyMs)
+		percentiles(ch, descRxLatQ, rx.LatencyMs)
 	}
 	if sk := rx.Sink; sk != nil {
 		counter(descSinkFrames, sk.Shown, "shown")
@@ -181,12 +180,15 @@ func frameCounts(ch chan<- prometheus.Metric, d *prometheus.Desc, c daemon.Frame
 	}
 }
 
-func quantiles(ch chan<- prometheus.Metric, d *prometheus.Desc, p daemon.Percentiles) {
+// percentiles sends the three percentiles status shows as gauges labelled
+// percentile="50" and so on ("quantile" is reserved for summaries, which
+// these are not: they cover the last frames, not the process's life).
+func percentiles(ch chan<- prometheus.Metric, d *prometheus.Desc, p daemon.Percentiles) {
 	for _, q := range []struct {
-		q  float64
-		ms float64
-	}{{0.5, p.P50}, {0.95, p.P95}, {0.99, p.P99}} {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, q.ms/1e3, strconv.FormatFloat(q.q, 'g', -1, 64))
+		name string
+		ms   float64
+	}{{"50", p.P50}, {"95", p.P95}, {"99", p.P99}} {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, q.ms/1e3, q.name)
 	}
 }
 

@@ -129,6 +129,12 @@ func serveMJPEG(t *Tap, w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "multipart/x-mixed-replace; boundary="+mjpegBoundary)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "--%s\r\n", mjpegBoundary); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil { // the headers now, the first image when there is one
+		return
+	}
 	var img []byte
 	var seq uint64
 	for {
@@ -137,13 +143,15 @@ func serveMJPEG(t *Tap, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second)) // a stalled client is dropped
-		if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", mjpegBoundary, len(img)); err != nil {
+		// Each part ends with the next boundary, so a client has the whole
+		// image at once rather than when the next one comes.
+		if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(img)); err != nil {
 			return
 		}
 		if _, err := w.Write(img); err != nil {
 			return
 		}
-		if _, err := w.Write([]byte("\r\n")); err != nil {
+		if _, err := fmt.Fprintf(w, "\r\n--%s\r\n", mjpegBoundary); err != nil {
 			return
 		}
 		if err := rc.Flush(); err != nil {
