@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,7 +53,8 @@ type report struct {
 	MinMs       float64      `json:"glass_min_ms"`
 	MaxMs       float64      `json:"glass_max_ms"`
 	FramesSeen  int          `json:"frames_seen"`
-	FramesSent  int          `json:"frames_sent"` // frame numbers from the first seen to the last
+	FramesSent  int          `json:"frames_sent"` // frames the sender sent while the window was read
+	FrameSpan   int          `json:"frame_span"`  // frame numbers from the first seen to the last
 	Grabs       int          `json:"grabs"`
 	Undecoded   int          `json:"grabs_undecoded"`
 	GrabMs      float64      `json:"grab_ms"`        // one XGetImage
@@ -65,6 +67,7 @@ type report struct {
 	Shown       uint64       `json:"shown"`     // frames the window showed, whole run
 	Skipped     uint64       `json:"skipped"`   // replaced in the hand-off before shown
 	Delivered   uint64       `json:"delivered"` // frames complete at the receiver, whole run
+	Load        string       `json:"loadavg"`   // /proc/loadavg before and after: the machine may be shared
 }
 
 func main() {
@@ -145,6 +148,11 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	sa0, err := a.status()
+	if err != nil {
+		return nil, err
+	}
+	load0 := loadavg()
 	fmt.Fprintf(log, "glass: reading window %#x for %v\n", win, o.duration)
 	res, err := glass.Measure(ctx, glass.Options{Display: x.Display, Window: win, Width: o.width, Duration: o.duration, Interval: o.interval})
 	if err != nil {
@@ -158,14 +166,26 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newReport(o, res, sa, sb), nil
+	r := newReport(o, res, sa, sb)
+	r.FramesSent = int(sa.TX.Frames - sa0.TX.Frames)
+	r.Load = load0 + " / " + loadavg()
+	return r, nil
+}
+
+// loadavg is the first three fields of /proc/loadavg, or "?".
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
 
 func newReport(o options, res glass.Result, sa, sb daemon.Status) *report {
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	r := &report{Glass: res,
 		P50ms: ms(res.P50), P95ms: ms(res.P95), P99ms: ms(res.P99), MinMs: ms(res.Min), MaxMs: ms(res.Max),
-		FramesSeen: res.Frames(), FramesSent: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded,
+		FramesSeen: res.Frames(), FrameSpan: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded,
 		GrabMs: ms(res.GrabMean), PeriodMs: ms(res.Period),
 		CompleteP50: sb.RX.LatencyMs.P50, CompleteP95: sb.RX.LatencyMs.P95, TransportMs: sb.RX.TransportMs.P50,
 		Delivered: sb.RX.FramesDelivered,
@@ -188,10 +208,12 @@ func (r *report) print(w io.Writer) {
 	if r.FramesSent > 0 {
 		pct = 100 * float64(r.FramesSeen) / float64(r.FramesSent)
 	}
-	fmt.Fprintf(w, "  frames seen      %d of %d sent (%.1f%%); %d reads, %d without a readable code\n", r.FramesSeen, r.FramesSent, pct, r.Grabs, r.Undecoded)
+	fmt.Fprintf(w, "  frames seen      %d of %d sent (%.1f%%; frame numbers %d apart); %d reads, %d without a readable code\n",
+		r.FramesSeen, r.FramesSent, pct, r.FrameSpan, r.Grabs, r.Undecoded)
 	fmt.Fprintf(w, "  where it goes    encode %.1f ms (sender, mean); capture to complete p50 %.1f ms, p95 %.1f ms (of which transport p50 %.1f ms);\n",
 		r.EncodeMs, r.CompleteP50, r.CompleteP95, r.TransportMs)
 	fmt.Fprintf(w, "                   decode %.1f ms (receiver, mean); hand-off, window refresh and X: p50 %.1f ms (the rest of glass p50)\n",
 		r.DecodeMs, r.P50ms-r.CompleteP50-r.DecodeMs)
 	fmt.Fprintf(w, "  receiver         delivered %d, shown %d, skipped in the hand-off %d (whole run)\n", r.Delivered, r.Shown, r.Skipped)
+	fmt.Fprintf(w, "  load average     %s (before / after: this machine may be shared)\n", r.Load)
 }
