@@ -13,13 +13,13 @@
 #   systemd        systemd-analyze, which verifies the units in the tests
 #   iproute2       ip netns, for the two-host namespace script and tests
 #   chromium       the headless browser the live page's test drives
-#   libx11-dev     Xlib, which the glass-to-glass measurement grabs the window with (cgo)
+#   libx11-dev libxext-dev  Xlib and MIT-SHM, which the glass-to-glass measurement reads the window with (cgo)
 #
 # Usage: scripts/install-deps.sh [--check]
 #   --check  only report what is missing; exit 1 if anything is.
 set -euo pipefail
 
-packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2 chromium libx11-dev)
+packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2 chromium libx11-dev libxext-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture"
@@ -40,6 +41,9 @@ type Options struct {
 	// Interval is the least time between two grabs (default 2 ms), so the
 	// grabber leaves the CPU to the daemons it measures.
 	Interval time.Duration
+	// NoShm reads with plain XGetImage, through the X socket, instead of
+	// through shared memory (MIT-SHM).
+	NoShm bool
 }
 
 // Sample is one frame seen on the screen.
@@ -61,6 +65,8 @@ type Result struct {
 	GrabMax   time.Duration
 	Period    time.Duration // mean time between reads: the resolution of Seen
 	Origin    image.Point   // where the picture is in the window
+	Shm       bool          // reads went through shared memory
+	CPU       time.Duration // this process's CPU time while measuring
 	P50, P95  time.Duration // glass-to-glass percentiles (nearest rank)
 	P99, Max  time.Duration
 	Min       time.Duration
@@ -87,7 +93,7 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 	if opt.Interval <= 0 {
 		opt.Interval = 2 * time.Millisecond
 	}
-	g, err := OpenGrabber(opt.Display, opt.Window)
+	g, err := OpenGrabber(opt.Display, opt.Window, !opt.NoShm)
 	if err != nil {
 		return Result{}, err
 	}
@@ -97,6 +103,7 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Origin: origin}
+	cpu0 := cpuTime()
 	code := capture.PatternCodeBounds(opt.Width)
 	rect := image.Rect(0, 0, code.Max.X+1, code.Max.Y+1).Add(origin) // from the picture's corner
 	var (
@@ -140,6 +147,8 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 		}
 		prevMid = mid
 	}
+	res.CPU = cpuTime() - cpu0
+	res.Shm = g.Shm()
 	if res.Grabs > 0 {
 		res.GrabMean = grabSum / time.Duration(res.Grabs)
 	}
@@ -166,6 +175,15 @@ func (r *Result) summarize() {
 		return lat[max(0, min(i, len(lat)-1))]
 	}
 	r.P50, r.P95, r.P99, r.Min, r.Max = at(0.50), at(0.95), at(0.99), lat[0], lat[len(lat)-1]
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // bgrx returns the level function DecodePatternCode reads: the sum of the

@@ -1,9 +1,12 @@
 package glass
 
 /*
-#cgo pkg-config: x11
+#cgo pkg-config: x11 xext
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/extensions/XShm.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +27,47 @@ static int vsGrab(Display *d, Window win, int x, int y, int w, int h, unsigned c
 	if (img->bits_per_pixel != 32) { XDestroyImage(img); return -2; }
 	for (int r = 0; r < h; r++) memcpy(dst + (size_t)r*w*4, img->data + (size_t)r*img->bytes_per_line, (size_t)w*4);
 	XDestroyImage(img);
+	return 0;
+}
+
+// vsShm is an XImage in a shared memory segment that the X server writes
+// into directly (MIT-SHM): a read costs no copy through the socket.
+typedef struct { XImage *img; XShmSegmentInfo info; int ok; } vsShm;
+
+static vsShm *vsShmOpen(Display *d, int w, int h) {
+	if (!XShmQueryExtension(d)) return NULL;
+	vsShm *s = calloc(1, sizeof *s);
+	int scr = DefaultScreen(d);
+	s->img = XShmCreateImage(d, DefaultVisual(d, scr), DefaultDepth(d, scr), ZPixmap, NULL, &s->info, (unsigned)w, (unsigned)h);
+	if (!s->img) { free(s); return NULL; }
+	s->info.shmid = shmget(IPC_PRIVATE, (size_t)s->img->bytes_per_line * h, IPC_CREAT | 0600);
+	if (s->info.shmid < 0) { XDestroyImage(s->img); free(s); return NULL; }
+	s->info.shmaddr = s->img->data = shmat(s->info.shmid, NULL, 0);
+	shmctl(s->info.shmid, IPC_RMID, NULL); // freed once both sides detach
+	s->info.readOnly = False;
+	vsXError = 0;
+	if (s->img->data == (char *)-1 || !XShmAttach(d, &s->info)) { s->img->data = NULL; XDestroyImage(s->img); free(s); return NULL; }
+	XSync(d, False);
+	if (vsXError) { shmdt(s->info.shmaddr); s->img->data = NULL; XDestroyImage(s->img); free(s); return NULL; }
+	return s;
+}
+
+static void vsShmClose(Display *d, vsShm *s) {
+	XShmDetach(d, &s->info);
+	XSync(d, False);
+	shmdt(s->info.shmaddr);
+	s->img->data = NULL;
+	XDestroyImage(s->img);
+	free(s);
+}
+
+// vsShmGrab is vsGrab through the shared image (of the rectangle's size).
+static int vsShmGrab(Display *d, Window win, vsShm *s, int x, int y, unsigned char *dst) {
+	vsXError = 0;
+	if (!XShmGetImage(d, win, s->img, x, y, AllPlanes)) { XSync(d, False); return vsXError ? vsXError : -1; }
+	if (s->img->bits_per_pixel != 32) return -2;
+	int w = s->img->width;
+	for (int r = 0; r < s->img->height; r++) memcpy(dst + (size_t)r*w*4, s->img->data + (size_t)r*s->img->bytes_per_line, (size_t)w*4);
 	return 0;
 }
 
@@ -49,12 +93,17 @@ import (
 // and two Grabbers must not grab at the same time (Xlib's error handler is
 // one per process).
 type Grabber struct {
-	dpy *C.Display
-	win C.Window
+	dpy    *C.Display
+	win    C.Window
+	shm    *C.vsShm        // for rectangles of shmFor's size; nil: none
+	shmFor image.Rectangle // at the origin
+	noShm  bool
 }
 
 // OpenGrabber connects to X display display (":N") and reads window id.
-func OpenGrabber(display string, window uint32) (*Grabber, error) {
+// It reads through shared memory (MIT-SHM) where the server offers it, and
+// with plain XGetImage otherwise or when shm is false.
+func OpenGrabber(display string, window uint32, shm bool) (*Grabber, error) {
 	name := C.CString(display)
 	defer C.free(unsafe.Pointer(name))
 	dpy := C.XOpenDisplay(name)
@@ -62,7 +111,7 @@ func OpenGrabber(display string, window uint32) (*Grabber, error) {
 		return nil, fmt.Errorf("glass: cannot open X display %q", display)
 	}
 	C.vsInstallHandler()
-	return &Grabber{dpy: dpy, win: C.Window(window)}, nil
+	return &Grabber{dpy: dpy, win: C.Window(window), noShm: !shm}, nil
 }
 
 // Size returns the window's size.
@@ -88,18 +137,55 @@ func (g *Grabber) Grab(r image.Rectangle, dst []byte) ([]byte, error) {
 		dst = make([]byte, n)
 	}
 	dst = dst[:n]
+	if g.useShm(r) {
+		rc := C.vsShmGrab(g.dpy, g.win, g.shm, C.int(r.Min.X), C.int(r.Min.Y), (*C.uchar)(unsafe.Pointer(&dst[0])))
+		return dst, g.grabErr(r, rc)
+	}
 	rc := C.vsGrab(g.dpy, g.win, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()), (*C.uchar)(unsafe.Pointer(&dst[0])))
+	return dst, g.grabErr(r, rc)
+}
+
+// useShm reports whether r is read through shared memory, setting up a
+// segment of its size on first use.
+func (g *Grabber) useShm(r image.Rectangle) bool {
+	size := r.Sub(r.Min)
+	if g.noShm {
+		return false
+	}
+	if g.shm != nil && g.shmFor == size {
+		return true
+	}
+	if g.shm != nil {
+		C.vsShmClose(g.dpy, g.shm)
+		g.shm = nil
+	}
+	if g.shm = C.vsShmOpen(g.dpy, C.int(r.Dx()), C.int(r.Dy())); g.shm == nil {
+		g.noShm = true // the server offers no MIT-SHM (e.g. over the network)
+		return false
+	}
+	g.shmFor = size
+	return true
+}
+
+// Shm reports whether the last read went through shared memory.
+func (g *Grabber) Shm() bool { return g.shm != nil && !g.noShm }
+
+func (g *Grabber) grabErr(r image.Rectangle, rc C.int) error {
 	switch rc {
 	case 0:
-		return dst, nil
+		return nil
 	case -2:
-		return dst, fmt.Errorf("%w: the X visual is not 32 bits a pixel (run Xvfb with depth 24)", errGrab)
+		return fmt.Errorf("%w: the X visual is not 32 bits a pixel (run Xvfb with depth 24)", errGrab)
 	}
-	return dst, fmt.Errorf("%w: window %#x, %v: X error %d (BadMatch, 8: part of it is off the screen)", errGrab, uint32(g.win), r, int(rc))
+	return fmt.Errorf("%w: window %#x, %v: X error %d (BadMatch, 8: part of it is off the screen)", errGrab, uint32(g.win), r, int(rc))
 }
 
 // Close closes the connection.
 func (g *Grabber) Close() {
+	if g.shm != nil {
+		C.vsShmClose(g.dpy, g.shm)
+		g.shm = nil
+	}
 	if g.dpy != nil {
 		C.XCloseDisplay(g.dpy)
 		g.dpy = nil

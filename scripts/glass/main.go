@@ -37,6 +37,7 @@ type options struct {
 	warmup, duration   time.Duration
 	interval           time.Duration
 	keep               bool
+	noShm              bool
 	jsonOut            string
 }
 
@@ -59,6 +60,8 @@ type report struct {
 	Undecoded   int          `json:"grabs_undecoded"`
 	GrabMs      float64      `json:"grab_ms"`        // one XGetImage
 	PeriodMs    float64      `json:"grab_period_ms"` // between grabs: the resolution of a sample
+	Shm         bool         `json:"grab_shm"`       // reads through shared memory
+	ReaderCPU   float64      `json:"reader_cpu"`     // cores the reading used, on average
 	EncodeMs    float64      `json:"encode_ms"`      // sender: resize and JPEG encode, mean
 	CompleteP50 float64      `json:"complete_p50_ms"`
 	CompleteP95 float64      `json:"complete_p95_ms"`
@@ -80,6 +83,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measuring time")
 	flag.DurationVar(&o.interval, "interval", 2*time.Millisecond, "least time between two reads of the window")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
+	flag.BoolVar(&o.noShm, "no-shm", false, "read the window through the X socket (XGetImage) instead of shared memory (XShmGetImage)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the result as JSON to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -154,7 +158,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	load0 := loadavg()
 	fmt.Fprintf(log, "glass: reading window %#x for %v\n", win, o.duration)
-	res, err := glass.Measure(ctx, glass.Options{Display: x.Display, Window: win, Width: o.width, Duration: o.duration, Interval: o.interval})
+	res, err := glass.Measure(ctx, glass.Options{Display: x.Display, Window: win, Width: o.width, Duration: o.duration, Interval: o.interval, NoShm: o.noShm})
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +190,7 @@ func newReport(o options, res glass.Result, sa, sb daemon.Status) *report {
 	r := &report{Glass: res,
 		P50ms: ms(res.P50), P95ms: ms(res.P95), P99ms: ms(res.P99), MinMs: ms(res.Min), MaxMs: ms(res.Max),
 		FramesSeen: res.Frames(), FrameSpan: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded,
-		GrabMs: ms(res.GrabMean), PeriodMs: ms(res.Period),
+		GrabMs: ms(res.GrabMean), PeriodMs: ms(res.Period), Shm: res.Shm, ReaderCPU: res.CPU.Seconds() / o.duration.Seconds(),
 		CompleteP50: sb.RX.LatencyMs.P50, CompleteP95: sb.RX.LatencyMs.P95, TransportMs: sb.RX.TransportMs.P50,
 		Delivered: sb.RX.FramesDelivered,
 	}
@@ -201,8 +205,12 @@ func newReport(o options, res glass.Result, sa, sb daemon.Status) *report {
 }
 
 func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "glass to glass, %dx%d at %d fps on loopback, %.0f s, window read every %.2f ms (one read %.2f ms)\n",
-		r.Options.Width, r.Options.Height, r.Options.FPS, r.Options.Seconds, r.PeriodMs, r.GrabMs)
+	how := "XGetImage"
+	if r.Shm {
+		how = "XShmGetImage"
+	}
+	fmt.Fprintf(w, "glass to glass, %dx%d at %d fps on loopback, %.0f s, window read every %.2f ms (one read %.2f ms, %s; the reader used %.0f%% of a core)\n",
+		r.Options.Width, r.Options.Height, r.Options.FPS, r.Options.Seconds, r.PeriodMs, r.GrabMs, how, 100*r.ReaderCPU)
 	fmt.Fprintf(w, "  glass to glass   p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (min %.1f, max %.1f)\n", r.P50ms, r.P95ms, r.P99ms, r.MinMs, r.MaxMs)
 	pct := 0.0
 	if r.FramesSent > 0 {
