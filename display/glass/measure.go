@@ -228,15 +228,34 @@ func Locate(ctx context.Context, g *Grabber, width int) (image.Point, error) {
 }
 
 // findCode tries every offset of the picture within a window grab of the
-// given size (rows of 4-byte pixels), top rows first.
+// given size (rows of 4-byte pixels), top rows first. The code reads over a
+// few pixels of offsets (a cell is sampled in its middle third), so it
+// returns the middle of the range that reads, for the most margin (at the
+// window's edge that range is cut short, and the middle is off by a pixel
+// or two, still inside it).
 func findCode(buf []byte, size image.Point, width int) (image.Point, bool) {
 	code := capture.PatternCodeBounds(width)
 	full := bgrx(buf, size.X)
+	reads := func(dx, dy int) bool {
+		if dx < 0 || dy < 0 || dx+code.Max.X >= size.X || dy+code.Max.Y >= size.Y {
+			return false
+		}
+		_, ok := capture.DecodePatternCode(width, func(x, y int) int { return full(x+dx, y+dy) })
+		return ok
+	}
 	for dy := 0; dy+code.Max.Y < size.Y; dy++ {
 		for dx := 0; dx+code.Max.X < size.X && dx <= size.X-width; dx++ {
-			if _, ok := capture.DecodePatternCode(width, func(x, y int) int { return full(x+dx, y+dy) }); ok {
-				return image.Pt(dx, dy), true
+			if !reads(dx, dy) {
+				continue
 			}
+			ex, ey := dx, dy
+			for reads(ex+1, dy) {
+				ex++
+			}
+			for reads(dx, ey+1) {
+				ey++
+			}
+			return image.Pt((dx+ex)/2, (dy+ey)/2), true
 		}
 	}
 	return image.Point{}, false
