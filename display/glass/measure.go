@@ -13,10 +13,12 @@
 // measured).
 //
 // When a frame appeared is known to within one grab: after the previous
-// grab read the screen and before this one did. Measure takes the middle of
-// the two grabs' midpoints and reports the grab interval, so the
-// resolution of each sample is +/- half of it; XGetImage of the code's
-// rows takes well under a millisecond on Xvfb.
+// grab began reading the screen and before this one finished. Measure takes
+// the middle of that span, so each sample is exact to half of it (about a
+// read period, 3 ms, plus a read, under a millisecond on Xvfb). When the
+// reader itself was held up (a busy machine deschedules it) the span is
+// long; samples whose error would exceed Options.MaxError are left out of
+// the percentiles and counted.
 package glass
 
 import (
@@ -44,6 +46,9 @@ type Options struct {
 	// NoShm reads with plain XGetImage, through the X socket, instead of
 	// through shared memory (MIT-SHM).
 	NoShm bool
+	// MaxError is the largest error of a sample's screen time that is
+	// kept (default 5 ms).
+	MaxError time.Duration
 }
 
 // Sample is one frame seen on the screen.
@@ -51,12 +56,15 @@ type Sample struct {
 	Seq      uint32
 	Captured time.Time     // from the code
 	Seen     time.Time     // when it appeared on the screen
+	Error    time.Duration // Seen is exact to +/- this
 	Latency  time.Duration // Seen - Captured: glass to glass
 }
 
 // Result is what Measure found.
 type Result struct {
-	Samples   []Sample // one per distinct frame seen, in order of appearance
+	Samples   []Sample // one per distinct frame seen and timed, in order of appearance
+	Seen      int      // distinct frames seen
+	Late      int      // frames seen but not timed: the reader was held up, Seen was not exact to MaxError
 	FirstSeq  uint32   // of the first and last frames seen
 	LastSeq   uint32
 	Grabs     int           // screen reads
@@ -73,12 +81,12 @@ type Result struct {
 }
 
 // Frames is the number of distinct frames seen.
-func (r Result) Frames() int { return len(r.Samples) }
+func (r Result) Frames() int { return r.Seen }
 
 // Span is the number of frame numbers from the first seen to the last: the
 // frames the sender made meanwhile (the pattern numbers every slot).
 func (r Result) Span() int {
-	if len(r.Samples) == 0 {
+	if r.Seen == 0 {
 		return 0
 	}
 	return int(r.LastSeq-r.FirstSeq) + 1
@@ -92,6 +100,9 @@ var ErrNoPattern = errors.New("glass: no pattern code found in the window")
 func Measure(ctx context.Context, opt Options) (Result, error) {
 	if opt.Interval <= 0 {
 		opt.Interval = 2 * time.Millisecond
+	}
+	if opt.MaxError <= 0 {
+		opt.MaxError = 5 * time.Millisecond
 	}
 	g, err := OpenGrabber(opt.Display, opt.Window, !opt.NoShm)
 	if err != nil {
@@ -108,7 +119,7 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 	rect := image.Rect(0, 0, code.Max.X+1, code.Max.Y+1).Add(origin) // from the picture's corner
 	var (
 		buf              []byte
-		prevMid          time.Time
+		prevMid, prevT0  time.Time
 		lastSeq          uint32
 		seen             bool
 		grabSum, periods time.Duration
@@ -137,15 +148,25 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 		case !ok:
 			res.Undecoded++
 		case !seen || c.Seq > lastSeq:
-			at := mid
-			if !prevMid.IsZero() {
-				at = prevMid.Add(mid.Sub(prevMid) / 2)
+			// It appeared after the previous read began and before this one ended.
+			if !seen {
+				res.FirstSeq = c.Seq
 			}
+			seen, lastSeq, res.LastSeq = true, c.Seq, c.Seq
+			res.Seen++
+			if prevT0.IsZero() {
+				break // on the screen before the first read: when is not known
+			}
+			e := t1.Sub(prevT0) / 2
+			if e > opt.MaxError {
+				res.Late++
+				break
+			}
+			at := prevT0.Add(e)
 			captured := c.Captured(at)
-			res.Samples = append(res.Samples, Sample{Seq: c.Seq, Captured: captured, Seen: at, Latency: at.Sub(captured)})
-			lastSeq, seen = c.Seq, true
+			res.Samples = append(res.Samples, Sample{Seq: c.Seq, Captured: captured, Seen: at, Error: e, Latency: at.Sub(captured)})
 		}
-		prevMid = mid
+		prevMid, prevT0 = mid, t0
 	}
 	res.CPU = cpuTime() - cpu0
 	res.Shm = g.Shm()
@@ -164,7 +185,6 @@ func (r *Result) summarize() {
 	if len(r.Samples) == 0 {
 		return
 	}
-	r.FirstSeq, r.LastSeq = r.Samples[0].Seq, r.Samples[len(r.Samples)-1].Seq
 	lat := make([]time.Duration, len(r.Samples))
 	for i, s := range r.Samples {
 		lat[i] = s.Latency

@@ -77,7 +77,7 @@ func TestFindCode(t *testing.T) {
 
 // TestSummarize: percentiles by nearest rank, and the frame range.
 func TestSummarize(t *testing.T) {
-	r := Result{}
+	r := Result{Seen: 100, FirstSeq: 10, LastSeq: 109}
 	for i := range 100 {
 		r.Samples = append(r.Samples, Sample{Seq: uint32(10 + i), Latency: time.Duration(100-i) * time.Millisecond})
 	}

@@ -58,6 +58,7 @@ type report struct {
 	FrameSpan   int          `json:"frame_span"`  // frame numbers from the first seen to the last
 	Grabs       int          `json:"grabs"`
 	Undecoded   int          `json:"grabs_undecoded"`
+	Late        int          `json:"frames_left_out"` // seen while the reader was held up: no exact time
 	GrabMs      float64      `json:"grab_ms"`        // one XGetImage
 	PeriodMs    float64      `json:"grab_period_ms"` // between grabs: the resolution of a sample
 	Shm         bool         `json:"grab_shm"`       // reads through shared memory
@@ -189,7 +190,7 @@ func newReport(o options, res glass.Result, sa, sb daemon.Status) *report {
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	r := &report{Glass: res,
 		P50ms: ms(res.P50), P95ms: ms(res.P95), P99ms: ms(res.P99), MinMs: ms(res.Min), MaxMs: ms(res.Max),
-		FramesSeen: res.Frames(), FrameSpan: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded,
+		FramesSeen: res.Frames(), FrameSpan: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded, Late: res.Late,
 		GrabMs: ms(res.GrabMean), PeriodMs: ms(res.Period), Shm: res.Shm, ReaderCPU: res.CPU.Seconds() / o.duration.Seconds(),
 		CompleteP50: sb.RX.LatencyMs.P50, CompleteP95: sb.RX.LatencyMs.P95, TransportMs: sb.RX.TransportMs.P50,
 		Delivered: sb.RX.FramesDelivered,
@@ -218,10 +219,12 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  frames seen      %d of %d sent (%.1f%%; frame numbers %d apart); %d reads, %d without a readable code\n",
 		r.FramesSeen, r.FramesSent, pct, r.FrameSpan, r.Grabs, r.Undecoded)
+	fmt.Fprintf(w, "                   %d of them timed (left out: %d seen after the reader was held up > 5 ms)\n", r.FramesSeen-r.Late, r.Late)
 	fmt.Fprintf(w, "  where it goes    encode %.1f ms (sender, mean); capture to complete p50 %.1f ms, p95 %.1f ms (of which transport p50 %.1f ms);\n",
 		r.EncodeMs, r.CompleteP50, r.CompleteP95, r.TransportMs)
-	fmt.Fprintf(w, "                   decode %.1f ms (receiver, mean); hand-off, window refresh and X: p50 %.1f ms (the rest of glass p50)\n",
-		r.DecodeMs, r.P50ms-r.CompleteP50-r.DecodeMs)
+	fmt.Fprintf(w, "                   after complete (glass p50 - complete p50): %.1f ms, of which decode %.1f ms (receiver, mean);\n",
+		r.P50ms-r.CompleteP50, r.DecodeMs)
+	fmt.Fprintf(w, "                   the rest is the hand-off to the sink, the window's refresh (Qt) and X\n")
 	fmt.Fprintf(w, "  receiver         delivered %d, shown %d, skipped in the hand-off %d (whole run)\n", r.Delivered, r.Shown, r.Skipped)
 	fmt.Fprintf(w, "  load average     %s (before / after: this machine may be shared)\n", r.Load)
 }
