@@ -59,11 +59,11 @@ type report struct {
 	Grabs       int          `json:"grabs"`
 	Undecoded   int          `json:"grabs_undecoded"`
 	Late        int          `json:"frames_left_out"` // seen while the reader was held up: no exact time
-	GrabMs      float64      `json:"grab_ms"`        // one XGetImage
-	PeriodMs    float64      `json:"grab_period_ms"` // between grabs: the resolution of a sample
-	Shm         bool         `json:"grab_shm"`       // reads through shared memory
-	ReaderCPU   float64      `json:"reader_cpu"`     // cores the reading used, on average
-	EncodeMs    float64      `json:"encode_ms"`      // sender: resize and JPEG encode, mean
+	GrabMs      float64      `json:"grab_ms"`         // one XGetImage
+	PeriodMs    float64      `json:"grab_period_ms"`  // between grabs: the resolution of a sample
+	Shm         bool         `json:"grab_shm"`        // reads through shared memory
+	ReaderCPU   float64      `json:"reader_cpu"`      // cores the reading used, on average
+	EncodeMs    float64      `json:"encode_ms"`       // sender: resize and JPEG encode, mean
 	CompleteP50 float64      `json:"complete_p50_ms"`
 	CompleteP95 float64      `json:"complete_p95_ms"`
 	TransportMs float64      `json:"transport_p50_ms"`
