@@ -172,3 +172,25 @@ func TestStats(t *testing.T) {
 		t.Errorf("ActualFPS = %.1f, want in (0, 105]: paced at 100", st.ActualFPS)
 	}
 }
+
+// TestSetSize checks the ladder's resolution steps: the encoded frames take
+// the size asked for, and anything out of range means the configured size.
+func TestSetSize(t *testing.T) {
+	s := openT(t, Config{Kind: Pattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 80})
+	for _, tc := range []struct{ w, h, wantW, wantH int }{
+		{320, 240, 320, 240},
+		{160, 90, 160, 90},
+		{0, 0, 640, 480},
+		{1280, 720, 640, 480}, // above the configured size
+		{8, 8, 640, 480},      // below 16x16
+	} {
+		s.SetSize(tc.w, tc.h)
+		f := next(t, s, nil)
+		img := decode(t, f.Data)
+		if img.Cols() != tc.wantW || img.Rows() != tc.wantH || f.Width != tc.wantW || f.Height != tc.wantH {
+			t.Errorf("SetSize(%d, %d): frame %dx%d (Frame says %dx%d), want %dx%d",
+				tc.w, tc.h, img.Cols(), img.Rows(), f.Width, f.Height, tc.wantW, tc.wantH)
+		}
+		img.Close()
+	}
+}

@@ -1,55 +1,11 @@
 package capture
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
-
-// childEnv marks a child process of the test binary (runInChild).
-const childEnv = "VSTREAMD_TEST_CHILD"
-
-// runInChild runs the test called name again in a child process of this
-// test binary, with env added, and fails t with the child's output if it
-// fails; the child's lines mentioning RSS are logged.
-func runInChild(t *testing.T, name string, env ...string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), env...), childEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+name)) {
-		t.Fatalf("%s in a child process: %v\n%s", name, err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "RSS") {
-			t.Log(strings.TrimSpace(line))
-		}
-	}
-}
-
-// rss returns the process's resident set size in bytes, after a GC has
-// returned what Go can to the system.
-func rss(t testing.TB) int64 {
-	t.Helper()
-	runtime.GC()
-	debug.FreeOSMemory()
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("no /proc/self/statm to measure memory: %v", err)
-	}
-	f := strings.Fields(string(b))
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil {
-		t.Fatalf("statm %q: %v", b, err)
-	}
-	return pages * int64(os.Getpagesize())
-}
 
 // leakWorkload runs sources the way a long call does: many frames from the
 // pattern and from a looping file (which reopens the file at each pass),
@@ -91,20 +47,20 @@ func TestNoMemoryGrowth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the many-frame memory check")
 	}
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("-race: the race detector's own memory grows with use; the memory check runs without it")
 	}
-	if os.Getenv(childEnv) == "" {
-		runInChild(t, "TestNoMemoryGrowth", "MALLOC_ARENA_MAX=1")
+	if !testutil.InChild() {
+		testutil.RunInChild(t, "TestNoMemoryGrowth", "MALLOC_ARENA_MAX=1")
 		return
 	}
 	clip := filepath.Join(t.TempDir(), "clip.avi")
 	writeVideo(t, clip, 320, 240, 12, 25)
 	leakWorkload(t, clip, 4) // warm up caches and pools
-	before := rss(t)
+	before := testutil.RSS(t)
 	const rounds = 20
 	leakWorkload(t, clip, rounds)
-	after := rss(t)
+	after := testutil.RSS(t)
 	growth := after - before
 	t.Logf("RSS before %.1f MB, after %d more sources and %d frames %.1f MB (growth %+.1f MB)",
 		float64(before)/1e6, 2*rounds, 2*rounds*60, float64(after)/1e6, float64(growth)/1e6)

@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"fmt"
+	"image"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ type Source struct {
 	log     *slog.Logger
 	quality atomic.Int64
 	fps     atomic.Int64
+	size    atomic.Uint64 // width<<32 | height asked for by SetSize; 0: the configured size
 	stop    chan struct{} // closed by Close: wakes a waiting Next
 	once    sync.Once
 	m       meter
@@ -186,6 +188,10 @@ func (s *Source) grabLive(ctx context.Context) (uint64, time.Time, error) {
 // encode resizes and encodes s.img.
 func (s *Source) encode(dst []byte, seq uint64, at time.Time) (Frame, error) {
 	start := time.Now()
+	s.scale.size = image.Pt(s.cfg.Width, s.cfg.Height)
+	if wh := s.size.Load(); wh != 0 {
+		s.scale.size = image.Pt(int(wh>>32), int(wh&0xffffffff))
+	}
 	img := s.scale.apply(s.img)
 	data, err := AppendJPEG(dst[:0], img, int(s.quality.Load()))
 	if err != nil {
@@ -206,6 +212,18 @@ func (s *Source) SetQuality(q int) { s.quality.Store(int64(clampQuality(q))) }
 // repeated); a camera keeps its own rate and is decimated. Safe for
 // concurrent use.
 func (s *Source) SetFPS(fps int) { s.fps.Store(int64(clampFPS(fps))) }
+
+// SetSize changes the size of the encoded frames from the next frame on,
+// within 16x16 and the configured size (frames are scaled down from what
+// the source gives); 0, 0 or anything out of range means the configured
+// size. Safe for concurrent use.
+func (s *Source) SetSize(w, h int) {
+	if w < 16 || h < 16 || w > s.cfg.Width || h > s.cfg.Height {
+		s.size.Store(0)
+		return
+	}
+	s.size.Store(uint64(w)<<32 | uint64(h))
+}
 
 // Stats returns a snapshot of the counters. Safe for concurrent use.
 func (s *Source) Stats() Stats {

@@ -26,6 +26,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
 	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/fec"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -37,6 +38,9 @@ type Source interface {
 	Next(ctx context.Context, dst []byte) (Captured, error)
 	SetQuality(q int) // safe for concurrent use
 	SetFPS(fps int)   // safe for concurrent use
+	// SetSize sets the size of the frames, from the next frame on; 0, 0
+	// is the configured size. Safe for concurrent use.
+	SetSize(width, height int)
 	Status() SourceStatus
 }
 
@@ -95,6 +99,9 @@ type Options struct {
 	LogLevel *slog.LevelVar     // adjusted on reload; may be nil
 	Notifier *sdnotify.Notifier // nil: not under systemd
 	Version  string
+	// Resolver looks the peer's name up, at start and on reload; nil:
+	// Config.ResolvePeer (the system's resolver).
+	Resolver func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
 	Observer FrameObserver // nil: none; told about every delivered frame
 }
 
@@ -126,8 +133,13 @@ type Daemon struct {
 	ready   chan struct{} // closed once the sockets are bound
 	addr    atomic.Pointer[netip.AddrPort]
 
-	mu  sync.Mutex // guards cfg and peerAddr changes
-	cfg *config.Config
+	mu sync.Mutex // guards cfg and peerAddr changes
+	// reloadMu makes reloads take turns. Reload resolves the peer's name
+	// holding only this, so that the loops, which take mu, never wait
+	// for a resolver.
+	reloadMu sync.Mutex
+	resolve  func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
+	cfg      *config.Config
 
 	peerAddr atomic.Pointer[netip.AddrPort]
 	peer     peerState
@@ -138,11 +150,15 @@ type Daemon struct {
 	rx       rxState
 	tx       txState
 	rates    rates
-	conn     *net.UDPConn
+	sock     *udp.Conn // the UDP socket, batched I/O
 	sendErrs atomic.Uint64
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	pace     pacer
 	sec      secState
+	adapt    adaptation
+	sent     sendTimes     // send loop records, receive loop reads
+	fb       feedbackState // owned by the receive loop
+	fbIn     packetizer.Feedback
 }
 
 // New checks the options and prepares a Daemon; Run starts it.
@@ -173,9 +189,16 @@ func New(opt Options) (*Daemon, error) {
 		session: binary.BigEndian.Uint64(sid[:]),
 		cfg:     cfg,
 		ready:   make(chan struct{}),
+		resolve: opt.Resolver,
+	}
+	if d.resolve == nil {
+		d.resolve = func(ctx context.Context, c *config.Config) (netip.AddrPort, error) { return c.ResolvePeer(ctx) }
 	}
 	d.maxDelay.Store(int64(cfg.Transport.MaxDelay))
 	d.pace.setRate(cfg.Transport.MaxRateMbps)
+	if err := d.adapt.init(cfg); err != nil {
+		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
+	}
 	d.peer.self = d.session
 	var psk secure.Key
 	if cfg.Security.Encryption {
@@ -216,6 +239,7 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.rx.lat.init(latencySamples)
 	d.rx.netLat.init(latencySamples)
+	d.rx.netRecent.init(recentSamples)
 	return d, nil
 }
 
@@ -235,7 +259,7 @@ func (d *Daemon) LocalAddr() netip.AddrPort {
 // started before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
-	peer, err := cfg.ResolvePeer(ctx)
+	peer, err := d.resolve(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
@@ -245,8 +269,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
 	}
-	d.conn = conn
 	d.tuneSocket(conn)
+	if d.sock, err = udp.New(conn, udp.Options{}); err != nil {
+		conn.Close()
+		return fmt.Errorf("%s: listen = %q: %w", cfg.File, cfg.Listen, err)
+	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	d.addr.Store(&local)
 
@@ -258,7 +285,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
 	d.log.Info("listening", "udp", local, "peer", peer, "control", cfg.Control.Socket,
 		"session", sessionHex(d.session), "sending", d.src != nil, "showing", d.sink != nil,
-		"encryption", d.encryption())
+		"encryption", d.encryption(), "offload", d.offload())
 	if !d.sec.on {
 		d.log.Warn("encryption is off: the call is not private, and anyone who can send to this port can disturb it")
 	}
@@ -283,7 +310,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	_ = d.notify.Stopping()
 	d.sendControl(packetizer.KindBye, nil)
 	cancel()
-	conn.Close() // ends the receive loop
+	d.sock.Close() // ends the receive loop
 	wg.Wait()
 	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
 		d.log.Warn("control socket", "err", serveErr)

@@ -10,6 +10,10 @@ import (
 // seconds at 30 fps.
 const latencySamples = 1024
 
+// recentSamples is how many frames the recent percentiles cover: about a
+// second at 30 fps.
+const recentSamples = 32
+
 // latencyRing keeps the one-way latency of the most recent frames. Safe for
 // concurrent use; add allocates nothing.
 type latencyRing struct {

@@ -21,17 +21,32 @@ type pacer struct {
 }
 
 // setRate sets the rate in megabits per second.
-func (p *pacer) setRate(mbps float64) {
-	p.rate.Store(math.Float64bits(mbps * 1e6 / 8))
+func (p *pacer) setRate(mbps float64) { p.setRateBps(mbps * 1e6) }
+
+// setRateBps sets the rate in bits per second.
+func (p *pacer) setRateBps(bps float64) {
+	p.rate.Store(math.Float64bits(bps / 8))
 }
 
-// wait returns when n more bytes may be sent. It sleeps only once a
-// millisecond's worth is owed, so the sender wakes at most about a thousand
-// times a second whatever the rate.
+// bps returns the rate in bits per second; 0: off.
+func (p *pacer) bps() float64 { return math.Float64frombits(p.rate.Load()) * 8 }
+
+// wait returns when n more bytes may be sent.
 func (p *pacer) wait(n int) {
+	if d := p.hold(n); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// hold takes n bytes from the bucket and returns how long the sender must
+// wait before sending them: 0 until a millisecond's worth is owed, so the
+// sender wakes at most about a thousand times a second whatever the rate.
+// A sender that batches sends what it holds first, then waits: a batch
+// never carries more than the pacer allows.
+func (p *pacer) hold(n int) time.Duration {
 	r := math.Float64frombits(p.rate.Load())
 	if r <= 0 {
-		return
+		return 0
 	}
 	now := time.Now()
 	if p.last.IsZero() {
@@ -42,6 +57,7 @@ func (p *pacer) wait(n int) {
 	p.last = now
 	p.tokens -= float64(n)
 	if owed := -p.tokens; owed > r/1000 {
-		time.Sleep(time.Duration(owed / r * float64(time.Second)))
+		return time.Duration(owed / r * float64(time.Second))
 	}
+	return 0
 }

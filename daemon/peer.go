@@ -163,6 +163,13 @@ func (p *peerState) wantsVideo(now time.Time) bool {
 	return p.stateLocked(now) == StateStreaming && p.flags&packetizer.HelloReceives != 0 && p.knowsUs
 }
 
+// sends reports whether the peer is there and says it sends video.
+func (p *peerState) sends(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stateLocked(now) == StateStreaming && p.flags&packetizer.HelloSends != 0
+}
+
 // ourHello builds the hello we send at now.
 func (p *peerState) ourHello(flags uint32, now time.Time) packetizer.Hello {
 	p.mu.Lock()

@@ -15,6 +15,7 @@ import (
 type rxState struct {
 	lat        latencyRing   // capture to complete
 	netLat     latencyRing   // first datagram sent to complete: network, FEC, reassembly
+	netRecent  latencyRing   // the same over the last second or so, for timelines
 	bytes      atomic.Uint64 // bytes of datagrams from the peer
 	foreign    atomic.Uint64 // from an address other than the peer's: dropped
 	fromPeer   atomic.Uint64 // valid datagrams of the peer's current session
@@ -27,16 +28,16 @@ type rxState struct {
 // receiveLoop reads datagrams until the socket is closed, feeding the
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
-	buf := make([]byte, packetizer.MaxDatagram+1)
+	in := d.sock.NewInbox(packetizer.MaxDatagram)
 	var armed, lastIdle time.Time
 	wasLost := false
 	for {
 		now := time.Now()
 		if now.Sub(armed) > tick/4 {
-			_ = d.conn.SetReadDeadline(now.Add(tick))
+			_ = d.sock.SetReadDeadline(now.Add(tick))
 			armed = now
 		}
-		n, from, err := d.conn.ReadFromUDPAddrPort(buf)
+		n, err := d.sock.ReadBatch(in)
 		now = time.Now()
 		d.rxAlive.Store(now.UnixNano())
 		if err != nil {
@@ -47,8 +48,13 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				d.rx.readErrs.Add(1) // e.g. ICMP port unreachable reported on the socket
 			}
-		} else {
-			d.handle1(buf[:n], from, now)
+		}
+		for i := range n {
+			b, from := in.Datagram(i)
+			d.handle1(b, from, now)
+		}
+		if d.sink != nil && now.Sub(d.fb.last) >= feedbackEvery {
+			d.sendFeedback(now)
 		}
 		if now.Sub(lastIdle) >= tick {
 			lastIdle = now
@@ -65,7 +71,9 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	}
 }
 
-// handle1 processes one datagram read from the socket.
+// handle1 processes one datagram read from the socket at now. b is a view
+// into the read buffers, the daemon's to use (decryption works in place)
+// until the next read.
 func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	peer := d.peerAddr.Load()
 	fromPeer := from.Addr().Unmap() == peer.Addr() && from.Port() == peer.Port()
@@ -109,13 +117,17 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.highest.Store(0)
 		d.rx.lat.reset()
 		d.rx.netLat.reset()
+		d.rx.netRecent.reset()
 		d.rates.resetRx()
+		d.fb.reset()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
 		d.sendHello(time.Now()) // tell it at once that we hear it
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)
-	if h.Packet > d.rx.highest.Load() {
+	highest := d.rx.highest.Load()
+	d.fb.onDatagram(&h, len(b), highest, now)
+	if h.Packet > highest {
 		d.rx.highest.Store(h.Packet) // only this goroutine writes it
 	}
 	payload := b[packetizer.HeaderLen:]
@@ -143,10 +155,30 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 			return
 		}
 		d.peer.setReport(m, now)
+	case packetizer.KindFeedback:
+		if err := packetizer.ParseFeedback(payload, &d.fbIn); err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		if d.src != nil {
+			rtt, _, _ := d.peer.clock()
+			d.adapt.onFeedback(&d.fbIn, &d.sent, rtt, now)
+		}
 	case packetizer.KindBye:
 		d.peer.sayBye()
 		d.log.Info("peer is stopping", "peer", from)
 	}
+}
+
+// sendFeedback sends the peer the feedback for the interval ending at now,
+// while it streams video to us. Receive loop only.
+func (d *Daemon) sendFeedback(now time.Time) {
+	if d.rx.fromPeer.Load() == 0 || !d.peer.sends(now) {
+		d.fb.last = now
+		return
+	}
+	fb := d.fb.build(now, d.rx.highest.Load(), frameCounts(d.asm.Stats()))
+	d.sendControl(packetizer.KindFeedback, fb)
 }
 
 // deliver hands a complete frame to the sink and records its latency:
@@ -159,6 +191,7 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	lat := f.Completed.Sub(captured)
 	d.rx.lat.add(lat)
 	d.rx.netLat.add(lat - f.SendDelay)
+	d.rx.netRecent.add(lat - f.SendDelay)
 	if d.obs != nil {
 		d.obs.FrameDelivered(lat, lat-f.SendDelay)
 	}

@@ -22,14 +22,18 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	}
 	_ = d.notify.Reloading()
 	defer func() { _ = d.notify.Ready() }()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	old := d.cfg
+	// Only Reload changes cfg, one at a time, so old stays current while
+	// the name is looked up without mu: a slow resolver must not hold up
+	// the loops (the tick loop needs mu for the status line, and without
+	// it the watchdog would go unpinged).
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	old := d.config()
 
 	peer := d.peerAddr.Load()
 	if next.Peer != old.Peer || peer == nil {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		a, err := next.ResolvePeer(rctx)
+		a, err := d.resolve(rctx, next)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("%s: %w", next.File, err)
@@ -39,6 +43,8 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	if err := fec.CheckRatio(next.Transport.Parity); err != nil {
 		return fmt.Errorf("%s: [transport] parity: %w", next.File, err)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var restart []string
 	for _, k := range config.Diff(old, next) {
 		if !config.Live(k) {
@@ -55,15 +61,24 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 	applied.Capture.FPS, applied.Capture.Quality = next.Capture.FPS, next.Capture.Quality
 	applied.Transport.Parity, applied.Transport.MaxDelay = next.Transport.Parity, next.Transport.MaxDelay
 	applied.Transport.MaxRateMbps = next.Transport.MaxRateMbps
+	applied.Transport.Adaptive = next.Transport.Adaptive
+	applied.Transport.MinBitrateMbps, applied.Transport.MaxBitrateMbps = next.Transport.MinBitrateMbps, next.Transport.MaxBitrateMbps
+	applied.Transport.TargetFrameLoss = next.Transport.TargetFrameLoss
 	applied.Log = next.Log
 
-	_ = d.pk.SetParity(applied.Transport.Parity) // checked above
-	if d.src != nil {
-		d.src.SetQuality(applied.Capture.Quality)
-		d.src.SetFPS(applied.Capture.FPS)
+	d.adapt.apply(&applied)
+	if !applied.Transport.Adaptive {
+		// Back to the configured stream; with the adaptation on, the send
+		// loop sets all of these per frame, within the new ceiling.
+		_ = d.pk.SetParity(applied.Transport.Parity) // checked above
+		d.pace.setRate(applied.Transport.MaxRateMbps)
+		if d.src != nil {
+			d.src.SetSize(0, 0)
+			d.src.SetQuality(applied.Capture.Quality)
+			d.src.SetFPS(applied.Capture.FPS)
+		}
 	}
 	d.maxDelay.Store(int64(applied.Transport.MaxDelay))
-	d.pace.setRate(applied.Transport.MaxRateMbps)
 	if cur := d.peerAddr.Load(); cur == nil || *cur != *peer {
 		d.peerAddr.Store(peer)
 		d.peer.setAddr(*peer)

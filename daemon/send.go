@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -20,18 +19,8 @@ type txState struct {
 // as the peer is there and shows video. It ends when ctx is done.
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
-	var dest netip.AddrPort
-	var shared, seal *secure.Cipher // seal: this goroutine's clone of shared
-	emit := func(dg []byte) error {
-		if seal != nil {
-			dg = seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
-		}
-		d.pace.wait(len(dg))
-		if _, err := d.conn.WriteToUDPAddrPort(dg, dest); err != nil {
-			d.sendErrs.Add(1) // a full buffer or an unreachable peer: the datagram is lost, as on the wire
-		}
-		return nil
-	}
+	out := newFrameSender(d)
+	var shared *secure.Cipher // out.seal is this goroutine's clone of it
 	for {
 		f, err := d.src.Next(ctx, buf[:0])
 		if err != nil {
@@ -52,13 +41,36 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 				continue
 			}
 			if c != shared {
-				shared, seal = c, c.Clone()
+				shared, out.seal = c, c.Clone()
 			}
 		}
-		dest = *d.peerAddr.Load()
-		if _, err := d.pk.Packetize(f.Data, f.Time.UnixNano(), emit); err != nil {
+		out.batch.Dest = *d.peerAddr.Load()
+		if d.adapt.enabled() {
+			d.adaptFrame(len(f.Data))
+		}
+		_, err = d.pk.PacketizeTo(f.Data, f.Time.UnixNano(), out)
+		out.flush()
+		if err != nil {
 			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
 		}
+	}
+}
+
+// adaptFrame sets the parity and pacing for a frame of n bytes from the
+// adaptation, and moves the encoder to the level it asks for from the next
+// frame on. Send loop only.
+func (d *Daemon) adaptFrame(n int) {
+	now := time.Now()
+	parity, pace := d.adapt.frame(n, d.pk.MaxShard(), now)
+	_ = d.pk.SetParity(parity) // within 0..fec.MaxRatio by construction
+	d.pace.setRateBps(pace)
+	if lv, changed := d.adapt.level(n, now); changed {
+		d.src.SetSize(lv.Width, lv.Height)
+		d.src.SetFPS(lv.FPS)
+		if lv.Quality > 0 {
+			d.src.SetQuality(lv.Quality)
+		}
+		d.log.Debug("encoder level", "level", lv.String())
 	}
 }
 
@@ -66,7 +78,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 // use; control messages are a few a second, so it may allocate.
 func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	peer := d.peerAddr.Load()
-	if peer == nil || d.conn == nil {
+	if peer == nil || d.sock == nil {
 		return
 	}
 	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sec.on}
@@ -77,7 +89,7 @@ func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 			return // no key for the peer's session yet
 		}
 	}
-	if _, err := d.conn.WriteToUDPAddrPort(dg, *peer); err != nil {
+	if err := d.sock.WriteTo(dg, *peer); err != nil {
 		d.sendErrs.Add(1)
 	}
 }

@@ -24,6 +24,7 @@ type Status struct {
 	PeerSends        bool     `json:"peer_sends"`
 	PeerShows        bool     `json:"peer_shows"`
 	Encryption       string   `json:"encryption"`
+	Offload          string   `json:"offload,omitempty"` // what the kernel does for the UDP socket
 	RTTms            float64  `json:"rtt_ms"`
 	ClockOffsetMs    float64  `json:"clock_offset_ms"`
 	LatencyMethod    string   `json:"latency_method"`
@@ -42,13 +43,16 @@ type TXStatus struct {
 	FPS           float64       `json:"fps"`
 	BitrateBps    float64       `json:"bitrate_bps"`
 	Parity        float64       `json:"parity"`
-	MaxRateMbps   float64       `json:"max_rate_mbps"` // pacing; 0: off
+	MaxRateMbps   float64       `json:"max_rate_mbps"` // pacing cap as configured; 0: none
+	PaceMbps      float64       `json:"pace_mbps"`     // pacing in force; 0: off
 	Quality       int           `json:"quality"`
 	FramesSkipped uint64        `json:"frames_skipped"` // captured while nobody watched
 	FramesTooBig  uint64        `json:"frames_too_big"`
 	SendErrors    uint64        `json:"send_errors"`
+	SendCalls     uint64        `json:"send_calls"` // system calls that sent datagrams (batched)
 	Source        *SourceStatus `json:"source,omitempty"`
 	PeerReport    *PeerReport   `json:"peer_report,omitempty"`
+	Adapt         *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
 }
 
 // FrameCounts are the outcomes of a stream's frames at the receiver. Every
@@ -82,23 +86,25 @@ type PeerReport struct {
 type RXStatus struct {
 	Enabled bool `json:"enabled"` // a sink is configured
 	FrameCounts
-	ShardsRecovered  uint64            `json:"shards_recovered"`
-	Packets          uint64            `json:"packets"` // valid datagrams from the peer
-	Bytes            uint64            `json:"bytes"`   // of those datagrams
-	PacketsInvalid   uint64            `json:"packets_invalid"`
-	PacketsDuplicate uint64            `json:"packets_duplicate"`
-	PacketsLate      uint64            `json:"packets_late"`
-	PacketsForeign   uint64            `json:"packets_foreign"`  // from other addresses
-	PacketsUnwanted  uint64            `json:"packets_unwanted"` // video while this endpoint shows none
-	ReadErrors       uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
-	Invalid          map[string]uint64 `json:"invalid,omitempty"`
-	LossRatio        float64           `json:"loss_ratio"`
-	FPS              float64           `json:"fps"`
-	BitrateBps       float64           `json:"bitrate_bps"`
-	LatencyMs        Percentiles       `json:"latency_ms"`           // capture to frame complete
-	TransportMs      Percentiles       `json:"transport_latency_ms"` // sender's first datagram to frame complete
-	MaxDelayMs       float64           `json:"max_delay_ms"`
-	Sink             *SinkStatus       `json:"sink,omitempty"`
+	ShardsRecovered   uint64            `json:"shards_recovered"`
+	Packets           uint64            `json:"packets"` // valid datagrams from the peer
+	Bytes             uint64            `json:"bytes"`   // of those datagrams
+	PacketsInvalid    uint64            `json:"packets_invalid"`
+	PacketsDuplicate  uint64            `json:"packets_duplicate"`
+	PacketsLate       uint64            `json:"packets_late"`
+	PacketsForeign    uint64            `json:"packets_foreign"`  // from other addresses
+	PacketsUnwanted   uint64            `json:"packets_unwanted"` // video while this endpoint shows none
+	ReadErrors        uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
+	ReadCalls         uint64            `json:"read_calls"`       // system calls that read datagrams (batched)
+	Invalid           map[string]uint64 `json:"invalid,omitempty"`
+	LossRatio         float64           `json:"loss_ratio"`
+	FPS               float64           `json:"fps"`
+	BitrateBps        float64           `json:"bitrate_bps"`
+	LatencyMs         Percentiles       `json:"latency_ms"`                  // capture to frame complete
+	TransportMs       Percentiles       `json:"transport_latency_ms"`        // sender's first datagram to frame complete
+	TransportRecentMs Percentiles       `json:"transport_latency_recent_ms"` // the same over the last recentSamples frames
+	MaxDelayMs        float64           `json:"max_delay_ms"`
+	Sink              *SinkStatus       `json:"sink,omitempty"`
 }
 
 // Status returns the daemon's current status. Safe for concurrent use.
@@ -148,7 +154,11 @@ func (d *Daemon) Status() Status {
 		Frames: tx.Frames.Load(), Packets: tx.Datagrams.Load(), ParityPackets: tx.ParityDatagrams.Load(),
 		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(), MaxRateMbps: cfg.Transport.MaxRateMbps,
 		Quality: cfg.Capture.Quality, FramesSkipped: d.tx.skipped.Load(), FramesTooBig: tx.Rejected.Load(),
-		SendErrors: d.sendErrs.Load(),
+		SendErrors: d.sendErrs.Load(), PaceMbps: d.pace.bps() / 1e6,
+	}
+	if d.src != nil && d.adapt.enabled() {
+		a := *d.adapt.status.Load()
+		s.TX.Adapt = &a
 	}
 	if d.src != nil {
 		src := d.src.Status()
@@ -180,8 +190,8 @@ func (d *Daemon) Status() Status {
 		PacketsForeign: d.rx.foreign.Load(), PacketsUnwanted: d.rx.unwanted.Load(), ReadErrors: d.rx.readErrs.Load(),
 		LossRatio: d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,
 		LatencyMs:   d.rx.lat.percentiles(),
-		TransportMs: d.rx.netLat.percentiles(),
-		MaxDelayMs:  ms(time.Duration(d.maxDelay.Load())),
+		TransportMs: d.rx.netLat.percentiles(), TransportRecentMs: d.rx.netRecent.percentiles(),
+		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
 	}
 	for r := packetizer.Reason(0); r < packetizer.NumReasons; r++ {
 		if n := rx.Invalid[r].Load(); n > 0 {
@@ -213,6 +223,13 @@ func (d *Daemon) Status() Status {
 	if d.sink != nil {
 		sk := d.sink.Status()
 		s.RX.Sink = &sk
+	}
+	select {
+	case <-d.ready: // the socket is bound (and d.sock set before)
+		s.TX.SendCalls = d.sock.Stats().SendCalls.Load()
+		s.RX.ReadCalls = d.sock.Stats().RecvCalls.Load()
+		s.Offload = d.offload()
+	default:
 	}
 	return s
 }

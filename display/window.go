@@ -26,6 +26,12 @@ type windowRenderer struct {
 	name    string // highgui's name for the window, unique in the process
 	overlay bool
 	gone    bool // the window no longer exists
+	// size is the first frame's size, which the window keeps: later
+	// frames of another size (the sender's adaptation steps the
+	// resolution) are scaled to it, so the window neither resizes nor
+	// flickers. scaled holds them; render's goroutine only.
+	size   image.Point
+	scaled gocv.Mat
 }
 
 // pollInterval is how often the window handles its events while no frame
@@ -56,8 +62,23 @@ func newWindow(cfg Config) (*windowRenderer, error) {
 }
 
 func (w *windowRenderer) render(img *gocv.Mat, _ []byte, f Frame, st *Stats) error {
+	got := image.Pt(img.Cols(), img.Rows())
+	if w.size == (image.Point{}) {
+		w.size = got
+	}
+	if got != w.size {
+		if w.scaled.Ptr() == nil {
+			w.scaled = gocv.NewMat()
+		}
+		interp := gocv.InterpolationLinear
+		if got.X > w.size.X {
+			interp = gocv.InterpolationArea
+		}
+		gocv.Resize(*img, &w.scaled, w.size, 0, 0, interp)
+		img = &w.scaled
+	}
 	if w.overlay {
-		drawOverlay(img, f, st)
+		drawOverlay(img, got, f, st)
 	}
 	var err error
 	w.gui.do(func() {
@@ -94,6 +115,9 @@ func (w *windowRenderer) exists() bool {
 }
 
 func (w *windowRenderer) close() error {
+	if w.scaled.Ptr() != nil {
+		w.scaled.Close()
+	}
 	w.gui.do(func() {
 		if w.exists() {
 			w.win.Close()
@@ -116,14 +140,15 @@ func userKey(k int) error {
 	return nil
 }
 
-// drawOverlay writes the shown rate, the latency and the frame id in the
-// top right corner (the top left carries the test pattern's frame code).
-func drawOverlay(img *gocv.Mat, f Frame, st *Stats) {
+// drawOverlay writes the received size, the shown rate, the latency and
+// the frame id in the top right corner (the top left carries the test
+// pattern's frame code).
+func drawOverlay(img *gocv.Mat, received image.Point, f Frame, st *Stats) {
 	lat := "latency -"
 	if f.Latency > 0 {
 		lat = fmt.Sprintf("latency %d ms", f.Latency.Milliseconds())
 	}
-	text := fmt.Sprintf("%.1f fps  %s  #%d", st.FPS, lat, f.ID)
+	text := fmt.Sprintf("%dx%d  %.1f fps  %s  #%d", received.X, received.Y, st.FPS, lat, f.ID)
 	scale := max(0.4, float64(img.Rows())/900)
 	thick := max(1, int(scale*2))
 	sz := gocv.GetTextSize(text, gocv.FontHersheySimplex, scale, thick)

@@ -77,6 +77,44 @@ func TestWindowChild(t *testing.T) {
 		})
 	})
 	t.Run("opens again after being closed", func(t *testing.T) { showsFrames(t, x, frames, false) })
+	t.Run("keeps its size when the frames shrink", func(t *testing.T) {
+		keepsSize(t, x, frames[0], patternFrames(t, 320, 180, 90, 1)[0])
+	})
+}
+
+// keepsSize shows a frame, then a smaller one (the sender's adaptation
+// stepped the resolution down): the window keeps the first frame's size
+// and shows the smaller frame scaled up to it.
+func keepsSize(t *testing.T, x *xvfb.Server, big, small capture.Frame) {
+	s, w, _ := startWindow(t, Config{Kind: Window, Title: "peer " + t.Name()}, nil)
+	s.Show(toShow(big))
+	w.wait(t, uint32(big.Seq))
+	small.Seq = big.Seq + 1000
+	s.Show(toShow(small))
+	w.wait(t, uint32(small.Seq))
+	got, err := Decode(small.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	want := gocv.NewMat()
+	defer want.Close()
+	gocv.Resize(got, &want, image.Pt(big.Width, big.Height), 0, 0, gocv.InterpolationLinear)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		processGUI().do(func() { gocv.WaitKey(5) })
+		shot := screenshot(t, x)
+		at, score := locate(shot, want)
+		shot.Close()
+		if score >= 0.9 && at.Dx() == big.Width && at.Dy() == big.Height {
+			t.Logf("the %dx%d frame shows scaled to %v (match %.2f)", small.Width, small.Height, at, score)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %dx%d frame scaled to %dx%d is not on the screen: best match %.2f at %v",
+				small.Width, small.Height, big.Width, big.Height, score, at)
+		}
+	}
 }
 
 // startWindow opens a window sink whose renderer reports each frame shown.

@@ -156,6 +156,24 @@ func (p *Packetizer) MaxShard() int {
 	return min(p.cfg.MaxDatagram-HeaderLen-p.cfg.Overhead, MaxShardSize)
 }
 
+// Sender takes a frame's datagrams from PacketizeTo.
+type Sender interface {
+	// Send is called for each datagram in sending order. The datagram is
+	// valid only during the call; its capacity leaves Overhead bytes after
+	// it for the caller to append in place.
+	Send(dgram []byte) error
+	// DataSent is called once per frame, after the last data datagram and
+	// before the parity is computed, so that a sender that batches can
+	// send the data without waiting for the parity.
+	DataSent() error
+}
+
+// emitFunc is a Sender with nothing to do between data and parity.
+type emitFunc func(dgram []byte) error
+
+func (f emitFunc) Send(dgram []byte) error { return f(dgram) }
+func (f emitFunc) DataSent() error         { return nil }
+
 // Packetize splits frame into datagrams and calls emit for each in sending
 // order. The datagram passed to emit is valid only during the call; its
 // capacity leaves Overhead bytes after it for the caller to append in place.
@@ -163,6 +181,12 @@ func (p *Packetizer) MaxShard() int {
 // travels in every datagram as the send delay. If emit returns an error
 // Packetize stops and returns it; the frame id is used up either way.
 func (p *Packetizer) Packetize(frame []byte, captured int64, emit func(dgram []byte) error) (FrameInfo, error) {
+	return p.PacketizeTo(frame, captured, emitFunc(emit))
+}
+
+// PacketizeTo is Packetize with a Sender, which also hears when the data
+// datagrams are out.
+func (p *Packetizer) PacketizeTo(frame []byte, captured int64, emit Sender) (FrameInfo, error) {
 	if len(frame) == 0 || len(frame) > p.cfg.MaxFrameBytes {
 		p.stats.Rejected.Add(1)
 		return FrameInfo{}, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameSize, len(frame), p.cfg.MaxFrameBytes)
@@ -206,6 +230,9 @@ func (p *Packetizer) Packetize(frame []byte, captured int64, emit func(dgram []b
 				return info, err
 			}
 		}
+	}
+	if err := emit.DataSent(); err != nil {
+		return info, err
 	}
 	if ratio == 0 {
 		p.stats.Frames.Add(1)
@@ -276,12 +303,12 @@ func (p *Packetizer) dataShard(frame []byte, l fec.Layout, i int) []byte {
 	return t
 }
 
-func (p *Packetizer) emit(h *Header, shard []byte, emit func([]byte) error, info *FrameInfo) error {
+func (p *Packetizer) emit(h *Header, shard []byte, emit Sender, info *FrameInfo) error {
 	h.Packet = p.packets.Add(1)
 	d := h.AppendTo(p.dgram[:0])
 	d = append(d, shard...)
 	info.Datagrams++
 	p.stats.Datagrams.Add(1)
 	p.stats.Bytes.Add(uint64(len(d)))
-	return emit(d)
+	return emit.Send(d)
 }

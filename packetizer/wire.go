@@ -45,7 +45,7 @@
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
-// report, bye, and the reserved retransmit request) set every frame field,
+// report, bye, feedback, and the reserved retransmit request) set every frame field,
 // from frame id to send delay, to zero; their payload is defined by the
 // control messages in this package.
 package packetizer
@@ -109,7 +109,10 @@ const (
 	KindReport Kind = 4 // receiver report: loss, jitter, late frames
 	KindNack   Kind = 5 // retransmit request: reserved, not sent by this version
 	KindBye    Kind = 6 // the sender is stopping
-	kindEnd    Kind = 7
+	// KindFeedback is the receiver's frequent report for congestion
+	// control: arrival times and loss of the last tens of milliseconds.
+	KindFeedback Kind = 7
+	kindEnd      Kind = 8
 )
 
 func (k Kind) String() string {
@@ -126,6 +129,8 @@ func (k Kind) String() string {
 		return "nack"
 	case KindBye:
 		return "bye"
+	case KindFeedback:
+		return "feedback"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }

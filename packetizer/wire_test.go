@@ -89,7 +89,7 @@ func TestParseRejects(t *testing.T) {
 		{"magic", raw(func(b []byte) { b[0] = 'X' }), ErrMagic},
 		{"version", raw(func(b []byte) { b[2] = 2 }), ErrVersion},
 		{"kind 0", mod(func(h *Header) { h.Kind = 0 }), ErrKind},
-		{"kind 7", mod(func(h *Header) { h.Kind = 7 }), ErrKind},
+		{"kind past the last", mod(func(h *Header) { h.Kind = kindEnd }), ErrKind},
 		{"kind 255", mod(func(h *Header) { h.Kind = 255 }), ErrKind},
 		{"data kind on a parity index", mod(func(h *Header) { h.Shard = 1 }), ErrGeometry},
 		{"parity kind on a data index", mod(func(h *Header) { h.Kind = KindParity }), ErrGeometry},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -79,6 +80,29 @@ func impairments() []impairment {
 				}
 				return nil
 			}},
+		{"rate-steps", "LIST", "change the rate cap during the run: comma-separated TIME=RATE, times from\n" +
+			"the relay's start in increasing order, e.g. 10s=8mbit,25s=40mbit (needs -rate)", false,
+			func(p *impair.Params, f, v string) error {
+				p.Steps = [impair.MaxRateSteps]impair.RateStep{}
+				n := 0
+				for item := range strings.SplitSeq(v, ",") {
+					if n == impair.MaxRateSteps {
+						return fmt.Errorf("-%s %s: at most %d steps", f, v, impair.MaxRateSteps)
+					}
+					at, rate, ok := strings.Cut(strings.TrimSpace(item), "=")
+					d, err := time.ParseDuration(at)
+					if !ok || err != nil || d < 0 {
+						return fmt.Errorf("-%s %s: %q: want TIME=RATE, e.g. 10s=8mbit", f, v, item)
+					}
+					r, err := impair.ParseRate(rate)
+					if err != nil || r <= 0 {
+						return fmt.Errorf("-%s %s: %q: want a positive rate such as 8mbit", f, v, item)
+					}
+					p.Steps[n] = impair.RateStep{At: d, Rate: r}
+					n++
+				}
+				return nil
+			}},
 		{"queue", "SIZE", fmt.Sprintf("queue in front of the rate cap, in bytes (64KB, 64KiB, 1500B) or as\n"+
 			"the time it takes to drain (50ms); when full, arriving datagrams are\n"+
 			"dropped (default %s)", impair.Queue{Bytes: impair.DefaultQueueBytes}), false,
@@ -145,6 +169,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&a, "a", "", "`host:port` of endpoint A")
 	fs.StringVar(&bListen, "b-listen", "", "`host:port` of the relay's B side: endpoint B sends here and receives A's datagrams from here")
 	fs.StringVar(&b, "b", "", "`host:port` of endpoint B")
+	var a2, b2 string
+	fs.StringVar(&a2, "a2", "", "`host:port` of a second endpoint on the A side, calling -b2 through the same\nsockets and impairments: two calls sharing one bottleneck (optional)")
+	fs.StringVar(&b2, "b2", "", "`host:port` of the second call's endpoint on the B side (with -a2)")
 	fs.Uint64Var(&seed, "seed", 1, "`seed` of the random decisions; the same seed and traffic give the same decisions")
 	fs.IntVar(&opts.cfg.Limit, "limit", relay.DefaultLimit, "hold at most `N` datagrams per direction (delayed or queued); more are dropped and counted")
 	fs.IntVar(&opts.cfg.MaxSize, "max-size", relay.DefaultMaxSize, "largest datagram carried, in `bytes`; larger ones are dropped and counted")
@@ -172,6 +199,17 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var err error
 	if opts.listenA, opts.cfg.PeerA, opts.listenB, opts.cfg.PeerB, err = parseAddrs(aListen, a, bListen, b); err != nil {
 		return options{}, err
+	}
+	if (a2 == "") != (b2 == "") {
+		return options{}, errors.New("-a2 and -b2 go together: the second call's two endpoints")
+	}
+	if a2 != "" {
+		if opts.cfg.PeerA2, err = resolve("-a2", a2, true); err != nil {
+			return options{}, err
+		}
+		if opts.cfg.PeerB2, err = resolve("-b2", b2, true); err != nil {
+			return options{}, err
+		}
 	}
 	if opts.cfg.A2B, err = dirParams(relay.NameA2B, "A to B", imps, raw); err != nil {
 		return options{}, err

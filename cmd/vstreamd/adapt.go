@@ -19,6 +19,7 @@ func (a source) Next(ctx context.Context, dst []byte) (daemon.Captured, error) {
 
 func (a source) SetQuality(q int) { a.s.SetQuality(q) }
 func (a source) SetFPS(fps int)   { a.s.SetFPS(fps) }
+func (a source) SetSize(w, h int) { a.s.SetSize(w, h) }
 
 func (a source) Status() daemon.SourceStatus {
 	st := a.s.Stats()

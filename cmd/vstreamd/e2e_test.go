@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // The end-to-end tests run the real binary: two processes on loopback,
@@ -166,15 +167,11 @@ func str(m map[string]any, key string) string {
 	return s
 }
 
-func eventually(t *testing.T, what string, limit time.Duration, f func() bool) {
+// eventually is testutil.WaitFor under the name flood_test.go (on the
+// session branch) still calls; it goes once those tests call WaitFor.
+func eventually(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
-	end := time.Now().Add(limit)
-	for !f() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, limit, cond)
 }
 
 // stopWithin sends SIGTERM and checks the process exits cleanly in time.
@@ -209,7 +206,7 @@ func TestCallEndToEnd(t *testing.T) {
 	cfgA, sockA := a.cfg, a.sock
 
 	var sa, sb map[string]any
-	eventually(t, "both sides to deliver 90 frames", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "both sides to deliver 90 frames", 20*time.Second, func() bool {
 		var errA, errB error
 		sa, errA = a.status(t)
 		sb, errB = b.status(t)
@@ -233,7 +230,7 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Fatal("config path changed")
 	}
 	a.signal(syscall.SIGHUP)
-	eventually(t, "quality 40 after SIGHUP", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "quality 40 after SIGHUP", 5*time.Second, func() bool {
 		s, err := a.status(t)
 		return err == nil && num(s, "tx", "quality") == 40
 	})
@@ -242,7 +239,7 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.signal(syscall.SIGHUP)
-	eventually(t, "the refusal in the log", 5*time.Second, func() bool { return strings.Contains(a.log(), "reload refused") })
+	testutil.WaitFor(t, "the refusal in the log", 5*time.Second, func() bool { return strings.Contains(a.log(), "reload refused") })
 	s, err := a.status(t)
 	if err != nil || num(s, "tx", "quality") != 40 || str(s, "state") != "streaming" {
 		t.Fatalf("after a broken reload: err %v, quality %v, state %q", err, num(s, "tx", "quality"), str(s, "state"))
@@ -250,14 +247,14 @@ func TestCallEndToEnd(t *testing.T) {
 
 	// Stop A: B sees the peer lost; A's frames all accounted for at B.
 	a.stopWithin(t, time.Second)
-	eventually(t, "B to see peer-lost", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "B to see peer-lost", 5*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && str(s, "state") == "peer-lost"
 	})
 	// A restarted (with a good config again): B streams again.
 	writeConfig(t, dir, "a", pa, pb, 80)
 	a2 := startProc(t, "A again", cfgA, sockA)
-	eventually(t, "B streaming again with A's new session", 15*time.Second, func() bool {
+	testutil.WaitFor(t, "B streaming again with A's new session", 15*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && str(s, "state") == "streaming" && num(s, "peer_restarts") == 1 && num(s, "rx", "fps") > 20
 	})
@@ -272,7 +269,7 @@ func TestAccountingEndToEnd(t *testing.T) {
 		t.Skip("end-to-end: real processes")
 	}
 	a, b, _, _, _ := startCall(t)
-	eventually(t, "60 frames at B", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "60 frames at B", 20*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && num(s, "rx", "frames_delivered") >= 60
 	})

@@ -125,7 +125,7 @@ func render(s *daemon.Status) string {
 		}
 	}
 	p("  peer:       %s (%s), %s\n", s.Peer, s.PeerAddr, heard)
-	p("  local:      %s, session %s\n", s.Listen, short(s.Session))
+	p("  local:      %s, session %s, UDP offload: %s\n", s.Listen, short(s.Session), s.Offload)
 	if s.Encryption == "off" {
 		p("  security:   UNENCRYPTED: [security] encryption = \"off\"\n")
 	} else {
@@ -144,15 +144,23 @@ func render(s *daemon.Status) string {
 		}
 		p("\n  sending:    %s\n", what)
 		pacing := ""
-		if t.MaxRateMbps > 0 {
-			pacing = fmt.Sprintf(", paced at %g Mb/s", t.MaxRateMbps)
+		if t.PaceMbps > 0 {
+			pacing = fmt.Sprintf(", paced at %.1f Mb/s", t.PaceMbps)
 		}
 		p("              %.1f fps, %s, parity %.2f, quality %d%s\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality, pacing)
-		p("              frames %d, packets %d (%d parity), frames skipped %d, too big %d, send errors %d\n",
-			t.Frames, t.Packets, t.ParityPackets, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
+		p("              frames %d, packets %d (%d parity) in %d system calls, frames skipped %d, too big %d, send errors %d\n",
+			t.Frames, t.Packets, t.ParityPackets, t.SendCalls, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+		}
+		if a := t.Adapt; a != nil {
+			p("              adapting: %s; link estimate %s, target %s (media %s), queue %.1f ms, loss %.2f%% (burst %.1f)\n",
+				a.State, bps(a.EstimateBps), bps(a.TargetBps), bps(a.MediaBps), a.QueueDelayMs, a.Loss*100, a.Burst)
+			p("              level %dx%d@%d q%d; rate: %s (%.0f s ago); level: %s (%.0f s ago)\n",
+				a.Width, a.Height, a.FPS, a.Quality, a.Reason, a.ReasonAgo, a.LevelReason, a.LevelAgo)
+		} else {
+			p("              adaptation off: [transport] adaptive = false\n")
 		}
 		if r := t.PeerReport; r != nil {
 			p("              peer reports: delivered %d (FEC %d), late %d, incomplete %d, lost %d, corrupt %d; loss %.1f%%; latency p50/p95/p99 %.1f/%.1f/%.1f ms\n",
@@ -172,8 +180,8 @@ func render(s *daemon.Status) string {
 		p("              latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, capture to complete (last %d frames)\n", r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.LatencyMs.Samples)
 		p("                of which transport p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, first datagram sent to complete\n", r.TransportMs.P50, r.TransportMs.P95, r.TransportMs.P99)
 	}
-	p("              packets %d, invalid %d, duplicate %d, late %d, from strangers %d\n",
-		r.Packets, r.PacketsInvalid, r.PacketsDuplicate, r.PacketsLate, r.PacketsForeign)
+	p("              packets %d in %d system calls, invalid %d, duplicate %d, late %d, from strangers %d\n",
+		r.Packets, r.ReadCalls, r.PacketsInvalid, r.PacketsDuplicate, r.PacketsLate, r.PacketsForeign)
 	if len(r.Invalid) > 0 {
 		var parts []string
 		for k, v := range r.Invalid {

@@ -49,6 +49,10 @@ func badConfigs() []badCase {
 			[]string{`[capture] fps = 30: must be an integer`}},
 		{"parity a string", withPeer("[transport]\nparity = \"0.5\"\n"),
 			[]string{`config.toml:3: [transport] parity = "0.5": must be a number`}},
+		{"bitrate bounds crossed", withPeer("[transport]\nmin_bitrate_mbps = 20\nmax_bitrate_mbps = 10\n"),
+			[]string{`config.toml:3: [transport] min_bitrate_mbps = 20: is above max_bitrate_mbps (10)`}},
+		{"adaptive a string", withPeer("[transport]\nadaptive = \"yes\"\n"),
+			[]string{`[transport] adaptive = "yes": must be true or false`}},
 		{"overlay a string", withPeer("[display]\noverlay = \"yes\"\n"),
 			[]string{`[display] overlay = "yes": must be true or false`}},
 		{"listen a number", withPeer("listen = 5600\n"),
@@ -141,6 +145,9 @@ func badConfigs() []badCase {
 		{"transport", "parity", "nan", "inf", "must be between 0 and 2"},
 		{"transport", "max_frame_bytes", "65535", "67108865", "must be between 65536 and 67108864"},
 		{"transport", "max_rate_mbps", "-1", "100001", "must be between 0 and 100000"},
+		{"transport", "min_bitrate_mbps", "0.01", "10001", "must be between 0.05 and 10000 (megabits per second)"},
+		{"transport", "max_bitrate_mbps", "0", "nan", "must be between 0.05 and 10000 (megabits per second)"},
+		{"transport", "target_frame_loss", "0", "0.5", "must be between 1e-06 and 0.1 (a probability: 0.001 is one frame in a thousand)"},
 		{"capture", "fps", "-9223372036854775808", "9223372036854775807", "must be between 1 and 120"},
 	}
 	for _, r := range ranges {

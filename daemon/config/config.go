@@ -122,8 +122,15 @@ type Transport struct {
 	MaxDatagram   int           // UDP payload bytes per datagram, vstreamd's header and tag included; 576..65507
 	MaxDelay      time.Duration // from max_delay_ms; 1ms..10s
 	Parity        float64       // parity shards per data shard; 0 (FEC off)..2
-	MaxRateMbps   float64       // pace sending at this rate, Mb/s; 0: each frame at once
+	MaxRateMbps   float64       // cap on the pacing rate, Mb/s; 0: none (adaptive) or each frame at once (not adaptive)
 	MaxFrameBytes int           // largest encoded frame; 65536..67108864
+	// Adaptive fits the stream to the link: congestion control, encoder
+	// ladder, pacing and parity from measured loss. Parity is then chosen,
+	// not configured.
+	Adaptive        bool
+	MinBitrateMbps  float64 // the adaptation never aims below this
+	MaxBitrateMbps  float64 // nor above this
+	TargetFrameLoss float64 // parity is chosen to lose at most this share of frames
 }
 
 // Control is the [control] table.
@@ -160,10 +167,14 @@ func Default() *Config {
 		},
 		Display: Display{Sink: "window", Kind: SinkWindow, Overlay: true},
 		Transport: Transport{
-			MaxDatagram:   1200,
-			MaxDelay:      100 * time.Millisecond,
-			Parity:        0.25,
-			MaxFrameBytes: 4 << 20,
+			MaxDatagram:     1200,
+			MaxDelay:        100 * time.Millisecond,
+			Parity:          0.25,
+			MaxFrameBytes:   4 << 20,
+			Adaptive:        true,
+			MinBitrateMbps:  0.3,
+			MaxBitrateMbps:  100,
+			TargetFrameLoss: 0.001,
 		},
 		Control:  Control{Socket: "/run/vstreamd/vstreamd.sock"},
 		Security: Security{KeyFile: "/etc/vstreamd/psk", Encryption: true},

@@ -181,6 +181,10 @@ max_datagram = 1472
 max_delay_ms = 250
 parity = 0.5
 max_rate_mbps = 50
+adaptive = false
+min_bitrate_mbps = 1
+max_bitrate_mbps = 20
+target_frame_loss = 0.01
 max_frame_bytes = 1048576
 [control]
 socket = "/tmp/vs.sock"

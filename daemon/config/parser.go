@@ -188,6 +188,10 @@ func (p *parser) crossCheck(c *Config) {
 			"%s is not a loopback address, and the page shows the call's video to whoever reaches it: "+
 				"use 127.0.0.1 or [::1] (and an SSH tunnel), or set allow_remote = true in [http] to serve other hosts", a))
 	}
+	if c.Transport.MinBitrateMbps > c.Transport.MaxBitrateMbps && !p.bad["transport.min_bitrate_mbps"] && !p.bad["transport.max_bitrate_mbps"] {
+		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
+			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))
+	}
 	if c.Security.Encryption && c.Security.KeyFile == "" && !p.bad["security.key_file"] && !p.bad["security.encryption"] {
 		p.add("security.key_file", c.Security.KeyFile,
 			`encryption is on but no key file is set: run "vstreamd genkey" to make a key and name it here, or set encryption = "off" to send unencrypted`)

@@ -98,6 +98,15 @@ func specs() []spec {
 				return ""
 			},
 			get: func(c *Config) any { return c.Transport.MaxRateMbps }}),
+		live(spec{key: "transport.adaptive", kind: kindBool,
+			set: func(c *Config, v value) string { c.Transport.Adaptive = v.b; return "" },
+			get: func(c *Config) any { return c.Transport.Adaptive }}),
+		live(floatKey("transport.min_bitrate_mbps", 0.05, 10000, "megabits per second",
+			func(c *Config) *float64 { return &c.Transport.MinBitrateMbps })),
+		live(floatKey("transport.max_bitrate_mbps", 0.05, 10000, "megabits per second",
+			func(c *Config) *float64 { return &c.Transport.MaxBitrateMbps })),
+		live(floatKey("transport.target_frame_loss", 0.000001, 0.1, "a probability: 0.001 is one frame in a thousand",
+			func(c *Config) *float64 { return &c.Transport.TargetFrameLoss })),
 		intKey("transport.max_frame_bytes", 65536, 67108864, "64 KiB to 64 MiB",
 			func(c *Config) *int { return &c.Transport.MaxFrameBytes }),
 
@@ -162,6 +171,20 @@ func intKey(key string, lo, hi int64, note string, field func(*Config) *int) spe
 		get: func(c *Config) any { return int64(*field(c)) }}
 }
 
+// floatKey is a float key within lo..hi; note says what the unit is.
+func floatKey(key string, lo, hi float64, note string, field func(*Config) *float64) spec {
+	msg := fmt.Sprintf("must be between %g and %g (%s)", lo, hi, note)
+	return spec{key: key, kind: kindFloat,
+		set: func(c *Config, v value) string {
+			if !(v.f >= lo && v.f <= hi) { // also rejects nan
+				return msg
+			}
+			*field(c) = v.f
+			return ""
+		},
+		get: func(c *Config) any { return *field(c) }}
+}
+
 // strKey is a string key stored as written once check (if any) accepts it.
 func strKey(key string, check func(string) string, field func(*Config) *string) spec {
 	return spec{key: key, kind: kindString,
@@ -188,7 +211,8 @@ func Keys() []string {
 }
 
 // Live reports whether a reload applies key while running (peer, fps,
-// quality, parity, max_delay_ms, max_rate_mbps, log level). Other keys need
+// quality, parity, max_delay_ms, max_rate_mbps, the adaptation's keys, log
+// level). Other keys need
 // a restart.
 func Live(key string) bool {
 	for _, s := range specs() {

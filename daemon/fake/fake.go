@@ -16,12 +16,13 @@ import (
 
 // Source makes frames whose first 8 bytes are a sequence number, whose size
 // grows with the quality (Bytes at quality 80), and whose last 4 bytes are
-// a CRC-32 of the rest, so a receiver can check each one. Safe for
-// concurrent use.
+// a CRC-32 of the rest, so a receiver can check each one. SetSize scales
+// the frames by area against 1280x720. Safe for concurrent use.
 type Source struct {
-	Bytes   int // frame size at quality 80; default 20000
+	Bytes   int // frame size at quality 80 and 1280x720; default 20000
 	quality atomic.Int64
 	fps     atomic.Int64
+	area    atomic.Int64 // pixels per SetSize; 0: 1280x720
 	seq     atomic.Uint64
 	next    time.Time // owned by Next's caller
 }
@@ -61,7 +62,11 @@ func (s *Source) size() int {
 	if b == 0 {
 		b = 20000
 	}
-	return max(16, b*int(s.quality.Load())/80)
+	b = b * int(s.quality.Load()) / 80
+	if a := s.area.Load(); a > 0 {
+		b = int(int64(b) * a / (1280 * 720))
+	}
+	return max(16, b)
 }
 
 func (s *Source) frame(b []byte) []byte {
@@ -89,6 +94,10 @@ func Check(b []byte) (uint64, bool) {
 
 func (s *Source) SetQuality(q int) { s.quality.Store(int64(q)) }
 func (s *Source) SetFPS(fps int)   { s.fps.Store(int64(fps)) }
+func (s *Source) SetSize(w, h int) { s.area.Store(int64(w) * int64(h)) }
+
+// FPS returns the current frame rate.
+func (s *Source) FPS() int { return int(s.fps.Load()) }
 
 // Quality returns the current quality.
 func (s *Source) Quality() int { return int(s.quality.Load()) }

@@ -75,3 +75,66 @@ func TestLossyLink(t *testing.T) {
 		t.Error("no frame needed FEC at 5% loss: the datagrams were not lost on the way")
 	}
 }
+
+// TestBottleneckAdapts is the adaptation's end-to-end test: the default
+// stream (1280x720, 30 fps, JPEG q80: about 33 Mb/s) through a 10 Mbit/s
+// bottleneck with a 64 KB queue, as on a home uplink. Adapting, most
+// frames get through; with the adaptation off almost none do, which shows
+// the relay really is the bottleneck. Loose bounds: the figures belong to
+// the benchmark (docs/benchmarks.md).
+func TestBottleneckAdapts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the real binaries; skipped with -short")
+	}
+	if err := exec.Command("pkg-config", "--exists", "opencv4").Run(); err != nil {
+		t.Skip("vstreamd needs OpenCV 4 to build (pkg-config opencv4 failed: install libopencv-dev)")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bins, err := buildBinaries(ctx, filepath.Join(dir, "bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cond condition
+	for _, c := range conditions() {
+		if c.Name == "bn10" {
+			cond = c
+		}
+	}
+	cond.Timeline = false
+	run := func(fixed bool) result {
+		h := &harness{
+			bins: bins, net: loopbackNetwork(), dir: dir,
+			set: settings{
+				Width: 1280, Height: 720, FPS: 30, Quality: 80, MaxDatagram: 1200, MaxDelayMs: 100,
+				Warmup: 3 * time.Second, Duration: 4 * time.Second, Seed: 1, OneWay: true, Fixed: fixed,
+			},
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
+		defer cancel()
+		res, err := h.run(ctx, cond, 0.25, cond.Relay)
+		if err != nil {
+			t.Fatalf("fixed=%v: %v", fixed, err)
+		}
+		t.Logf("adaptive=%v: sent %d, delivered %d (%.1f%%), late %d, incomplete %d, lost %d, corrupt %d; wire %.1f Mb/s, relay dropped %.1f%%, transport p95 %.1f ms",
+			!fixed, res.Sent, res.Delivered, res.DeliveredRatio*100, res.Late, res.Incomplete, res.Lost, res.Corrupt, res.WireBps/1e6, res.RelayDrop*100, res.Transport.P95)
+		if res.Corrupt != 0 {
+			t.Errorf("adaptive=%v: %d corrupt frames, want 0", !fixed, res.Corrupt)
+		}
+		return res
+	}
+	adaptive := run(false)
+	want := uint64(0.5 * 4 * 30) // half of 30 fps over the 4 s window
+	if adaptive.Delivered < want || adaptive.DeliveredRatio < 0.8 {
+		t.Errorf("adapting: delivered %d frames (%.1f%% of those sent) in 4 s, want at least %d and 80%%",
+			adaptive.Delivered, adaptive.DeliveredRatio*100, want)
+	}
+	if adaptive.WireBps > 10.5e6 {
+		t.Errorf("adapting: sent %.1f Mb/s into a 10 Mbit/s link", adaptive.WireBps/1e6)
+	}
+	fixed := run(true)
+	if fixed.Delivered*2 > adaptive.Delivered {
+		t.Errorf("with the adaptation off B still got %d frames (adapting: %d): the relay did not limit the stream", fixed.Delivered, adaptive.Delivered)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // condition is one network condition the benchmark runs. The relay
@@ -23,6 +24,15 @@ type condition struct {
 	// Extra conditions help diagnose the others; they run only when
 	// -conditions names them.
 	Extra bool
+	// Sched is the relay's rate cap over time, when it changes.
+	Sched *schedule
+	// Timeline samples the run once a second and draws it.
+	Timeline bool
+	// Window replaces -duration for this condition.
+	Window time.Duration
+	// Shared runs two one-way calls through the relay at once, sharing its
+	// rate cap and queue; each gets a row.
+	Shared bool
 }
 
 // conditions returns every condition, in the order they run: clean first,
@@ -50,9 +60,38 @@ func conditions() []condition {
 		},
 		{Name: "cap", Label: "rate cap", Cap: true, NoBound: true},
 		{
+			Name: "bn10", Label: "10 Mbit/s, 64 KB queue", NoBound: true, Timeline: true,
+			Relay: []string{"-rate", "10mbit", "-queue", "64KB"},
+		},
+		{
+			Name: "bn5", Label: "5 Mbit/s, 64 KB queue", NoBound: true,
+			Relay: []string{"-rate", "5mbit", "-queue", "64KB"},
+		},
+		{
+			Name: "bn10lossy", Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true,
+			Relay: []string{"-rate", "10mbit", "-queue", "64KB", "-loss", "0.02", "-delay", "30ms"},
+		},
+		iidLoss(0.15, nil),
+		{
+			Name: "shared20", Label: "two calls, one 20 Mbit/s bottleneck", NoBound: true, Shared: true,
+			Sched: &schedule{StartMbps: 20}, Relay: (&schedule{StartMbps: 20}).relayFlags(), Window: 30 * time.Second,
+		},
+		stepCondition("step", "40 -> 8 -> 40 Mbit/s", schedule{StartMbps: 40, Steps: []rateStep{{12 * time.Second, 8}, {27 * time.Second, 40}}}),
+		{
 			Name: "delay30", Label: "delay 30ms", Extra: true,
 			Relay: []string{"-delay", "30ms"},
 		},
+	}
+}
+
+// stepCondition is a bottleneck whose capacity changes during the run; it
+// is drawn as a timeline and its window covers the whole schedule plus
+// 20 s after the last step.
+func stepCondition(name, label string, s schedule) condition {
+	last := s.Steps[len(s.Steps)-1].At
+	return condition{
+		Name: name, Label: label, NoBound: true, Relay: s.relayFlags(),
+		Sched: &s, Timeline: true, Window: last + 20*time.Second - 3*time.Second,
 	}
 }
 

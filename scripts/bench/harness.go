@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,9 @@ type settings struct {
 	// Plain turns encryption off; by default the daemons encrypt, as
 	// deployed, with a key the harness makes for each run.
 	Plain bool
+	// Fixed turns the adaptation off ([transport] adaptive = false): the
+	// stream keeps the configured size, quality and parity.
+	Fixed bool
 }
 
 // shardPayload is the most a datagram carries of a shard: max_datagram
@@ -93,6 +97,9 @@ type harness struct {
 	net  network
 	dir  string // work directory; each run gets a subdirectory
 	runs int
+	// timelineDir is where timelines go; "" puts each in its run's
+	// directory.
+	timelineDir string
 }
 
 // run measures one condition at one parity; relayFlags are the relay's
@@ -132,6 +139,7 @@ func (h *harness) run(ctx context.Context, cond condition, parity float64, relay
 		"-stats-json", relayJSON,
 	}, relayFlags...)
 
+	relayStart := time.Now()
 	relay, err := startProcess("badlink", nw.nsRelay, h.bins.badlink, relayArgs, filepath.Join(dir, "relay.log"))
 	if err != nil {
 		return result{}, err
@@ -143,7 +151,7 @@ func (h *harness) run(ctx context.Context, cond condition, parity float64, relay
 	}
 	pair := &pair{a: a, b: b, relay: relay, sockA: sockA, sockB: sockB, portB: nw.portB, oneWay: h.set.OneWay}
 
-	res, err := h.measure(ctx, pair)
+	res, pts, err := h.measure(ctx, pair, cond, relayStart)
 	stopErr := stopAll(3*time.Second, a, b, relay)
 	if err != nil {
 		return result{}, errors.Join(err, stopErr)
@@ -156,6 +164,18 @@ func (h *harness) run(ctx context.Context, cond condition, parity float64, relay
 	}
 	res.Name, res.Condition, res.Parity = cond.Name, cond.Label, parity
 	res.finish(cond, parity, h.set)
+	if pts != nil {
+		dir := cmp.Or(h.timelineDir, dir)
+		base := filepath.Join(dir, fmt.Sprintf("timeline-%s", cond.Name))
+		if h.set.OneWay {
+			base += "-one-way"
+		}
+		if err := writeTimeline(pts, cond.Label, base); err != nil {
+			return result{}, fmt.Errorf("timeline: %w", err)
+		}
+		res.Timeline = base + ".png"
+		res.StepNotes = stepNotes(pts, cond.Sched)
+	}
 	return res, nil
 }
 
@@ -168,26 +188,39 @@ type pair struct {
 }
 
 // measure waits for both daemons to stream, warms up, and measures the
-// window between two snapshots.
-func (h *harness) measure(ctx context.Context, p *pair) (result, error) {
+// window between two snapshots. For a condition with a timeline it also
+// samples both daemons once a second from the start of the stream to the
+// end of the window.
+func (h *harness) measure(ctx context.Context, p *pair, cond condition, relayStart time.Time) (result, []point, error) {
 	if err := p.waitStreaming(ctx, 15*time.Second); err != nil {
-		return result{}, err
+		return result{}, nil, err
 	}
+	var pts []point
+	tctx, stopTimeline := context.WithCancel(ctx)
+	done := make(chan struct{})
+	if cond.Timeline {
+		go func() { pts = timeline(tctx, p, cond.Sched, relayStart); close(done) }()
+	} else {
+		close(done)
+	}
+	defer func() { stopTimeline(); <-done }()
 	if err := sleep(ctx, h.set.Warmup); err != nil {
-		return result{}, err
+		return result{}, nil, err
 	}
 	start, err := p.snapshot(ctx, false)
 	if err != nil {
-		return result{}, p.explain(err)
+		return result{}, nil, p.explain(err)
 	}
-	if err := sleep(ctx, h.set.Duration); err != nil {
-		return result{}, err
+	if err := sleep(ctx, cmp.Or(cond.Window, h.set.Duration)); err != nil {
+		return result{}, nil, err
 	}
 	end, err := p.snapshot(ctx, true)
 	if err != nil {
-		return result{}, p.explain(err)
+		return result{}, nil, p.explain(err)
 	}
-	return window(start, end), nil
+	stopTimeline()
+	<-done
+	return window(start, end), pts, nil
 }
 
 // explain returns err, or, if a process has died, why: a failed snapshot
@@ -327,13 +360,14 @@ max_datagram = %d
 max_delay_ms = %d
 parity = %g
 max_rate_mbps = %g
+adaptive = %v
 
 [control]
 socket = %q
 
 [security]
 %s
-`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, sock, h.security(dir))
+`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, !h.set.Fixed, sock, h.security(dir))
 	return cfg, sock, os.WriteFile(cfg, []byte(body), 0o600)
 }
 

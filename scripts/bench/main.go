@@ -46,6 +46,7 @@ type options struct {
 	markdown    string
 	jsonPath    string
 	keep        bool
+	timelineDir string
 }
 
 func main() {
@@ -97,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.set.Seed, "seed", 1, "the relay's random seed")
 	fs.BoolVar(&o.set.OneWay, "one-way", false, "A only sends and B only receives, instead of a two-way call (half the CPU load)")
 	fs.Float64Var(&o.set.MaxRateMbps, "max-rate", 0, "the daemons' [transport] max_rate_mbps: pace each frame at this many Mb/s (0: off)")
+	fs.BoolVar(&o.set.Fixed, "fixed", false, "turn the adaptation off ([transport] adaptive = false): configured size, quality and parity whatever the link")
 	fs.BoolVar(&o.set.Plain, "plain", false, "run with encryption off (by default the daemons encrypt, with a fresh key per run)")
 	fs.BoolVar(&o.netns, "netns", false, "run the daemons and the relay in three network namespaces (needs root) instead of on loopback")
 	fs.StringVar(&o.netnsScript, "netns-script", "scripts/netns.sh", "`path` of netns.sh, for -netns")
@@ -104,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&badlinkBin, "badlink", "", "badlink `binary`; empty builds ./cmd/badlink")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the table as Markdown to `file`")
 	fs.StringVar(&o.jsonPath, "json", "", "also write every row as JSON to `file`")
+	fs.StringVar(&o.timelineDir, "timeline-dir", "", "write the timelines (PNG and CSV) of the conditions that draw one into `dir` (default: the work directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs and logs of every run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -201,7 +204,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		bins.vstreamd = cmp.Or(bins.vstreamd, built.vstreamd)
 		bins.badlink = cmp.Or(bins.badlink, built.badlink)
 	}
-	h := &harness{bins: bins, set: o.set, net: loopbackNetwork(), dir: dir}
+	h := &harness{bins: bins, set: o.set, net: loopbackNetwork(), dir: dir, timelineDir: o.timelineDir}
 	where := "loopback (127.0.0.1)"
 	if o.netns {
 		n, down, err := setupNetns(o.netnsScript)
@@ -260,6 +263,21 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
 			n++
+			if c.Shared {
+				rs, err := h.runShared(ctx, c, p)
+				loads = append(loads, readLoad())
+				if ctx.Err() != nil {
+					return nil, nil, nil, ctx.Err()
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: FAILED: %v\n", n, total, c.Label, p, err)
+					failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
+					continue
+				}
+				fmt.Fprintf(stderr, "[%d/%d] %s: %s; timeline: %s\n", n, total, c.Label, rs[0].StepNotes[0], rs[0].Timeline)
+				rows = append(rows, rs...)
+				continue
+			}
 			res, err := runCondition(ctx, h, c, p, o.capFraction, rows)
 			loads = append(loads, readLoad())
 			if ctx.Err() != nil {
@@ -272,6 +290,12 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 			}
 			fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
 				n, total, c.Label, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
+			for _, note := range res.StepNotes {
+				fmt.Fprintf(stderr, "      %s\n", note)
+			}
+			if res.Timeline != "" {
+				fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+			}
 			rows = append(rows, res)
 		}
 	}

@@ -32,7 +32,11 @@ type result struct {
 	// the loss the relay actually applied (MDSLoss), nil where the bound
 	// does not apply.
 	MDSBound *float64 `json:"mds_bound"`
-	MDSLoss  float64  `json:"mds_loss"`
+	// Timeline is the PNG of a condition drawn over time; StepNotes say
+	// how fast the stream recovered after each capacity step.
+	Timeline  string   `json:"timeline,omitempty"`
+	StepNotes []string `json:"step_notes,omitempty"`
+	MDSLoss   float64  `json:"mds_loss"`
 
 	// Latency at B at the end of the window, over its last 1024 delivered
 	// frames (see the notes in docs/benchmarks.md).

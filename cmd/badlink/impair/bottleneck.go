@@ -52,3 +52,16 @@ func (b *bottleneck) offer(now time.Duration, size int) (depart time.Duration, o
 	b.busyUntil += tx
 	return b.busyUntil, true
 }
+
+// setRate changes the rate at now. What is queued stays queued, in bytes,
+// and drains at the new rate; the queue keeps its size q.
+func (b *bottleneck) setRate(now time.Duration, rate int64, q Queue) {
+	if b.rate == 0 || rate <= 0 {
+		return
+	}
+	if backlog := b.busyUntil - now; backlog > 0 {
+		bits := float64(backlog) * float64(b.rate) / float64(time.Second)
+		b.busyUntil = now + time.Duration(bits*float64(time.Second)/float64(rate))
+	}
+	b.rate, b.queue = rate, q.drain(rate)
+}

@@ -3,6 +3,7 @@ package impair
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -129,5 +130,45 @@ func TestRateCapBurstFillsQueue(t *testing.T) {
 				t.Errorf("queue %v: %d out, %d dropped, want %d out", tc.q, len(out), drops, tc.want)
 			}
 		})
+	}
+}
+
+// TestRateSteps overloads a cap that steps 40 -> 8 -> 40 Mb/s and checks
+// the output rate of each phase.
+func TestRateSteps(t *testing.T) {
+	p := Params{Rate: 40e6, Queue: Queue{Bytes: 64000}}
+	p.Steps[0] = RateStep{At: time.Second, Rate: 8e6}
+	p.Steps[1] = RateStep{At: 2 * time.Second, Rate: 40e6}
+	l, err := NewLink(p, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 1200
+	gap := time.Duration(size * 8 * float64(time.Second) / 60e6) // offered at 60 Mb/s
+	var bytes [3]float64
+	for now := time.Duration(0); now < 3*time.Second; now += gap {
+		v := l.Decide(now, size)
+		if v.Copy[0].Dropped {
+			continue
+		}
+		// Count by departure, away from the edges where the queue carries over.
+		if d := v.Copy[0].Release; d%time.Second > 100*time.Millisecond && d < 3*time.Second {
+			bytes[d/time.Second] += size
+		}
+	}
+	for i, want := range []float64{40e6, 8e6, 40e6} {
+		got := bytes[i] * 8 / 0.9
+		if math.Abs(got-want) > 0.03*want {
+			t.Errorf("phase %d: output %.2f Mb/s, want %.0f", i, got/1e6, want/1e6)
+		}
+	}
+	if s := p.String(); !strings.Contains(s, "at 1s rate 8mbit") {
+		t.Errorf("Params.String() = %q, want it to list the steps", s)
+	}
+	bad := Params{Rate: 10e6}
+	bad.Steps[0] = RateStep{At: 2 * time.Second, Rate: 8e6}
+	bad.Steps[1] = RateStep{At: time.Second, Rate: 8e6}
+	if err := bad.Validate(); err == nil {
+		t.Error("Validate accepted steps out of order")
 	}
 }

@@ -3,6 +3,8 @@ package impair
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/vstreamd/vstreamd/fec/lossmodel"
 )
 
 // Copy is the fate of one copy of a datagram that was not lost.
@@ -39,10 +41,11 @@ const (
 // and calls it from that direction's reader.
 type Link struct {
 	params Params
-	loss   lossModel
+	loss   lossmodel.Channel
 	dupRNG *rand.Rand
 	neck   bottleneck
 	delay  delayLine
+	step   int // next of params.Steps
 }
 
 // NewLink returns a Link for p whose random draws are determined by seed
@@ -57,7 +60,7 @@ func NewLink(p Params, seed, stream uint64) (*Link, error) {
 	}
 	return &Link{
 		params: p,
-		loss:   newLossModel(p.Loss, p.Burst, gen(rngLoss)),
+		loss:   lossmodel.NewChannel(p.lossModel(), gen(rngLoss)),
 		dupRNG: gen(rngDup),
 		neck:   newBottleneck(p.Rate, p.Queue),
 		delay:  newDelayLine(p, gen(rngJitter)),
@@ -72,9 +75,13 @@ func (l *Link) Params() Params { return l.params }
 // allocate.
 func (l *Link) Decide(now time.Duration, size int) Verdict {
 	var v Verdict
-	if l.loss.lost() {
+	if l.loss.Lost() {
 		v.Lost = true
 		return v
+	}
+	for l.step < MaxRateSteps && l.params.Steps[l.step].Rate > 0 && now >= l.params.Steps[l.step].At {
+		l.neck.setRate(now, l.params.Steps[l.step].Rate, l.params.Queue)
+		l.step++
 	}
 	v.Copies = 1
 	if l.params.Dup > 0 && l.dupRNG.Float64() < l.params.Dup {

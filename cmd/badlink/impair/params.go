@@ -26,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vstreamd/vstreamd/fec/lossmodel"
 )
 
 // Limits on the delay settings; beyond them the relay's in-flight limit would
@@ -60,6 +62,20 @@ type Params struct {
 	// Queue bounds the bottleneck queue in front of the rate cap. Zero
 	// means DefaultQueue. It is ignored without Rate.
 	Queue Queue
+	// Steps change Rate during the run: at each step's time (on the
+	// caller's clock, from its start) the cap becomes the step's rate, the
+	// queue keeping its size in bytes. They need a Rate to start from and
+	// must be in time order; the first step with Rate 0 ends the list.
+	Steps [MaxRateSteps]RateStep
+}
+
+// MaxRateSteps is how many rate changes a run can have.
+const MaxRateSteps = 8
+
+// RateStep is one change of the rate cap.
+type RateStep struct {
+	At   time.Duration
+	Rate int64 // bits per second, > 0
 }
 
 // Queue is the size of the bottleneck queue, either in bytes or as the time
@@ -109,13 +125,12 @@ func (p Params) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 	}
+	if err := p.lossModel().Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	switch {
-	case !(p.Loss >= 0 && p.Loss <= 1):
-		return bad("loss %g: must be between 0 and 1", p.Loss)
 	case !(p.Dup >= 0 && p.Dup <= 1):
 		return bad("dup %g: must be between 0 and 1", p.Dup)
-	case p.Burst != 0 && !(p.Burst >= 1):
-		return bad("burst %g: must be 0 (independent losses) or at least 1 datagram", p.Burst)
 	case p.Delay < 0 || p.Delay > MaxDelay:
 		return bad("delay %v: must be between 0 and %v", p.Delay, MaxDelay)
 	case p.Jitter < 0 || p.Jitter > MaxDelay:
@@ -129,14 +144,20 @@ func (p Params) Validate() error {
 	case p.Queue.Time > MaxDelay:
 		return bad("queue %v: must be at most %v", p.Queue.Time, MaxDelay)
 	}
-	if p.Burst >= 1 && p.Loss > 0 {
-		if p.Loss == 1 {
-			return bad("burst %g with loss 1: bursts need loss below 1", p.Burst)
-		}
-		// P(Good->Bad) = p / (L (1-p)) must be a probability.
-		if min := p.Loss / (1 - p.Loss); p.Burst < min {
-			return bad("burst %g with loss %g: mean burst must be at least loss/(1-loss) = %.3g",
-				p.Burst, p.Loss, min)
+	for i, st := range p.Steps {
+		switch {
+		case st.Rate == 0:
+			continue
+		case i > 0 && p.Steps[i-1].Rate == 0:
+			return bad("rate step %d follows an empty one", i+1)
+		case p.Rate == 0:
+			return bad("rate steps need a rate to start from")
+		case st.Rate < 0:
+			return bad("rate step %d: rate %d: must be positive", i+1, st.Rate)
+		case st.At < 0 || i > 0 && st.At <= p.Steps[i-1].At:
+			return bad("rate step %d at %v: steps must be in increasing time order", i+1, st.At)
+		case p.Queue.drain(st.Rate) > MaxDelay:
+			return bad("rate step %d: queue %v at %s drains in %v, more than %v", i+1, p.Queue, FormatRate(st.Rate), p.Queue.drain(st.Rate), MaxDelay)
 		}
 	}
 	if p.Rate > 0 && p.Queue.drain(p.Rate) > MaxDelay {
@@ -144,6 +165,11 @@ func (p Params) Validate() error {
 			p.Queue, FormatRate(p.Rate), p.Queue.drain(p.Rate), MaxDelay)
 	}
 	return nil
+}
+
+// lossModel is the loss part of p (see package lossmodel for the chain).
+func (p Params) lossModel() lossmodel.Model {
+	return lossmodel.Model{Loss: p.Loss, Burst: p.Burst}
 }
 
 // String summarises p in the flag syntax, e.g.
@@ -176,6 +202,11 @@ func (p Params) String() string {
 	}
 	if p.Rate > 0 {
 		add("rate %s queue %v", FormatRate(p.Rate), p.Queue.OrDefault())
+		for _, st := range p.Steps {
+			if st.Rate > 0 {
+				add("at %v rate %s", st.At, FormatRate(st.Rate))
+			}
+		}
 	}
 	if len(b) == 0 {
 		return "clean"

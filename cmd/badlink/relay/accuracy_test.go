@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/cmd/badlink/impair"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // BenchmarkRelayDelayAccuracy measures how far the relay's real delay
@@ -64,7 +65,7 @@ func BenchmarkRelayDelayAccuracy(b *testing.B) {
 			}
 			// Give the last datagrams time to come out, then stop the
 			// receiver.
-			waitFor(b, "the relay to send everything", time.Now().Add(5*time.Second), func() bool {
+			testutil.WaitFor(b, "the relay to send everything", 5*time.Second, func() bool {
 				s := r.Stats().A2B
 				return s.In >= uint64(b.N) && s.InFlight() == 0 || s.In < uint64(b.N) && time.Since(next) > time.Second
 			})

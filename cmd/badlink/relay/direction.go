@@ -14,13 +14,14 @@ import (
 // being closed, end the relay rather than spin.
 const maxReadErrors = 100
 
-// direction carries datagrams one way: read on rx from `from`, impaired by
-// link, written on tx to `to`. The reader goroutine owns link and seq, the
+// direction carries datagrams one way: read on rx from from[i], impaired by
+// link, written on tx to to[i]. With a second pair of endpoints both flows
+// share the link, and so its bottleneck. The reader goroutine owns link and seq, the
 // sender goroutine owns heap; they share pool and queue.
 type direction struct {
 	name     string
 	link     *impair.Link
-	from, to netip.AddrPort
+	from, to [2]netip.AddrPort // the pairs; from[1] invalid: one pair
 	rx, tx   PacketConn
 	maxSize  int
 	epoch    time.Time
@@ -32,7 +33,7 @@ type direction struct {
 	heap  releaseHeap
 }
 
-func newDirection(name string, link *impair.Link, from, to netip.AddrPort, rx, tx PacketConn, limit, maxSize int, epoch time.Time) *direction {
+func newDirection(name string, link *impair.Link, from, to [2]netip.AddrPort, rx, tx PacketConn, limit, maxSize int, epoch time.Time) *direction {
 	return &direction{
 		name: name, link: link, from: from, to: to, rx: rx, tx: tx,
 		maxSize: maxSize, epoch: epoch,
@@ -76,7 +77,12 @@ func (d *direction) readLoop() error {
 // handle filters, impairs and queues one datagram that arrived at now.
 // It runs on the reader goroutine and does not allocate.
 func (d *direction) handle(p []byte, from netip.AddrPort, now time.Duration) {
-	if unmap(from) != d.from {
+	var dst uint8
+	switch unmap(from) {
+	case d.from[0]:
+	case d.from[1]:
+		dst = 1
+	default:
 		d.c.filtered.Add(1)
 		return
 	}
@@ -112,7 +118,7 @@ func (d *direction) handle(p []byte, from netip.AddrPort, now time.Duration) {
 			d.c.reordered.Add(1)
 		}
 		d.seq++
-		d.queue <- item{at: cp.Release, seq: d.seq, buf: i, n: int32(n)}
+		d.queue <- item{at: cp.Release, seq: d.seq, buf: i, n: int32(n), dst: dst}
 	}
 }
 
@@ -172,7 +178,7 @@ func (d *direction) flush(now time.Duration) (wait time.Duration, pending bool) 
 
 // send writes one datagram to the far endpoint and frees its buffer.
 func (d *direction) send(it item) {
-	_, err := d.tx.WriteToUDPAddrPort(d.pool.buf(it.buf)[:it.n], d.to)
+	_, err := d.tx.WriteToUDPAddrPort(d.pool.buf(it.buf)[:it.n], d.to[it.dst])
 	d.pool.put(it.buf)
 	switch {
 	case err == nil:

@@ -43,7 +43,7 @@ func testDirection(t testing.TB, p impair.Params, limit int) (*direction, *sinkC
 		t.Fatal(err)
 	}
 	sink := &sinkConn{}
-	return newDirection(NameA2B, link, testA, testB, sink, sink, limit, DefaultMaxSize, time.Now()), sink
+	return newDirection(NameA2B, link, [2]netip.AddrPort{testA}, [2]netip.AddrPort{testB}, sink, sink, limit, DefaultMaxSize, time.Now()), sink
 }
 
 // step pushes one datagram through the reader and sender halves without

@@ -57,6 +57,7 @@ type item struct {
 	seq uint64        // arrival order, to break ties in at
 	buf int32         // pool index
 	n   int32         // length
+	dst uint8         // which pair's endpoint it goes to
 }
 
 func (a item) before(b item) bool {

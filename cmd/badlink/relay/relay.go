@@ -59,6 +59,11 @@ type PacketConn interface {
 type Config struct {
 	// PeerA and PeerB are the endpoints' addresses.
 	PeerA, PeerB netip.AddrPort
+	// PeerA2 and PeerB2, when set, are a second pair of endpoints relayed
+	// through the same sockets and the same impairments: A2's datagrams
+	// go to B2 and back. Both calls then share each direction's rate cap
+	// and queue, as two calls share a home uplink.
+	PeerA2, PeerB2 netip.AddrPort
 	// A2B applies to datagrams from A to B, B2A to the other direction.
 	A2B, B2A impair.Params
 	// Seed determines every random decision, with a separate stream per
@@ -119,11 +124,18 @@ func (r *Relay) init() error {
 	if cfg.MaxSize < 1 || cfg.MaxSize > maxDatagram {
 		return fmt.Errorf("relay: max size %d: must be between 1 and %d bytes", cfg.MaxSize, maxDatagram)
 	}
-	a, b := unmap(cfg.PeerA), unmap(cfg.PeerB)
+	if cfg.PeerA2.IsValid() != cfg.PeerB2.IsValid() {
+		return errors.New("relay: a second pair needs both of its addresses")
+	}
+	a := [2]netip.AddrPort{unmap(cfg.PeerA), unmap(cfg.PeerA2)}
+	b := [2]netip.AddrPort{unmap(cfg.PeerB), unmap(cfg.PeerB2)}
+	if cfg.PeerA2.IsValid() && (a[1] == a[0] || b[1] == b[0] || a[1] == b[0] || b[1] == a[0]) {
+		return errors.New("relay: the second pair's addresses must differ from the first's")
+	}
 	for i, s := range []struct {
 		name     string
 		p        impair.Params
-		from, to netip.AddrPort
+		from, to [2]netip.AddrPort
 		rx, tx   PacketConn
 	}{
 		{NameA2B, cfg.A2B, a, b, r.conns[0], r.conns[1]},
@@ -162,7 +174,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		})
 		wg.Go(d.sendLoop)
 	}
-	r.log.Info("relaying", "a", r.cfg.PeerA, "b", r.cfg.PeerB, "seed", r.cfg.Seed,
+	r.log.Info("relaying", "a", r.cfg.PeerA, "b", r.cfg.PeerB, "a2", r.cfg.PeerA2, "b2", r.cfg.PeerB2, "seed", r.cfg.Seed,
 		NameA2B, r.cfg.A2B.String(), NameB2A, r.cfg.B2A.String())
 	<-ctx.Done()
 	r.Close()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/cmd/badlink/impair"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // loopback binds a UDP socket on 127.0.0.1 at a free port. Tests send
@@ -75,17 +76,6 @@ func send(t testing.TB, c *net.UDPConn, to netip.AddrPort, id uint64, size int) 
 	binary.BigEndian.PutUint64(b, id)
 	if _, err := c.WriteToUDPAddrPort(b, to); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, deadline time.Time, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -166,7 +156,7 @@ func TestRelayLoopbackBothWays(t *testing.T) {
 		send(t, a.conn, ra, i, size)
 		send(t, b.conn, rb, 1<<32|i, size)
 		if (i+1)%batch == 0 {
-			waitFor(t, "a batch to pass the relay", deadline, settled(i+1))
+			testutil.WaitFor(t, "a batch to pass the relay", time.Until(deadline), settled(i+1))
 		}
 	}
 
@@ -178,7 +168,7 @@ func TestRelayLoopbackBothWays(t *testing.T) {
 		send(t, intruder, rb, 1<<40|uint64(i), size)
 	}
 	send(t, a.conn, ra, 1<<41, 1600)
-	waitFor(t, "foreign and oversized datagrams to be counted", deadline, func() bool {
+	testutil.WaitFor(t, "foreign and oversized datagrams to be counted", time.Until(deadline), func() bool {
 		s := r.Stats()
 		return s.A2B.Filtered == foreign && s.B2A.Filtered == foreign && s.A2B.TooBig == 1
 	})
@@ -260,7 +250,7 @@ func TestRelayStopDiscardsHeldDatagrams(t *testing.T) {
 	for i := range 5 {
 		send(t, a.conn, ra, uint64(i), 100)
 	}
-	waitFor(t, "five datagrams held", time.Now().Add(5*time.Second), func() bool {
+	testutil.WaitFor(t, "five datagrams held", 5*time.Second, func() bool {
 		return r.Stats().A2B.In == 5
 	})
 	if err := stop(); err != nil {
@@ -300,5 +290,51 @@ func BenchmarkRelayLoopback(b *testing.B) {
 		if _, _, err := eb.ReadFromUDPAddrPort(in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRelayTwoPairsShareTheLink relays two calls through the same sockets
+// and rate cap: each endpoint gets only its own peer's datagrams, from the
+// relay's address on its side, and the two flows together fit the one cap.
+func TestRelayTwoPairsShareTheLink(t *testing.T) {
+	a, b, a2, b2 := newEndpoint(t), newEndpoint(t), newEndpoint(t), newEndpoint(t)
+	cfg := Config{PeerA2: addrOf(a2.conn), PeerB2: addrOf(b2.conn)}
+	cfg.A2B.Rate, cfg.A2B.Queue = 8e6, impair.Queue{Bytes: 1 << 20}
+	r, ra, rb, stop := startRelay(t, cfg, a, b)
+	const n, size = 200, 1000
+	start := time.Now()
+	for i := range uint64(n) {
+		send(t, a.conn, ra, i, size)
+		send(t, a2.conn, ra, 1000+i, size)
+	}
+	send(t, b2.conn, rb, 5000, size) // and one back from B2 to A2
+	testutil.WaitFor(t, "both B endpoints to get every datagram", 5*time.Second, func() bool {
+		return b.count() == n && b2.count() == n && a2.count() == 1
+	})
+	elapsed := time.Since(start)
+	// 400 datagrams of 1000 bytes at 8 Mb/s take 400 ms through one cap.
+	if elapsed < 350*time.Millisecond {
+		t.Errorf("both flows through in %v: faster than one shared 8 Mb/s cap allows (400 ms)", elapsed)
+	}
+	for _, c := range []struct {
+		name   string
+		e      *endpoint
+		from   netip.AddrPort
+		lo, hi uint64
+	}{{"B", b, rb, 0, n}, {"B2", b2, rb, 1000, 1000 + n}, {"A2", a2, ra, 5000, 5001}, {"A", a, ra, 0, 0}} {
+		c.e.mu.Lock()
+		for _, g := range c.e.got {
+			if g.id < c.lo || g.id >= c.hi || g.from != c.from {
+				t.Errorf("%s got datagram %d from %v, want only %d..%d from %v", c.name, g.id, g.from, c.lo, c.hi-1, c.from)
+				break
+			}
+		}
+		c.e.mu.Unlock()
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Stats().A2B; s.Out != 2*n {
+		t.Errorf("a2b out %d, want %d", s.Out, 2*n)
 	}
 }

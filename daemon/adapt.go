@@ -1,0 +1,262 @@
+package daemon
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/congestion"
+	"github.com/vstreamd/vstreamd/daemon/ladder"
+	"github.com/vstreamd/vstreamd/fec"
+	"github.com/vstreamd/vstreamd/fec/lossmodel"
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// Adaptation tuning.
+const (
+	// paceFactor: frames are paced at this multiple of the target, so a
+	// frame leaves in well under a frame interval yet never reaches the
+	// bottleneck as one burst (GCC paces at 2.5x).
+	paceFactor = 2.0
+	// lossPrior is the loss the parity policy assumes when none is
+	// measured: a clean path still loses the odd datagram.
+	lossPrior = 0.003
+	// lossMemory and fastLossMemory are the time constants of the loss
+	// estimates the parity follows.
+	lossMemory     = 5 * time.Second
+	fastLossMemory = 500 * time.Millisecond
+	// ladderEvery is how often the send loop reconsiders the level.
+	ladderEvery = 100 * time.Millisecond
+	// maxParity bounds the parity the policy chooses: past it, more of the
+	// budget goes to parity than parity can save.
+	maxParity = 0.6
+	// blockShards approximates the data shards of a block of a large
+	// frame, for the parity policy.
+	blockShards = 128
+)
+
+// adaptation fits the stream to the link: the congestion controller turns
+// the peer's feedback into a target rate; per frame, the send loop asks for
+// that frame's parity, the pacing rate and the encoder level. Feedback
+// arrives on the receive loop, frames leave on the send loop; mu joins
+// them. The ladder is the send loop's alone.
+type adaptation struct {
+	mu         sync.Mutex
+	on         bool
+	cc         *congestion.Controller
+	fast, slow lossSums // loss estimates for parity
+	burst      float64  // mean loss burst, datagrams
+	targetLoss float64
+	paceCap    float64 // bits per second; 0: none
+	delays     []time.Duration
+
+	ceiling atomic.Pointer[ladder.Level] // the configured level; the ladder's top
+
+	// Owned by the send loop.
+	lad      *ladder.Ladder
+	ladderAt time.Time
+
+	status atomic.Pointer[AdaptStatus]
+}
+
+// AdaptStatus is what status shows of the adaptation.
+type AdaptStatus struct {
+	Enabled       bool    `json:"enabled"`
+	State         string  `json:"state"`            // increase, hold, decrease, start
+	EstimateBps   float64 `json:"estimate_bps"`     // rate the peer measured arriving
+	TargetBps     float64 `json:"target_bps"`       // what the sender aims for, parity included
+	MediaBps      float64 `json:"media_budget_bps"` // target less parity
+	PaceBps       float64 `json:"pace_bps"`
+	QueueDelayMs  float64 `json:"queue_delay_ms"`
+	Loss          float64 `json:"loss_ratio"` // as the parity policy sees it
+	Burst         float64 `json:"loss_burst"`
+	Parity        float64 `json:"parity"` // of the last frame
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	FPS           int     `json:"fps"`
+	Quality       int     `json:"quality"`
+	Reason        string  `json:"reason"` // of the last rate change
+	ReasonAgo     float64 `json:"reason_age_seconds"`
+	LevelReason   string  `json:"level_reason"` // of the last level change
+	LevelAgo      float64 `json:"level_reason_age_seconds"`
+	FeedbackCount uint64  `json:"feedbacks"`
+}
+
+func (a *adaptation) init(cfg *config.Config) error {
+	a.on = cfg.Transport.Adaptive
+	a.targetLoss = cfg.Transport.TargetFrameLoss
+	a.paceCap = cfg.Transport.MaxRateMbps * 1e6
+	cc, err := congestion.New(congestion.Config{
+		Min: cfg.Transport.MinBitrateMbps * 1e6, Max: cfg.Transport.MaxBitrateMbps * 1e6,
+	})
+	if err != nil {
+		return err
+	}
+	a.cc = cc
+	top := ladder.Level{Width: cfg.Capture.Width, Height: cfg.Capture.Height, FPS: cfg.Capture.FPS, Quality: cfg.Capture.Quality}
+	lad, err := ladder.New(ladder.JPEG, top)
+	if err != nil {
+		return err
+	}
+	a.lad = lad
+	a.ceiling.Store(&top)
+	a.status.Store(&AdaptStatus{Enabled: a.on})
+	return nil
+}
+
+// apply takes a reloaded configuration's adaptation keys; a new fps or
+// quality ceiling rebuilds the ladder on the send loop's next frame.
+func (a *adaptation) apply(cfg *config.Config) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ceiling.Store(&ladder.Level{Width: cfg.Capture.Width, Height: cfg.Capture.Height, FPS: cfg.Capture.FPS, Quality: cfg.Capture.Quality})
+	a.on = cfg.Transport.Adaptive
+	a.targetLoss = cfg.Transport.TargetFrameLoss
+	a.paceCap = cfg.Transport.MaxRateMbps * 1e6
+	a.cc.SetBounds(cfg.Transport.MinBitrateMbps*1e6, cfg.Transport.MaxBitrateMbps*1e6)
+}
+
+// onFeedback feeds one feedback from the peer to the controller. It runs
+// on the receive loop; sent looks up our send times.
+func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt time.Duration, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.delays = a.delays[:0]
+	for _, s := range m.Samples() {
+		at, ok := sent.lookup(s.Packet)
+		if !ok {
+			continue
+		}
+		owd := m.Sent - int64(s.Age) - at
+		if owd < -int64(time.Hour)*48 || owd > int64(time.Hour)*48 {
+			continue // a clock that far off says nothing about queues
+		}
+		a.delays = append(a.delays, time.Duration(owd))
+	}
+	received := min(m.Received, m.Expected)
+	a.cc.OnFeedback(congestion.Feedback{
+		At: now, Delays: a.delays, Received: received, Expected: m.Expected,
+		Bytes: m.Bytes, Interval: m.Interval, RTT: max(rtt, 0),
+	})
+	// The parity's loss estimate: lost over expected datagrams, in sums
+	// that decay over about half a second (fast) and lossMemory (slow); the
+	// policy takes the larger, so parity rises within a few feedbacks of
+	// loss starting and stays up a while after it stops. Loss while the
+	// controller sees congestion is the queue overflowing: the rate cut
+	// answers it, and parity would only feed the queue.
+	if st := a.cc.Snapshot().State; m.Expected > 0 && st != congestion.StateDecrease && st != congestion.StateHold {
+		lost := float64(m.Expected - received)
+		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)
+		a.slow.add(lost, float64(m.Expected), now, lossMemory)
+		if lost > 0 && m.Runs > 0 {
+			b := lost / float64(min(m.Runs, m.Expected-received))
+			a.burst += 0.2 * (b - a.burst)
+		}
+	}
+	st := *a.status.Load()
+	st.FeedbackCount++
+	a.status.Store(&st)
+}
+
+// frame is what the send loop asks before sending a frame of n bytes
+// whose shards hold up to maxShard bytes: the parity ratio to use and the
+// pacing rate in bits per second (0: none).
+func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	snap := a.cc.Snapshot()
+	// The data shards of the frame's (first) block: frames of more than
+	// blockShards data shards are split into blocks of about that many.
+	k := min((n+maxShard-1)/maxShard, blockShards)
+	loss := max(a.fast.ratio(), a.slow.ratio(), lossPrior)
+	model := lossmodel.Model{Loss: min(loss, 0.9)}
+	if a.burst >= 1.5 && loss > 2*lossPrior {
+		model.Burst = a.burst
+	}
+	most := min(int(math.Ceil(maxParity*float64(k))), fec.MaxShards-k)
+	m, _ := lossmodel.MinParity(model, k, a.targetLoss, most)
+	parity = 0
+	if m > 0 && k > 0 {
+		parity = min((float64(m)-0.001)/float64(k), fec.MaxRatio)
+	}
+	pace = paceFactor * snap.Target
+	if a.paceCap > 0 {
+		pace = min(pace, a.paceCap)
+	}
+	st := AdaptStatus{
+		Enabled: a.on, State: string(snap.State), EstimateBps: snap.ReceiveRate,
+		TargetBps: snap.Target, MediaBps: snap.Target / (1 + parity), PaceBps: pace,
+		QueueDelayMs: float64(snap.QueueDelay) / 1e6, Loss: loss, Burst: a.burst, Parity: parity,
+		Reason: snap.Reason, FeedbackCount: a.status.Load().FeedbackCount,
+	}
+	if !snap.Changed.IsZero() {
+		st.ReasonAgo = now.Sub(snap.Changed).Seconds()
+	}
+	a.status.Store(&st)
+	return parity, pace
+}
+
+// level observes a frame of n bytes and returns the encoder level to use
+// from the next frame on, and whether it changed. Send loop only.
+func (a *adaptation) level(n int, now time.Time) (ladder.Level, bool) {
+	rebuilt := false
+	if top := *a.ceiling.Load(); top != a.lad.Levels()[0] {
+		if lad, err := ladder.New(ladder.JPEG, top); err == nil {
+			a.lad, a.ladderAt, rebuilt = lad, time.Time{}, true // a reload changed the ceiling
+		}
+	}
+	a.lad.Observe(n)
+	st := a.status.Load()
+	var lv ladder.Level
+	changed := false
+	if now.Sub(a.ladderAt) >= ladderEvery && st.MediaBps > 0 {
+		a.ladderAt = now
+		lv, changed = a.lad.Update(st.MediaBps, now)
+	} else {
+		lv = a.lad.Current()
+	}
+	changed = changed || rebuilt
+	next := *st
+	next.Width, next.Height, next.FPS, next.Quality = lv.Width, lv.Height, lv.FPS, lv.Quality
+	reason, at := a.lad.Reason()
+	next.LevelReason = reason
+	if !at.IsZero() {
+		next.LevelAgo = now.Sub(at).Seconds()
+	}
+	a.status.Store(&next)
+	return lv, changed
+}
+
+// enabled reports whether the adaptation steers the stream.
+func (a *adaptation) enabled() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.on
+}
+
+// lossSums are lost and expected datagrams in sums that decay
+// exponentially with time.
+type lossSums struct {
+	lost, expected float64
+	at             time.Time
+}
+
+func (l *lossSums) add(lost, expected float64, now time.Time, memory time.Duration) {
+	if !l.at.IsZero() {
+		k := math.Exp(-max(now.Sub(l.at).Seconds(), 0) / memory.Seconds())
+		l.lost, l.expected = l.lost*k, l.expected*k
+	}
+	l.at = now
+	l.lost += lost
+	l.expected += expected
+}
+
+// ratio is the loss ratio; 0 until some datagrams were expected.
+func (l *lossSums) ratio() float64 {
+	if l.expected < 20 { // too few to say
+		return 0
+	}
+	return l.lost / l.expected
+}

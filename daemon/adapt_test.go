@@ -1,0 +1,210 @@
+package daemon
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/congestion"
+	"github.com/vstreamd/vstreamd/fec/lossmodel"
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+func newAdaptation(t *testing.T) *adaptation {
+	t.Helper()
+	a := &adaptation{}
+	if err := a.init(config.Default()); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// feed gives a the feedback of d of traffic, 100 datagrams per 50 ms of
+// which lost are lost in runs of burst, each datagram's one-way delay
+// being delay, and returns the time after it.
+func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, burst uint32, delay time.Duration) time.Time {
+	var pkt uint64 = 1
+	for end := now.Add(d); now.Before(end); now = now.Add(feedbackEvery) {
+		m := packetizer.Feedback{
+			Sent: now.UnixNano(), Expected: 100, Received: 100 - lost, Bytes: (100 - lost) * 1200,
+			Interval: feedbackEvery, N: 4,
+		}
+		if lost > 0 {
+			m.Runs = max(1, lost/burst)
+		}
+		for i := range m.N {
+			pkt++
+			sent.record(pkt, now.Add(-delay).UnixNano())
+			m.Arrivals[i] = packetizer.Arrival{Packet: pkt}
+		}
+		a.onFeedback(&m, sent, 10*time.Millisecond, now)
+	}
+	return now
+}
+
+func TestParityFollowsTheLoss(t *testing.T) {
+	a := newAdaptation(t)
+	var sent sendTimes
+	now := time.Unix(1_700_000_000, 0)
+	const frame, shard = 100_000, 1128 // 89 data shards
+	k := (frame + shard - 1) / shard
+
+	clean, _ := a.frame(frame, shard, now)
+	if clean <= 0 || clean > 0.1 {
+		t.Errorf("no loss measured: parity %.3f, want a little (the prior), at most 0.1", clean)
+	}
+
+	now = feed(a, &sent, now, 3*time.Second, 10, 1, 5*time.Millisecond)
+	lossy, _ := a.frame(frame, shard, now)
+	m := int(lossy*float64(k)) + 1
+	if p := lossmodel.BlockLoss(lossmodel.Model{Loss: 0.10}, k, m); p > a.targetLoss*1.01 {
+		t.Errorf("10%% loss: parity %.3f (%d shards for %d) loses %.4f of frames, want at most %g", lossy, m, k, p, a.targetLoss)
+	}
+	if lossy > 0.4 {
+		t.Errorf("10%% loss: parity %.3f, more than needed", lossy)
+	}
+
+	now = feed(a, &sent, now, 20*time.Second, 0, 0, 5*time.Millisecond)
+	after, _ := a.frame(frame, shard, now)
+	if after > clean*1.5+0.01 {
+		t.Errorf("20 s after the loss stopped: parity %.3f, want back near %.3f", after, clean)
+	}
+}
+
+func TestCongestionLossDoesNotRaiseParity(t *testing.T) {
+	a := newAdaptation(t)
+	var sent sendTimes
+	now := time.Unix(1_700_000_000, 0)
+	now = feed(a, &sent, now, time.Second, 0, 0, 5*time.Millisecond)
+	before, _ := a.frame(60_000, 1128, now)
+	// A full queue: delays 60 ms above the base, and tail drops.
+	now = feed(a, &sent, now, time.Second, 20, 5, 65*time.Millisecond)
+	if st := a.cc.Snapshot().State; st != congestion.StateDecrease && st != congestion.StateHold {
+		t.Fatalf("a full queue: controller state %q, want decrease or hold", st)
+	}
+	after, _ := a.frame(60_000, 1128, now)
+	if after > before+0.01 {
+		t.Errorf("congestion loss raised parity from %.3f to %.3f; the rate cut answers it", before, after)
+	}
+}
+
+func TestPaceFollowsTheTargetWithinTheCap(t *testing.T) {
+	a := newAdaptation(t)
+	now := time.Unix(1_700_000_000, 0)
+	_, pace := a.frame(50_000, 1128, now)
+	if want := paceFactor * a.cc.Target(); pace != want {
+		t.Errorf("pace %.1f Mb/s, want %.1f (twice the target)", pace/1e6, want/1e6)
+	}
+	cfg := config.Default()
+	cfg.Transport.MaxRateMbps = 5
+	a.apply(cfg)
+	if _, pace = a.frame(50_000, 1128, now); pace != 5e6 {
+		t.Errorf("with max_rate_mbps = 5: pace %.1f Mb/s, want 5", pace/1e6)
+	}
+}
+
+func TestLevelFollowsTheBudgetAndTheCeiling(t *testing.T) {
+	a := newAdaptation(t)
+	var sent sendTimes
+	now := time.Unix(1_700_000_000, 0)
+	// A queue that keeps building pulls the target down; the ladder follows.
+	for i := range 60 {
+		now = feed(a, &sent, now, 100*time.Millisecond, 0, 0, time.Duration(i)*5*time.Millisecond)
+		a.frame(100_000, 1128, now)
+		a.level(100_000, now)
+	}
+	lv := a.lad.Current()
+	if lv.Width >= 1280 && lv.Quality >= 80 {
+		t.Errorf("after sustained overuse (target %.1f Mb/s): level %v, want below the ceiling", a.cc.Target()/1e6, lv)
+	}
+	// A reload with a lower ceiling rebuilds the ladder under it.
+	cfg := config.Default()
+	cfg.Capture.Quality = 40
+	a.apply(cfg)
+	got, changed := a.level(50_000, now)
+	if !changed || a.lad.Levels()[0].Quality != 40 || got.Quality > 40 {
+		t.Errorf("after a reload to quality 40: level %v (changed %v), ceiling %v", got, changed, a.lad.Levels()[0])
+	}
+}
+
+func TestFeedbackState(t *testing.T) {
+	var f feedbackState
+	now := time.Unix(1_700_000_000, 0)
+	h := packetizer.Header{Kind: packetizer.KindData, Frame: 7}
+	var highest uint64
+	// Packets 1..10 of frame 7, then 14..20 of frame 8: a gap of three.
+	for _, pkt := range []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 19, 20} {
+		if pkt == 14 {
+			h.Frame = 8
+		}
+		h.Packet = pkt
+		f.onDatagram(&h, 1000, highest, now)
+		highest = max(highest, pkt)
+		now = now.Add(time.Millisecond)
+	}
+	var m packetizer.Feedback
+	if err := packetizer.ParseFeedback(f.build(now, highest, FrameCounts{FramesDelivered: 2}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Received != 17 || m.Expected != 17 || m.Runs != 1 || m.Bytes != 17000 || m.Delivered != 2 || m.Highest != 20 {
+		t.Errorf("first feedback %+v: want 17 received, 17 expected (the first interval counts what came), 1 run, 17000 bytes, 2 delivered", m)
+	}
+	// Sampled: the first datagram of each frame and every fourth.
+	var pkts []uint64
+	for _, s := range m.Samples() {
+		pkts = append(pkts, s.Packet)
+	}
+	if len(pkts) < 3 || pkts[0] != 1 || !contains(pkts, 14) {
+		t.Errorf("samples %v: want the first of each frame (1, 14) and more", pkts)
+	}
+	if age := m.Samples()[0].Age; age != 17*time.Millisecond {
+		t.Errorf("age of the first sample %v, want 17ms", age)
+	}
+	// The next interval: 21..30 with 25 missing.
+	for pkt := uint64(21); pkt <= 30; pkt++ {
+		if pkt == 25 {
+			continue
+		}
+		h.Packet = pkt
+		f.onDatagram(&h, 1000, highest, now)
+		highest = max(highest, pkt)
+	}
+	if err := packetizer.ParseFeedback(f.build(now.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond {
+		t.Errorf("second feedback %+v: want 9 of 10, 1 run, 1 delivered, 50ms", m)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		h.Packet++
+		f.onDatagram(&h, 1000, h.Packet-1, now)
+		f.build(now, h.Packet, FrameCounts{})
+	})
+	if allocs != 0 {
+		t.Errorf("onDatagram+build: %v allocs, want 0", allocs)
+	}
+}
+
+func contains(s []uint64, v uint64) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSendTimes(t *testing.T) {
+	var s sendTimes
+	s.record(5, 500)
+	if at, ok := s.lookup(5); !ok || at != 500 {
+		t.Errorf("lookup(5) = %d, %v; want 500, true", at, ok)
+	}
+	s.record(5+sendTimeSlots, 900) // the same slot, a later packet
+	if _, ok := s.lookup(5); ok {
+		t.Error("lookup(5) found a time after its slot was reused")
+	}
+	if _, ok := s.lookup(6); ok {
+		t.Error("lookup(6) found a time never recorded")
+	}
+}

@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// feedbackEvery is how often a receiving endpoint sends feedback for the
+// sender's congestion controller: a few frames' worth, often enough to
+// react within a round trip or two.
+const feedbackEvery = 50 * time.Millisecond
+
+// feedbackState is what the receive loop gathers between two feedbacks. It
+// is owned by the receive loop; it allocates nothing.
+type feedbackState struct {
+	last      time.Time // when the previous feedback went out
+	highest   uint64    // highest packet number at the previous feedback
+	received  uint32
+	runs      uint32
+	bytes     uint32
+	frames    FrameCounts // assembler totals at the previous feedback
+	lastFrame uint32      // frame of the newest shard datagram
+	haveLast  bool
+	shards    uint32 // shard datagrams in the interval, for sampling
+	msg       packetizer.Feedback
+	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
+	buf       []byte
+}
+
+// reset forgets everything: a new peer session.
+func (f *feedbackState) reset() {
+	buf := f.buf
+	*f = feedbackState{buf: buf}
+}
+
+// onDatagram counts one datagram of the peer's session (any kind) that
+// arrived at now; highest is the peer's highest packet number before it.
+func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint64, now time.Time) {
+	f.received++
+	f.bytes += uint32(size)
+	if highest != 0 && h.Packet > highest+1 {
+		f.runs++
+	}
+	if !h.Kind.IsShard() {
+		return
+	}
+	// Sampled: the first datagram of every frame and every sampleEvery-th
+	// datagram. The first of a frame left the sender after a pause, so it
+	// shows the standing queue rather than the frame's own burst.
+	if !f.haveLast || h.Frame != f.lastFrame || f.shards%sampleEvery == 0 {
+		f.sample(h.Packet, now)
+	}
+	f.lastFrame, f.haveLast = h.Frame, true
+	f.shards++
+}
+
+// sampleEvery is how often a datagram's arrival is sampled besides the
+// first of each frame.
+const sampleEvery = 4
+
+// sample keeps the arrival of a datagram; when full, the oldest sample
+// gives way.
+func (f *feedbackState) sample(pkt uint64, at time.Time) {
+	m := &f.msg
+	if m.N == packetizer.MaxArrivals {
+		copy(m.Arrivals[:], m.Arrivals[1:])
+		copy(f.arrived[:], f.arrived[1:])
+		m.N--
+	}
+	m.Arrivals[m.N].Packet, f.arrived[m.N] = pkt, at
+	m.N++
+}
+
+// build encodes the feedback for the interval ending at now and starts the
+// next interval. highest is the peer's highest packet number; totals are
+// the assembler's frame outcomes so far. The result is valid until the
+// next call.
+func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts) []byte {
+	m := &f.msg
+	for i := range m.Arrivals[:m.N] {
+		m.Arrivals[i].Age = max(0, now.Sub(f.arrived[i]))
+	}
+	expected := uint64(0)
+	if f.highest != 0 && highest > f.highest {
+		expected = highest - f.highest
+	} else if f.highest == 0 {
+		expected = uint64(f.received)
+	}
+	m.Sent = now.UnixNano()
+	m.Highest = highest
+	m.Received = f.received
+	m.Expected = uint32(min(expected, 1<<32-1))
+	m.Runs = f.runs
+	m.Bytes = f.bytes
+	m.Interval = now.Sub(f.last)
+	if f.last.IsZero() {
+		m.Interval = feedbackEvery
+	}
+	d := func(a, b uint64) uint16 { return uint16(min(a-b, 1<<16-1)) }
+	m.Delivered = d(totals.FramesDelivered, f.frames.FramesDelivered)
+	m.Dropped = d(totals.FramesLate+totals.FramesIncomplete, f.frames.FramesLate+f.frames.FramesIncomplete)
+	m.Lost = d(totals.FramesLost, f.frames.FramesLost)
+	if uint32(m.N) > m.Received {
+		m.N = int(m.Received)
+	}
+	f.buf = m.AppendTo(f.buf[:0])
+	f.last, f.highest, f.frames = now, highest, totals
+	f.received, f.runs, f.bytes, f.shards = 0, 0, 0, 0
+	m.N = 0
+	return f.buf
+}
+
+// sendTimes remembers when recent datagrams left, by packet number, so
+// that feedback can be turned into one-way delays. The send loop records;
+// the receive loop looks up. Each slot is a packet number and a time,
+// written time first and read packet-time-packet, so a reader never pairs
+// a packet with another's time.
+type sendTimes struct {
+	pkt [sendTimeSlots]atomic.Uint64
+	at  [sendTimeSlots]atomic.Int64
+}
+
+// sendTimeSlots covers about a second at 40 Mb/s of 1200-byte datagrams.
+const sendTimeSlots = 4096
+
+func (s *sendTimes) record(pkt uint64, at int64) {
+	i := pkt % sendTimeSlots
+	s.at[i].Store(at)
+	s.pkt[i].Store(pkt)
+}
+
+func (s *sendTimes) lookup(pkt uint64) (int64, bool) {
+	i := pkt % sendTimeSlots
+	if s.pkt[i].Load() != pkt {
+		return 0, false
+	}
+	at := s.at[i].Load()
+	if s.pkt[i].Load() != pkt {
+		return 0, false
+	}
+	return at, true
+}

@@ -1,0 +1,59 @@
+package testutil
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// childEnv marks a child process of the test binary (RunInChild).
+const childEnv = "VSTREAMD_TEST_CHILD"
+
+// InChild reports whether this test binary is a child started by
+// RunInChild.
+func InChild() bool { return os.Getenv(childEnv) != "" }
+
+// RunInChild runs the test called name again in a child process of this
+// test binary, with env added, and fails t with the child's output if it
+// fails; the child's lines mentioning RSS are logged. The test calls it
+// when !InChild() and returns; in the child it does its work.
+func RunInChild(t *testing.T, name string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), env...), childEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+name)) {
+		t.Fatalf("%s in a child process: %v\n%s", name, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "RSS") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
+}
+
+// RSS returns the process's resident set size in bytes, after a GC has
+// returned what Go can to the system. It skips t where /proc is missing.
+func RSS(t testing.TB) int64 {
+	t.Helper()
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skipf("no /proc/self/statm to measure memory: %v", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		t.Fatalf("statm %q: too few fields", b)
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		t.Fatalf("statm %q: %v", b, err)
+	}
+	return pages * int64(os.Getpagesize())
+}

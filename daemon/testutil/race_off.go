@@ -1,0 +1,6 @@
+//go:build !race
+
+package testutil
+
+// RaceEnabled: the race detector is off.
+const RaceEnabled = false

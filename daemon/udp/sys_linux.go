@@ -1,0 +1,321 @@
+//go:build linux
+
+package udp
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmsghdr is struct mmsghdr of sendmmsg(2) and recvmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// gsoSpace is the control message room of one send: UDP_SEGMENT, a
+// uint16. groSpace is that of one read: UDP_GRO, an int.
+var (
+	gsoSpace = unix.CmsgSpace(2)
+	groSpace = unix.CmsgSpace(4)
+)
+
+// sysConn makes the batched system calls. Its send state belongs to the
+// WriteBatch caller and its read state to the ReadBatch caller.
+type sysConn struct {
+	rc  syscall.RawConn
+	v6  bool // an AF_INET6 socket (IPv4 peers as mapped addresses)
+	gso atomic.Bool
+	gro bool
+
+	// send
+	shdr   []mmsghdr
+	siov   []unix.Iovec
+	soob   []byte
+	scount []int // datagrams in each message
+	sa4    unix.RawSockaddrInet4
+	sa6    unix.RawSockaddrInet6
+	sendFn func(fd uintptr) bool
+	sfrom  int // first message of the call
+	sn     int // messages built
+	sret   int
+	serr   syscall.Errno
+
+	// read
+	rhdr   []mmsghdr
+	riov   []unix.Iovec
+	roob   []byte
+	rsa    []unix.RawSockaddrInet6 // room for either family
+	recvFn func(fd uintptr) bool
+	rn     int
+	rret   int
+	rerr   syscall.Errno
+}
+
+func newSysConn(uc *net.UDPConn, offload bool) (*sysConn, error) {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	s := &sysConn{rc: rc}
+	var domain int
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		domain, derr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if !offload {
+			return
+		}
+		if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
+			s.gso.Store(true)
+		}
+		s.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("udp: socket family: %w", derr)
+	}
+	s.v6 = domain == unix.AF_INET6
+	s.sendFn = s.doSend
+	s.recvFn = s.doRecv
+	return s, nil
+}
+
+func (s *sysConn) doSend(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.shdr[s.sfrom])), uintptr(s.sn-s.sfrom), 0, 0, 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false // wait until writable (EINTR: try again)
+	}
+	s.sret, s.serr = int(r), e
+	return true
+}
+
+func (s *sysConn) doRecv(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.rhdr[0])), uintptr(s.rn), 0, 0, 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false // wait until readable
+	}
+	s.rret, s.rerr = int(r), e
+	return true
+}
+
+// grow sizes the send state for n messages; it allocates only when a
+// larger batch than any before comes.
+func (s *sysConn) grow(n int) {
+	if len(s.shdr) >= n {
+		return
+	}
+	s.shdr = make([]mmsghdr, n)
+	s.siov = make([]unix.Iovec, n)
+	s.soob = make([]byte, n*gsoSpace)
+	s.scount = make([]int, n)
+}
+
+// setDest fills the send address and returns it.
+func (s *sysConn) setDest(to netip.AddrPort) (*byte, uint32, error) {
+	port := to.Port()
+	if s.v6 {
+		s.sa6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: to.Addr().As16()}
+		p := (*[2]byte)(unsafe.Pointer(&s.sa6.Port))
+		p[0], p[1] = byte(port>>8), byte(port)
+		return (*byte)(unsafe.Pointer(&s.sa6)), unix.SizeofSockaddrInet6, nil
+	}
+	a := to.Addr().Unmap()
+	if !a.Is4() {
+		return nil, 0, fmt.Errorf("udp: IPv6 destination %v on an IPv4 socket", to)
+	}
+	s.sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a.As4()}
+	p := (*[2]byte)(unsafe.Pointer(&s.sa4.Port))
+	p[0], p[1] = byte(port>>8), byte(port)
+	return (*byte)(unsafe.Pointer(&s.sa4)), unix.SizeofSockaddrInet4, nil
+}
+
+// build lays out messages for datagrams first.. of b: with segmentation,
+// runs of equal size (the last of a run may be shorter) up to MaxSegments
+// and maxPayload bytes per message; without, one message per datagram.
+func (s *sysConn) build(b *Batch, first int, name *byte, namelen uint32, gso bool) {
+	s.grow(b.Len())
+	s.sn = 0
+	s.sfrom = 0
+	start := 0
+	if first > 0 {
+		start = b.ends[first-1]
+	}
+	for i := first; i < b.Len(); {
+		size := b.ends[i] - start
+		end, count := b.ends[i], 1
+		if gso {
+			for j := i + 1; j < b.Len() && count < MaxSegments; j++ {
+				l := b.ends[j] - b.ends[j-1]
+				if l > size || b.ends[j]-start > maxPayload {
+					break
+				}
+				end = b.ends[j]
+				count++
+				if l < size {
+					break // a shorter datagram ends the run
+				}
+			}
+		}
+		m := &s.shdr[s.sn]
+		*m = mmsghdr{}
+		iov := &s.siov[s.sn]
+		iov.Base = &b.buf[start]
+		iov.SetLen(end - start)
+		m.hdr.Name = name
+		m.hdr.Namelen = namelen
+		m.hdr.Iov = iov
+		m.hdr.SetIovlen(1)
+		if count > 1 {
+			oob := s.soob[s.sn*gsoSpace : (s.sn+1)*gsoSpace]
+			h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+			h.Level = unix.SOL_UDP
+			h.Type = unix.UDP_SEGMENT
+			h.SetLen(unix.CmsgLen(2))
+			*(*uint16)(unsafe.Pointer(&oob[unix.CmsgLen(0)])) = uint16(size)
+			m.hdr.Control = &oob[0]
+			m.hdr.SetControllen(gsoSpace)
+		}
+		s.scount[s.sn] = count
+		s.sn++
+		i += count
+		start = end
+	}
+}
+
+func (s *sysConn) write(b *Batch, st *Stats) (int, error) {
+	name, namelen, err := s.setDest(b.Dest)
+	if err != nil {
+		return 0, err
+	}
+	gso := s.gso.Load()
+	s.build(b, 0, name, namelen, gso)
+	sent, done := 0, 0 // datagrams sent; datagrams dealt with
+	var first error
+	for s.sfrom < s.sn {
+		if err := s.rc.Write(s.sendFn); err != nil {
+			return sent, err // closed
+		}
+		st.SendCalls.Add(1)
+		if s.serr == 0 {
+			for _, c := range s.scount[s.sfrom : s.sfrom+s.sret] {
+				sent += c
+				done += c
+			}
+			s.sfrom += s.sret
+			continue
+		}
+		// The message at sfrom was refused.
+		if gso && s.scount[s.sfrom] > 1 && (s.serr == unix.EIO || s.serr == unix.EINVAL) {
+			// No segmentation here after all (EIO: the device
+			// lacks checksum offload); go on without it.
+			s.gso.Store(false)
+			gso = false
+			s.build(b, done, name, namelen, false)
+			continue
+		}
+		first = cmp(first, syscallError("sendmmsg", s.serr))
+		done += s.scount[s.sfrom]
+		s.sfrom++
+	}
+	st.Sent.Add(uint64(sent))
+	return sent, first
+}
+
+func (s *sysConn) read(in *Inbox, st *Stats) (int, error) {
+	n := len(in.slots)
+	if len(s.rhdr) < n {
+		s.rhdr = make([]mmsghdr, n)
+		s.riov = make([]unix.Iovec, n)
+		s.rsa = make([]unix.RawSockaddrInet6, n)
+		s.roob = make([]byte, n*groSpace)
+	}
+	for i, slot := range in.slots {
+		m := &s.rhdr[i]
+		*m = mmsghdr{}
+		iov := &s.riov[i]
+		iov.Base = &slot[0]
+		iov.SetLen(len(slot))
+		m.hdr.Name = (*byte)(unsafe.Pointer(&s.rsa[i]))
+		m.hdr.Namelen = unix.SizeofSockaddrInet6
+		m.hdr.Iov = iov
+		m.hdr.SetIovlen(1)
+		if s.gro {
+			m.hdr.Control = &s.roob[i*groSpace]
+			m.hdr.SetControllen(groSpace)
+		}
+	}
+	s.rn = n
+	if err := s.rc.Read(s.recvFn); err != nil {
+		return 0, err // closed or deadline
+	}
+	st.RecvCalls.Add(1)
+	if s.rerr != 0 {
+		return 0, syscallError("recvmmsg", s.rerr)
+	}
+	for i := range s.rret {
+		m := &s.rhdr[i]
+		from := sockaddrPort(&s.rsa[i])
+		data := in.slots[i][:min(int(m.len), len(in.slots[i]))]
+		seg := 0
+		if s.gro && m.hdr.Controllen > 0 {
+			seg = groSize(s.roob[i*groSpace : i*groSpace+int(m.hdr.Controllen)])
+		}
+		if seg <= 0 || seg >= len(data) {
+			if in.Add(data, from) {
+				st.Received.Add(1)
+			}
+			continue
+		}
+		for len(data) > 0 {
+			l := min(seg, len(data))
+			if !in.Add(data[:l:l], from) {
+				break
+			}
+			st.Received.Add(1)
+			data = data[l:]
+		}
+	}
+	return in.Len(), nil
+}
+
+// groSize returns the segment size in a read's control messages, or 0.
+func groSize(oob []byte) int {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			return 0
+		}
+		if h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4 {
+			return int(*(*int32)(unsafe.Pointer(&data[0])))
+		}
+		oob = rest
+	}
+	return 0
+}
+
+// sockaddrPort reads the sender's address the kernel wrote.
+func sockaddrPort(sa *unix.RawSockaddrInet6) netip.AddrPort {
+	switch sa.Family {
+	case unix.AF_INET6:
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return netip.AddrPort{}
+}
+
+// syscallError wraps errno as the net package reports socket errors.
+func syscallError(call string, errno syscall.Errno) error {
+	return &net.OpError{Op: call, Net: "udp", Err: os.NewSyscallError(call, errno)}
+}
