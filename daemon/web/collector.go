@@ -41,6 +41,17 @@ var (
 	descTxMaxRate = desc("tx_max_rate_bytes_per_second", "Pacing rate (max_rate_mbps / 8 * 1e6); 0 when pacing is off.")
 	descTxQuality = desc("tx_quality", "JPEG quality the source encodes at.")
 
+	descTxPace     = desc("tx_pace_bytes_per_second", "Pacing rate in force (the configured cap or the adaptation's); 0 when sending each frame at once.")
+	descTxCalls    = desc("tx_send_calls_total", "System calls that sent datagrams (several datagrams a call when batched).")
+	descAdaptState = desc("adapt_state", "1 for the adaptation's current state (increase, hold, decrease, start), 0 for the others; absent when the adaptation is off.", "state")
+	descAdaptEst   = desc("adapt_estimate_bytes_per_second", "Rate the peer measured arriving, as the adaptation sees it.")
+	descAdaptTgt   = desc("adapt_target_bytes_per_second", "Rate the sender aims for, parity included.")
+	descAdaptMedia = desc("adapt_media_budget_bytes_per_second", "The target less parity: what the encoder is given.")
+	descAdaptQueue = desc("adapt_queue_delay_seconds", "Queueing delay on the path, as the adaptation estimates it.")
+	descAdaptLoss  = desc("adapt_loss_ratio", "Datagram loss as the parity policy sees it.")
+	descAdaptLevel = desc("adapt_level", "The encoder level the adaptation chose, by dimension: width, height, fps, quality.", "dimension")
+	descAdaptFb    = desc("adapt_feedbacks_total", "Feedback messages the adaptation has taken from the peer.")
+
 	descSrcFrames  = desc("source_frames_total", "Frames the source encoded.")
 	descSrcDropped = desc("source_frames_dropped_total", "Frame slots the source skipped because capture, encoding or sending fell behind.")
 	descSrcFPS     = desc("source_frames_per_second", "Frames the source delivered per second, recently.")
@@ -59,6 +70,7 @@ var (
 	descRxInvalid   = desc("rx_datagrams_invalid_total", "Invalid datagrams by the reason they were rejected.", "reason")
 	descRxBytes     = desc("rx_bytes_total", "Bytes of valid datagrams from the peer.")
 	descRxErrors    = desc("rx_read_errors_total", "Errors reading the socket (e.g. ICMP port unreachable).")
+	descRxCalls     = desc("rx_read_calls_total", "System calls that read datagrams (several datagrams a call when batched).")
 	descRxLoss      = desc("rx_loss_ratio", "Datagram loss on the peer's stream, recently.")
 	descRxFPS       = desc("rx_frames_per_second", "Frames delivered per second, recently.")
 	descRxRate      = desc("rx_rate_bytes_per_second", "Bytes of valid datagrams received per second, recently (status: bitrate_bps / 8).")
@@ -74,9 +86,10 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descInfo, descState, descUptime, descHeard, descRestarts, descMoves, descRTT, descOffset,
 		descTxFrames, descTxDgrams, descTxBytes, descTxDropped, descTxErrors, descTxFPS, descTxRate, descTxParity, descTxMaxRate, descTxQuality,
+		descTxPace, descTxCalls, descAdaptState, descAdaptEst, descAdaptTgt, descAdaptMedia, descAdaptQueue, descAdaptLoss, descAdaptLevel, descAdaptFb,
 		descSrcFrames, descSrcDropped, descSrcFPS, descSrcEncode, descSrcSize,
 		descPeerFrames, descPeerLoss, descPeerLat, descPeerAge,
-		descRxFrames, descRxRecovered, descRxShards, descRxDgrams, descRxInvalid, descRxBytes, descRxErrors, descRxLoss, descRxFPS, descRxRate, descRxMaxDelay, descRxLatQ,
+		descRxFrames, descRxRecovered, descRxShards, descRxDgrams, descRxInvalid, descRxBytes, descRxErrors, descRxCalls, descRxLoss, descRxFPS, descRxRate, descRxMaxDelay, descRxLatQ,
 		descSinkFrames, descSinkDecode, descSinkUp,
 	} {
 		ch <- d
@@ -119,6 +132,23 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descTxParity, tx.Parity)
 		gauge(descTxMaxRate, tx.MaxRateMbps*1e6/8)
 		gauge(descTxQuality, float64(tx.Quality))
+		gauge(descTxPace, tx.PaceMbps*1e6/8)
+		counter(descTxCalls, tx.SendCalls)
+		if a := tx.Adapt; a != nil && a.Enabled {
+			for _, st := range []string{"increase", "hold", "decrease", "start"} {
+				gauge(descAdaptState, b2f(a.State == st), st)
+			}
+			gauge(descAdaptEst, a.EstimateBps/8)
+			gauge(descAdaptTgt, a.TargetBps/8)
+			gauge(descAdaptMedia, a.MediaBps/8)
+			gauge(descAdaptQueue, a.QueueDelayMs/1e3)
+			gauge(descAdaptLoss, a.Loss)
+			gauge(descAdaptLevel, float64(a.Width), "width")
+			gauge(descAdaptLevel, float64(a.Height), "height")
+			gauge(descAdaptLevel, float64(a.FPS), "fps")
+			gauge(descAdaptLevel, float64(a.Quality), "quality")
+			counter(descAdaptFb, a.FeedbackCount)
+		}
 		if src := tx.Source; src != nil {
 			counter(descSrcFrames, src.Frames)
 			counter(descSrcDropped, src.Dropped)
@@ -152,6 +182,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descRxBytes, rx.Bytes)
 	counter(descRxErrors, rx.ReadErrors)
+	counter(descRxCalls, rx.ReadCalls)
 	gauge(descRxLoss, rx.LossRatio)
 	gauge(descRxFPS, rx.FPS)
 	gauge(descRxRate, rx.BitrateBps/8)

@@ -16,6 +16,7 @@ type Sample struct {
 	RxFPS     float64 `json:"rx_fps"`
 	TxBps     float64 `json:"tx_bps"`
 	RxBps     float64 `json:"rx_bps"`
+	TargetBps float64 `json:"target_bps"` // the adaptation's target; 0 when it is off
 	LatP50    float64 `json:"lat_p50_ms"` // capture to complete, last 1024 frames
 	LatP95    float64 `json:"lat_p95_ms"`
 	NetP50    float64 `json:"transport_p50_ms"`
@@ -50,6 +51,9 @@ func (h *history) add(s daemon.Status, now time.Time) {
 	}
 	if r := s.TX.PeerReport; r != nil {
 		smp.PeerLoss = r.LossRatio
+	}
+	if a := s.TX.Adapt; a != nil && a.Enabled {
+		smp.TargetBps = a.TargetBps
 	}
 	if h.primed && rx.FramesDelivered >= h.last.FramesDelivered && rx.Accounted() >= h.last.Accounted() {
 		smp.Delivered = rx.FramesDelivered - h.last.FramesDelivered

@@ -20,7 +20,8 @@ const charts = [
     { key: 'peer_loss', name: 'sent (peer reports)', color: '#c78bff' } ] },
   { id: 'chart-bitrate', scale: 1e-6, series: [
     { key: 'tx_bps', name: 'sent', color: '#7cb7ff' },
-    { key: 'rx_bps', name: 'received', color: '#7ee08a' } ] },
+    { key: 'rx_bps', name: 'received', color: '#7ee08a' },
+    { key: 'target_bps', name: 'target (adaptation)', color: '#f5c15c' } ] },
 ];
 
 function drawChart(c) {
@@ -79,6 +80,10 @@ function statusText(s) {
   if (tx.enabled) {
     lines.push(`sending    ${tx.fps.toFixed(1)} fps, ${(tx.bitrate_bps / 1e6).toFixed(1)} Mb/s, parity ${tx.parity.toFixed(2)}, quality ${tx.quality}`);
     lines.push(`           frames ${tx.frames}, packets ${tx.packets} (${tx.parity_packets} parity), skipped ${tx.frames_skipped}`);
+    if (tx.adapt && tx.adapt.enabled) {
+      const a = tx.adapt;
+      lines.push(`           adaptation ${a.state}: estimate ${(a.estimate_bps / 1e6).toFixed(1)} Mb/s, target ${(a.target_bps / 1e6).toFixed(1)} Mb/s, ${a.width}x${a.height}@${a.fps} q${a.quality}${a.reason ? ' (' + a.reason + ')' : ''}`);
+    }
     if (tx.peer_report) {
       const r = tx.peer_report;
       lines.push(`           peer reports: delivered ${r.frames_delivered}, late ${r.frames_late}, lost ${r.frames_lost}; loss ${(100 * r.loss_ratio).toFixed(1)}%; latency p50/p95 ${r.latency_ms.p50.toFixed(1)}/${r.latency_ms.p95.toFixed(1)} ms`);
