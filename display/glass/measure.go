@@ -49,6 +49,9 @@ type Options struct {
 	// MaxError is the largest error of a sample's screen time that is
 	// kept (default 5 ms).
 	MaxError time.Duration
+	// Observe, if set, is called with every timed sample as it is taken
+	// (e.g. to feed a Prometheus histogram).
+	Observe func(Sample)
 }
 
 // Sample is one frame seen on the screen.
@@ -164,7 +167,11 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 			}
 			at := prevT0.Add(e)
 			captured := c.Captured(at)
-			res.Samples = append(res.Samples, Sample{Seq: c.Seq, Captured: captured, Seen: at, Error: e, Latency: at.Sub(captured)})
+			smp := Sample{Seq: c.Seq, Captured: captured, Seen: at, Error: e, Latency: at.Sub(captured)}
+			res.Samples = append(res.Samples, smp)
+			if opt.Observe != nil {
+				opt.Observe(smp)
+			}
 		}
 		prevMid, prevT0 = mid, t0
 	}

@@ -38,6 +38,7 @@ type options struct {
 	interval           time.Duration
 	keep               bool
 	noShm              bool
+	metrics            string // serve a glass-to-glass histogram here while measuring
 	jsonOut            string
 }
 
@@ -84,6 +85,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measuring time")
 	flag.DurationVar(&o.interval, "interval", 2*time.Millisecond, "least time between two reads of the window")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
+	flag.StringVar(&o.metrics, "metrics", "", "serve the glass-to-glass histogram for Prometheus at ADDR/metrics while measuring, e.g. 127.0.0.1:9470")
 	flag.BoolVar(&o.noShm, "no-shm", false, "read the window through the X socket (XGetImage) instead of shared memory (XShmGetImage)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the result as JSON to this file")
 	flag.Parse()
@@ -159,7 +161,16 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	load0 := loadavg()
 	fmt.Fprintf(log, "glass: reading window %#x for %v\n", win, o.duration)
-	res, err := glass.Measure(ctx, glass.Options{Display: x.Display, Window: win, Width: o.width, Duration: o.duration, Interval: o.interval, NoShm: o.noShm})
+	gopt := glass.Options{Display: x.Display, Window: win, Width: o.width, Duration: o.duration, Interval: o.interval, NoShm: o.noShm}
+	if o.metrics != "" {
+		_, stopMetrics, observe, err := serveMetrics(o.metrics, log)
+		if err != nil {
+			return nil, err
+		}
+		defer stopMetrics()
+		gopt.Observe = observe
+	}
+	res, err := glass.Measure(ctx, gopt)
 	if err != nil {
 		return nil, err
 	}
