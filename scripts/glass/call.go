@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ type endpoint struct {
 type callConfig struct {
 	Width, Height, FPS int
 	Title              string // the receiver's window title
+	Extra              string // TOML appended to both config files
 }
 
 // startCall starts the receiver B (source none, window sink on display)
@@ -55,7 +57,8 @@ peer = "127.0.0.1:%d"
 socket = %q
 [security]
 key_file = "psk"
-`, port, peer, capture, display, filepath.Join(dir, name+".sock"))
+%s
+`, port, peer, capture, display, filepath.Join(dir, name+".sock"), strings.ReplaceAll(cc.Extra, "] ", "]\n"))
 		return cfg, os.WriteFile(cfg, []byte(body), 0o600)
 	}
 	cfgA, err := write("a", pa, pb, fmt.Sprintf("source = \"pattern\"\nwidth = %d\nheight = %d\nfps = %d", cc.Width, cc.Height, cc.FPS), `sink = "none"`)

@@ -39,6 +39,7 @@ type options struct {
 	keep               bool
 	noShm              bool
 	metrics            string // serve a glass-to-glass histogram here while measuring
+	extra              string // appended to both daemons' config files
 	jsonOut            string
 }
 
@@ -86,6 +87,7 @@ func main() {
 	flag.DurationVar(&o.interval, "interval", 2*time.Millisecond, "least time between two reads of the window")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.StringVar(&o.metrics, "metrics", "", "serve the glass-to-glass histogram for Prometheus at ADDR/metrics while measuring, e.g. 127.0.0.1:9470")
+	flag.StringVar(&o.extra, "config", "", "TOML appended to both daemons' configs, e.g. '[transport] adaptive = false' (newlines as \\n)")
 	flag.BoolVar(&o.noShm, "no-shm", false, "read the window through the X socket (XGetImage) instead of shared memory (XShmGetImage)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the result as JSON to this file")
 	flag.Parse()
@@ -134,7 +136,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	defer x.Stop()
 	title := fmt.Sprintf("vstreamd glass %d", os.Getpid())
-	a, b, err := startCall(o.bin, dir, x.Display, callConfig{Width: o.width, Height: o.height, FPS: o.fps, Title: title})
+	a, b, err := startCall(o.bin, dir, x.Display, callConfig{Width: o.width, Height: o.height, FPS: o.fps, Title: title, Extra: strings.ReplaceAll(o.extra, `\n`, "\n")})
 	if err != nil {
 		return nil, err
 	}
