@@ -15,31 +15,8 @@ import (
 // that is above 99.99%; the test asks for a conservative 90% so that a busy
 // machine does not fail it, and for no corrupt frame at all.
 func TestLossyLink(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the real binaries; skipped with -short")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not in PATH, so the binaries cannot be built")
-	}
-	if err := exec.Command("pkg-config", "--exists", "opencv4").Run(); err != nil {
-		t.Skip("vstreamd needs OpenCV 4 to build (pkg-config opencv4 failed: install libopencv-dev)")
-	}
-	// Building vstreamd with GoCV takes about a minute when it is not
-	// cached; the run itself about six seconds.
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	dir := t.TempDir()
-	bins, err := buildBinaries(ctx, filepath.Join(dir, "bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var cond condition
-	for _, c := range conditions() {
-		if c.Name == "loss5" {
-			cond = c
-		}
-	}
+	bins, dir := buildForTest(t)
+	cond := conditionNamed(t, "loss5")
 	h := &harness{
 		bins: bins, net: loopbackNetwork(), dir: dir,
 		set: settings{
@@ -47,7 +24,7 @@ func TestLossyLink(t *testing.T) {
 			Warmup: 500 * time.Millisecond, Duration: 3 * time.Second, Seed: 1,
 		},
 	}
-	ctx, cancel = context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	res, err := h.run(ctx, cond, 0.25, cond.Relay)
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -83,25 +60,8 @@ func TestLossyLink(t *testing.T) {
 // the relay really is the bottleneck. Loose bounds: the figures belong to
 // the benchmark (docs/benchmarks.md).
 func TestBottleneckAdapts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the real binaries; skipped with -short")
-	}
-	if err := exec.Command("pkg-config", "--exists", "opencv4").Run(); err != nil {
-		t.Skip("vstreamd needs OpenCV 4 to build (pkg-config opencv4 failed: install libopencv-dev)")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	dir := t.TempDir()
-	bins, err := buildBinaries(ctx, filepath.Join(dir, "bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cond condition
-	for _, c := range conditions() {
-		if c.Name == "bn10" {
-			cond = c
-		}
-	}
+	bins, dir := buildForTest(t)
+	cond := conditionNamed(t, "bn10")
 	cond.Timeline = false
 	run := func(fixed bool) result {
 		h := &harness{
@@ -137,4 +97,40 @@ func TestBottleneckAdapts(t *testing.T) {
 	if fixed.Delivered*2 > adaptive.Delivered {
 		t.Errorf("with the adaptation off B still got %d frames (adapting: %d): the relay did not limit the stream", fixed.Delivered, adaptive.Delivered)
 	}
+}
+
+// buildForTest builds vstreamd and badlink for an end-to-end test, or
+// skips it under -short or without Go or OpenCV. Building vstreamd with
+// GoCV takes about a minute when it is not cached.
+func buildForTest(t *testing.T) (binaries, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the real binaries; skipped with -short")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not in PATH, so the binaries cannot be built")
+	}
+	if err := exec.Command("pkg-config", "--exists", "opencv4").Run(); err != nil {
+		t.Skip("vstreamd needs OpenCV 4 to build (pkg-config opencv4 failed: install libopencv-dev)")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bins, err := buildBinaries(ctx, filepath.Join(dir, "bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bins, dir
+}
+
+// conditionNamed returns the benchmark's condition of that name.
+func conditionNamed(t *testing.T, name string) condition {
+	t.Helper()
+	for _, c := range conditions() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no condition %q", name)
+	return condition{}
 }

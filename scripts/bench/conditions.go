@@ -33,6 +33,10 @@ type condition struct {
 	// Shared runs two one-way calls through the relay at once, sharing its
 	// rate cap and queue; each gets a row.
 	Shared bool
+	// Adapt marks the conditions of the adaptation's table
+	// (-conditions adapt): links narrower than the stream, capacity that
+	// changes, heavy random loss.
+	Adapt bool
 }
 
 // conditions returns every condition, in the order they run: clean first,
@@ -60,20 +64,20 @@ func conditions() []condition {
 		},
 		{Name: "cap", Label: "rate cap", Cap: true, NoBound: true},
 		{
-			Name: "bn10", Label: "10 Mbit/s, 64 KB queue", NoBound: true, Timeline: true,
+			Name: "bn10", Adapt: true, Label: "10 Mbit/s, 64 KB queue", NoBound: true, Timeline: true,
 			Relay: []string{"-rate", "10mbit", "-queue", "64KB"},
 		},
 		{
-			Name: "bn5", Label: "5 Mbit/s, 64 KB queue", NoBound: true,
+			Name: "bn5", Adapt: true, Label: "5 Mbit/s, 64 KB queue", NoBound: true,
 			Relay: []string{"-rate", "5mbit", "-queue", "64KB"},
 		},
 		{
-			Name: "bn10lossy", Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true,
+			Name: "bn10lossy", Adapt: true, Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true,
 			Relay: []string{"-rate", "10mbit", "-queue", "64KB", "-loss", "0.02", "-delay", "30ms"},
 		},
-		iidLoss(0.15, nil),
+		adapt(iidLoss(0.15, nil)),
 		{
-			Name: "shared20", Label: "two calls, one 20 Mbit/s bottleneck", NoBound: true, Shared: true,
+			Name: "shared20", Adapt: true, Label: "two calls, one 20 Mbit/s bottleneck", NoBound: true, Shared: true,
 			Sched: &schedule{StartMbps: 20}, Relay: (&schedule{StartMbps: 20}).relayFlags(), Window: 30 * time.Second,
 		},
 		stepCondition("step", "40 -> 8 -> 40 Mbit/s", schedule{StartMbps: 40, Steps: []rateStep{{12 * time.Second, 8}, {27 * time.Second, 40}}}),
@@ -91,8 +95,13 @@ func stepCondition(name, label string, s schedule) condition {
 	last := s.Steps[len(s.Steps)-1].At
 	return condition{
 		Name: name, Label: label, NoBound: true, Relay: s.relayFlags(),
-		Sched: &s, Timeline: true, Window: last + 20*time.Second - 3*time.Second,
+		Sched: &s, Timeline: true, Window: last + 20*time.Second - 3*time.Second, Adapt: true,
 	}
+}
+
+func adapt(c condition) condition {
+	c.Adapt = true
+	return c
 }
 
 func iidLoss(p float64, extra []float64) condition {
@@ -106,11 +115,16 @@ func iidLoss(p float64, extra []float64) condition {
 }
 
 // selectConditions returns the conditions named in a comma-separated list,
-// in their canonical order, or all but the extra ones for "" or "all".
+// in their canonical order; for "" or "all" the loss table's (neither
+// extra nor the adaptation's); for "adapt" the adaptation's table, clean
+// first.
 func selectConditions(list string) ([]condition, error) {
 	all := conditions()
-	if list == "" || list == "all" {
-		return slices.DeleteFunc(all, func(c condition) bool { return c.Extra }), nil
+	switch list {
+	case "", "all":
+		return slices.DeleteFunc(all, func(c condition) bool { return c.Extra || c.Adapt }), nil
+	case "adapt":
+		return slices.DeleteFunc(all, func(c condition) bool { return !c.Adapt && c.Name != "clean" }), nil
 	}
 	known := map[string]bool{}
 	var names []string

@@ -87,7 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.set.Duration, "duration", 30*time.Second, "measured `window` per condition and parity")
 	fs.DurationVar(&o.set.Warmup, "warmup", time.Second, "time to stream before the window starts")
 	fs.BoolVar(&quick, "quick", false, "quick run for CI: -duration 2s unless given")
-	fs.StringVar(&conds, "conditions", "all", "comma-separated `names` of the conditions to run: "+conditionNames())
+	fs.StringVar(&conds, "conditions", "all", "comma-separated `names` of the conditions to run, \"all\" (the loss table) or \"adapt\" (the adaptation's table): "+conditionNames())
 	fs.StringVar(&parities, "parity", "0.25,0", "comma-separated parity `ratios` to run every condition at (loss10 also runs at 0.5)")
 	fs.Float64Var(&o.capFraction, "cap", 0.7, "the rate cap condition caps at this `fraction` of the clean bitrate at the same parity")
 	fs.StringVar(&size, "size", "1280x720", "frame size, `WIDTHxHEIGHT`")
@@ -263,22 +263,15 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
 			n++
+			var rs []result
+			var err error
 			if c.Shared {
-				rs, err := h.runShared(ctx, c, p)
-				loads = append(loads, readLoad())
-				if ctx.Err() != nil {
-					return nil, nil, nil, ctx.Err()
-				}
-				if err != nil {
-					fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: FAILED: %v\n", n, total, c.Label, p, err)
-					failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
-					continue
-				}
-				fmt.Fprintf(stderr, "[%d/%d] %s: %s; timeline: %s\n", n, total, c.Label, rs[0].StepNotes[0], rs[0].Timeline)
-				rows = append(rows, rs...)
-				continue
+				rs, err = h.runShared(ctx, c, p)
+			} else {
+				var res result
+				res, err = runCondition(ctx, h, c, p, o.capFraction, rows)
+				rs = []result{res}
 			}
-			res, err := runCondition(ctx, h, c, p, o.capFraction, rows)
 			loads = append(loads, readLoad())
 			if ctx.Err() != nil {
 				return nil, nil, nil, ctx.Err()
@@ -288,15 +281,17 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 				failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
 				continue
 			}
-			fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
-				n, total, c.Label, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
-			for _, note := range res.StepNotes {
-				fmt.Fprintf(stderr, "      %s\n", note)
+			for _, res := range rs {
+				fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
+					n, total, res.Condition, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
+				for _, note := range res.StepNotes {
+					fmt.Fprintf(stderr, "      %s\n", note)
+				}
+				if res.Timeline != "" {
+					fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+				}
 			}
-			if res.Timeline != "" {
-				fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
-			}
-			rows = append(rows, res)
+			rows = append(rows, rs...)
 		}
 	}
 	return rows, loads, failures, nil

@@ -85,6 +85,14 @@ func TestSelectConditions(t *testing.T) {
 	if len(all) != 9 {
 		t.Errorf("all: %d conditions, want the issue's 9", len(all))
 	}
+	adapt, _ := selectConditions("adapt")
+	var adaptNames []string
+	for _, c := range adapt {
+		adaptNames = append(adaptNames, c.Name)
+	}
+	if want := []string{"clean", "bn10", "bn5", "bn10lossy", "loss15", "shared20", "step"}; !slices.Equal(adaptNames, want) {
+		t.Errorf("adapt: %v, want %v", adaptNames, want)
+	}
 }
 
 func TestParitiesFor(t *testing.T) {
