@@ -76,6 +76,7 @@ type Result struct {
 	GrabMax   time.Duration
 	Period    time.Duration // mean time between reads: the resolution of Seen
 	Origin    image.Point   // where the picture is in the window
+	Width     int           // how wide it is shown
 	Shm       bool          // reads went through shared memory
 	CPU       time.Duration // this process's CPU time while measuring
 	P50, P95  time.Duration // glass-to-glass percentiles (nearest rank)
@@ -112,11 +113,12 @@ func Measure(ctx context.Context, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	defer g.Close()
-	origin, err := Locate(ctx, g, opt.Width)
+	origin, width, err := Locate(ctx, g, opt.Width)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Origin: origin}
+	opt.Width = width
+	res := Result{Origin: origin, Width: width}
 	cpu0 := cpuTime()
 	code := capture.PatternCodeBounds(opt.Width)
 	rect := image.Rect(0, 0, code.Max.X+1, code.Max.Y+1).Add(origin) // from the picture's corner
@@ -222,33 +224,37 @@ func bgrx(buf []byte, w int) func(x, y int) int {
 	}
 }
 
-// Locate finds where the pattern's picture, shown width pixels wide, sits
-// in the window (a GUI toolkit may put a toolbar above it): the offset at
-// which its code reads. It keeps looking for up to 10 s, for the first
-// frame to be shown.
-func Locate(ctx context.Context, g *Grabber, width int) (image.Point, error) {
-	code := capture.PatternCodeBounds(width)
+// Locate finds where the pattern's picture sits in the window (a GUI
+// toolkit may put a toolbar above it): the offset at which its code reads,
+// and the width it is shown at: width, or a step of the sender's
+// resolution ladder below it (3/4, 1/2), since the receiver's window keeps
+// the size of the first frame it showed. It keeps looking for up to 10 s,
+// for the first frame to be shown.
+func Locate(ctx context.Context, g *Grabber, width int) (image.Point, int, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	var buf []byte
 	for {
 		size, err := g.Size()
 		if err != nil {
-			return image.Point{}, err
+			return image.Point{}, 0, err
 		}
-		if size.X >= code.Max.X && size.Y >= code.Max.Y {
-			if buf, err = g.Grab(image.Rectangle{Max: size}, buf); err != nil {
-				return image.Point{}, err
+		if buf, err = g.Grab(image.Rectangle{Max: size}, buf); err != nil {
+			return image.Point{}, 0, err
+		}
+		for _, w := range []int{width, width * 3 / 4, width / 2} {
+			if code := capture.PatternCodeBounds(w); size.X < code.Max.X || size.Y < code.Max.Y {
+				continue
 			}
-			if p, ok := findCode(buf, size, width); ok {
-				return p, nil
+			if p, ok := findCode(buf, size, w); ok {
+				return p, w, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return image.Point{}, fmt.Errorf("%w (%dx%d window, picture %d wide)", ErrNoPattern, size.X, size.Y, width)
+			return image.Point{}, 0, fmt.Errorf("%w (%dx%d window, picture %d wide or a ladder step below)", ErrNoPattern, size.X, size.Y, width)
 		}
 		select {
 		case <-ctx.Done():
-			return image.Point{}, ctx.Err()
+			return image.Point{}, 0, ctx.Err()
 		case <-time.After(50 * time.Millisecond): // the window has not painted a frame yet
 		}
 	}

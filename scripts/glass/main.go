@@ -225,6 +225,9 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "glass to glass, %dx%d at %d fps on loopback, %.0f s, window read every %.2f ms (one read %.2f ms, %s; the reader used %.0f%% of a core)\n",
 		r.Options.Width, r.Options.Height, r.Options.FPS, r.Options.Seconds, r.PeriodMs, r.GrabMs, how, 100*r.ReaderCPU)
+	if r.Glass.Width != 0 && r.Glass.Width != r.Options.Width {
+		fmt.Fprintf(w, "  (the receiver's window shows the picture %d wide: its first frame came at a lower step of the ladder)\n", r.Glass.Width)
+	}
 	fmt.Fprintf(w, "  glass to glass   p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (min %.1f, max %.1f)\n", r.P50ms, r.P95ms, r.P99ms, r.MinMs, r.MaxMs)
 	pct := 0.0
 	if r.FramesSent > 0 {
