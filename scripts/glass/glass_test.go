@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -59,5 +61,38 @@ func TestGlassToGlass(t *testing.T) {
 	}
 	if !(r.P50ms <= r.P95ms && r.P95ms <= r.P99ms && r.P99ms <= r.MaxMs && r.MinMs <= r.P50ms) {
 		t.Errorf("percentiles out of order: %+v", r)
+	}
+}
+
+// TestLocal runs the -local measurement (a window sink of the program's own,
+// no daemons) briefly through the built command, and checks it timed frames
+// from Show to the screen with sane figures.
+func TestLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: a window and an X server")
+	}
+	if _, err := exec.LookPath("Xvfb"); err != nil && os.Getenv("CI") == "" {
+		t.Skip("no Xvfb (scripts/install-deps.sh installs it)")
+	}
+	bin := filepath.Join(t.TempDir(), "glass")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "-local", "-width", "640", "-height", "360", "-warmup", "1s", "-duration", "2s").CombinedOutput()
+	if err != nil {
+		t.Fatalf("glass -local: %v\n%s", err, out)
+	}
+	t.Logf("\n%s", out)
+	var p50, p95, p99 float64
+	var matched, seen int
+	i := bytes.Index(out, []byte("Show to screen"))
+	if i < 0 {
+		t.Fatalf("no result line in:\n%s", out)
+	}
+	if _, err := fmt.Sscanf(string(out[i:]), "Show to screen   p50 %f ms, p95 %f ms, p99 %f ms over %d frames (of %d seen)", &p50, &p95, &p99, &matched, &seen); err != nil {
+		t.Fatalf("parsing the result: %v\n%s", err, out)
+	}
+	if matched < 10 || matched > seen || !(p50 > 0 && p50 <= p95 && p95 <= p99 && p99 < 1000) {
+		t.Errorf("Show to screen p50 %v p95 %v p99 %v ms over %d of %d frames: want at least 10 frames, 0 < p50 <= p95 <= p99 < 1 s", p50, p95, p99, matched, seen)
 	}
 }

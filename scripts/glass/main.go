@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,9 @@ type options struct {
 	noShm              bool
 	metrics            string // serve a glass-to-glass histogram here while measuring
 	extra              string // appended to both daemons' config files
+	local              bool   // measure from Show to the screen in a window of our own
+	showChild          bool   // be the local measurement's child
+	title              string // the child's window title
 	jsonOut            string
 }
 
@@ -88,11 +92,30 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.StringVar(&o.metrics, "metrics", "", "serve the glass-to-glass histogram for Prometheus at ADDR/metrics while measuring, e.g. 127.0.0.1:9470")
 	flag.StringVar(&o.extra, "config", "", "TOML appended to both daemons' configs, e.g. '[transport] adaptive = false' (newlines as \\n)")
+	flag.BoolVar(&o.local, "local", false, "measure only what follows a frame's completion: from Show to the screen, in a window sink of this program's own, without daemons")
+	flag.BoolVar(&o.showChild, "show-child", false, "internal: the -local measurement's window process")
+	flag.StringVar(&o.title, "title", "vstreamd glass local", "internal: the -show-child window's title")
 	flag.BoolVar(&o.noShm, "no-shm", false, "read the window through the X socket (XGetImage) instead of shared memory (XShmGetImage)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the result as JSON to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	switch {
+	case o.showChild:
+		if err := showChild(ctx, o, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "glass child:", err)
+			os.Exit(1)
+		}
+		return
+	case o.local:
+		r, err := measureLocal(ctx, o, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "glass:", err)
+			os.Exit(1)
+		}
+		r.print(os.Stdout, o)
+		return
+	}
 	r, err := measure(ctx, o, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "glass:", err)
@@ -199,8 +222,23 @@ func loadavg() string {
 	return "?"
 }
 
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// percentiles returns the nearest-rank p50, p95 and p99 of d (sorted in
+// place); zeros when d is empty.
+func percentiles(d []time.Duration) (p50, p95, p99 time.Duration) {
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	at := func(q float64) time.Duration {
+		i := int(q*float64(len(d))+0.999999) - 1
+		return d[max(0, min(i, len(d)-1))]
+	}
+	return at(0.5), at(0.95), at(0.99)
+}
+
 func newReport(o options, res glass.Result, sa, sb daemon.Status) *report {
-	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	r := &report{Glass: res,
 		P50ms: ms(res.P50), P95ms: ms(res.P95), P99ms: ms(res.P99), MinMs: ms(res.Min), MaxMs: ms(res.Max),
 		FramesSeen: res.Frames(), FrameSpan: res.Span(), Grabs: res.Grabs, Undecoded: res.Undecoded, Late: res.Late,
