@@ -20,6 +20,7 @@ type webSide struct {
 	metrics *web.Metrics
 	tx, rx  *web.Tap
 	log     *slog.Logger
+	anyHost bool // [http] allow_remote
 }
 
 // openWeb binds [http] listen, so that a taken port fails the start, and
@@ -33,7 +34,7 @@ func openWeb(cfg *config.Config, src *capture.Source, snk *display.Sink, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("%s: [http] listen = %q: %w", cfg.File, cfg.HTTP.Listen, err)
 	}
-	w := &webSide{ln: ln, metrics: web.NewMetrics(), log: log}
+	w := &webSide{ln: ln, metrics: web.NewMetrics(), log: log, anyHost: cfg.HTTP.AllowRemote}
 	if src != nil {
 		w.tx = web.NewTap(0)
 		src.SetPreview(w.tx)
@@ -65,7 +66,7 @@ func (w *webSide) serve(ctx context.Context, d *daemon.Daemon) error {
 	if w == nil {
 		return nil
 	}
-	srv, err := web.New(web.Options{Status: d.Status, Metrics: w.metrics, Tx: w.tx, Rx: w.rx, Logger: w.log})
+	srv, err := web.New(web.Options{Status: d.Status, Metrics: w.metrics, Tx: w.tx, Rx: w.rx, Logger: w.log, AnyHost: w.anyHost})
 	if err != nil {
 		w.ln.Close()
 		return err

@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,12 @@ type Options struct {
 	Metrics *Metrics             // nil: NewMetrics, without latency histograms
 	Tx, Rx  *Tap                 // previews of what is sent and received; nil: that direction has none
 	Logger  *slog.Logger
+	// AnyHost answers requests whatever their Host header says. Without
+	// it only loopback hosts (localhost, 127.0.0.0/8, ::1) are answered,
+	// so a web page elsewhere can not read the video through DNS
+	// rebinding (its name made to resolve to 127.0.0.1). Set it with
+	// [http] allow_remote.
+	AnyHost bool
 }
 
 // Server serves the HTTP side. Safe for concurrent use.
@@ -137,9 +144,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // securityHeaders keeps the page from being framed or sniffed, and lets it
-// load only its own files.
+// load only its own files; unless AnyHost, it answers only requests made to
+// a loopback host name.
 func (s *Server) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.opt.AnyHost && !loopbackHost(r.Host) {
+			http.Error(w, "this endpoint answers only requests to localhost, 127.0.0.1 or [::1] (see [http] allow_remote)", http.StatusForbidden)
+			return
+		}
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
@@ -147,6 +159,20 @@ func (s *Server) securityHeaders(h http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether host, a Host header ("name[:port]"), names
+// this machine's loopback: localhost or a loopback IP literal.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // page is what /api/status adds to daemon.Status for the page.

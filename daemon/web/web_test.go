@@ -207,6 +207,30 @@ func TestPageAndAPI(t *testing.T) {
 	}
 }
 
+// TestHostCheck: only loopback host names are answered unless AnyHost, so
+// a page elsewhere can not read the video through DNS rebinding.
+func TestHostCheck(t *testing.T) {
+	for _, c := range []struct {
+		host    string
+		anyHost bool
+		want    int
+	}{
+		{"127.0.0.1:9469", false, 200}, {"localhost:9469", false, 200}, {"LOCALHOST", false, 200},
+		{"[::1]:9469", false, 200}, {"127.0.0.2", false, 200},
+		{"evil.example:9469", false, 403}, {"192.0.2.1:9469", false, 403}, {"", false, 403},
+		{"evil.example:9469", true, 200},
+	} {
+		h := mustNew(t, Options{Status: fakeStatus, AnyHost: c.anyHost}).Handler()
+		req := httptest.NewRequest("GET", "/api/status", nil)
+		req.Host = c.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("Host %q (AnyHost %v): %d, want %d", c.host, c.anyHost, rec.Code, c.want)
+		}
+	}
+}
+
 // TestHistoryRing keeps the last historyLen samples in order, and counts
 // the frames of each second.
 func TestHistoryRing(t *testing.T) {
