@@ -32,6 +32,10 @@ const (
 	// maxParity bounds the parity the policy chooses: past it, more of the
 	// budget goes to parity than parity can save.
 	maxParity = 0.6
+	// burstLoss: loss in a feedback whose datagrams queued this much more
+	// than the least of them comes from frames' own bursts overflowing a
+	// queue, not from the path; parity leaves it to the rate.
+	burstLoss = 5 * time.Millisecond
 	// blockShards approximates the data shards of a block of a large
 	// frame, for the parity policy.
 	blockShards = 128
@@ -146,7 +150,11 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 	// loss starting and stays up a while after it stops. Loss while the
 	// controller sees congestion is the queue overflowing: the rate cut
 	// answers it, and parity would only feed the queue.
-	if st := a.cc.Snapshot().State; m.Expected > 0 && st != congestion.StateDecrease && st != congestion.StateHold {
+	// So is loss while frames queue behind their own datagrams: a burst
+	// overflowing a short router queue.
+	snap := a.cc.Snapshot()
+	congested := snap.State == congestion.StateDecrease || snap.State == congestion.StateHold || snap.BurstDelay > burstLoss
+	if m.Expected > 0 && !congested {
 		lost := float64(m.Expected - received)
 		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)
 		a.slow.add(lost, float64(m.Expected), now, lossMemory)

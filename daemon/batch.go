@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -22,8 +22,8 @@ type frameSender struct {
 	w     batchWriter
 	pace  *pacer
 	sent  *sendTimes
-	errs  *atomic.Uint64 // datagrams the kernel refused
-	seal  *secure.Cipher // nil: unencrypted
+	errs  *atomic.Uint64  // datagrams the kernel refused
+	seal  *session.Sealer // nil: unsealed (tests)
 	batch *udp.Batch
 }
 
@@ -33,14 +33,17 @@ type batchWriter interface {
 }
 
 func newFrameSender(d *Daemon) *frameSender {
-	return &frameSender{w: d.sock, pace: &d.pace, sent: &d.sent, errs: &d.sendErrs,
+	return &frameSender{w: d.sock, pace: &d.pace, sent: &d.sent, errs: &d.sendErrs, seal: d.sess.NewSealer(),
 		batch: udp.NewBatch(batchDatagrams, packetizer.MaxDatagram)}
 }
 
 // Send queues one datagram, sealing it in place first.
 func (s *frameSender) Send(dg []byte) error {
 	if s.seal != nil {
-		dg = s.seal.Seal(dg, packetizer.HeaderLen, packetizer.PacketOf(dg))
+		var ok bool
+		if dg, ok = s.seal.Seal(dg); !ok {
+			return nil // the keys expired mid-frame: lost, as on the wire
+		}
 	}
 	if wait := s.pace.hold(len(dg)); wait > 0 {
 		s.flush()

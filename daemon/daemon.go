@@ -25,7 +25,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/fec"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -103,6 +103,8 @@ type Options struct {
 	// Config.ResolvePeer (the system's resolver).
 	Resolver func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
 	Observer FrameObserver // nil: none; told about every delivered frame
+
+	rekeyAfter time.Duration // tests shorten it; 0: session.DefaultRekeyAfter
 }
 
 // Timing of the presence protocol.
@@ -154,7 +156,7 @@ type Daemon struct {
 	sendErrs atomic.Uint64
 	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
 	pace     pacer
-	sec      secState
+	sess     *session.Session
 	adapt    adaptation
 	sent     sendTimes     // send loop records, receive loop reads
 	fb       feedbackState // owned by the receive loop
@@ -200,19 +202,24 @@ func New(opt Options) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
 	}
 	d.peer.self = d.session
-	var psk secure.Key
+	var psk session.Key
 	if cfg.Security.Encryption {
 		var err error
-		if psk, err = secure.LoadKeyFile(cfg.Security.KeyFile); err != nil {
+		if psk, err = session.LoadKeyFile(cfg.Security.KeyFile); err != nil {
 			return nil, fmt.Errorf("%s: [security] key_file: %w", cfg.File, err)
 		}
 	}
-	if err := d.sec.init(cfg.Security.Encryption, psk, d.session); err != nil {
+	var err error
+	d.sess, err = session.New(session.Config{
+		Encrypted: cfg.Security.Encryption, PSK: psk, Self: d.session, Packets: &d.packets,
+		Send: d.sendHandshake, Logger: log.With("component", "session"), RekeyAfter: opt.rekeyAfter,
+	})
+	if err != nil {
 		return nil, err
 	}
 	overhead := 0
-	if d.sec.on {
-		overhead = secure.Overhead
+	if d.sess.Encrypted() {
+		overhead = session.Overhead
 	}
 	coderTx, err := fec.NewCoder()
 	if err != nil {
@@ -225,7 +232,7 @@ func New(opt Options) (*Daemon, error) {
 		Session:       d.session,
 		Packets:       &d.packets,
 		Overhead:      overhead,
-		Sealed:        d.sec.on,
+		Sealed:        d.sess.Encrypted(),
 	}, coderTx)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %s: [transport]: %w", cfg.File, err)
@@ -286,7 +293,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("listening", "udp", local, "peer", peer, "control", cfg.Control.Socket,
 		"session", sessionHex(d.session), "sending", d.src != nil, "showing", d.sink != nil,
 		"encryption", d.encryption(), "offload", d.offload())
-	if !d.sec.on {
+	if !d.sess.Encrypted() {
 		d.log.Warn("encryption is off: the call is not private, and anyone who can send to this port can disturb it")
 	}
 	if err := d.notify.Ready(); err != nil {
@@ -321,8 +328,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // encryption describes the session layer for people.
 func (d *Daemon) encryption() string {
-	if d.sec.on {
-		return "on (" + secure.Algorithm + ", pre-shared key)"
+	if d.sess.Encrypted() {
+		return "on (" + session.Algorithm + ", pre-shared key, forward secret)"
 	}
 	return "off"
 }

@@ -64,13 +64,16 @@ type endpoint struct {
 	done   chan error
 }
 
-func start(t *testing.T, name string, cfg *config.Config, src *fake.Source, sink *fake.Sink) *endpoint {
-	return startB(t, name, cfg, src, sink)
+func start(t *testing.T, name string, cfg *config.Config, src *fake.Source, sink *fake.Sink, mods ...func(*daemon.Options)) *endpoint {
+	return startB(t, name, cfg, src, sink, mods...)
 }
 
-func startB(t testing.TB, name string, cfg *config.Config, src *fake.Source, sink *fake.Sink) *endpoint {
+func startB(t testing.TB, name string, cfg *config.Config, src *fake.Source, sink *fake.Sink, mods ...func(*daemon.Options)) *endpoint {
 	t.Helper()
 	opt := daemon.Options{Config: cfg, Logger: testLogger(t, name)}
+	for _, m := range mods {
+		m(&opt)
+	}
 	if src != nil {
 		opt.Source = src
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/config"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -65,11 +66,14 @@ func TestReceiveSeed(t *testing.T) {
 	}
 }
 
-// receiveFixture returns a seed (a real peer's sealed hello and three
-// frames, as length-prefixed records) and a function that feeds records to
-// a fresh encrypted daemon's receive path.
+// receiveFixture returns a seed (a real peer's handshake Init, then its
+// sealed hello and three frames, as length-prefixed records) and a function
+// that feeds records to a fresh encrypted daemon's receive path. Both
+// sides draw their ephemeral keys from fixed seeds, so a fresh daemon
+// answers the recorded Init with the same keys and opens the recorded
+// datagrams.
 func receiveFixture(f testing.TB) ([]byte, func(testing.TB, []byte) *checkSink) {
-	psk, _ := secure.GenerateKey()
+	psk, _ := session.GenerateKey()
 	dir := f.TempDir()
 	keyFile := filepath.Join(dir, "psk")
 	if err := os.WriteFile(keyFile, []byte(psk.String()), 0o600); err != nil {
@@ -78,31 +82,60 @@ func receiveFixture(f testing.TB) ([]byte, func(testing.TB, []byte) *checkSink) 
 	cfg := config.Default()
 	cfg.File, cfg.Peer, cfg.Security.KeyFile = "fuzz.toml", "127.0.0.1:5602", keyFile
 	peer := netip.MustParseAddrPort("127.0.0.1:5602")
-
-	// A peer session, its keys, and our session id, fixed for the seeds.
+	us := netip.MustParseAddrPort("127.0.0.1:5601")
 	const peerSession, ourSession = 0x1111, 0x2222
-	hello, _ := secure.HelloCipher(psk, peerSession)
-	data, _ := secure.DataCipher(psk, peerSession, ourSession)
-	var pn uint64
-	sealed := func(kind packetizer.Kind, payload []byte, c *secure.Cipher) []byte {
-		pn++
-		h := packetizer.Header{Kind: kind, Session: peerSession, Packet: pn, Sealed: true}
-		d := append(h.AppendTo(make([]byte, 0, 2048)), payload...)
-		return c.Seal(d, packetizer.HeaderLen, pn)
+
+	// ours is our side's session layer as the daemon makes it, but with
+	// fixed randomness and its handshake messages captured.
+	var sent [][]byte
+	ours := func(packets *atomic.Uint64) *session.Session {
+		s, err := session.New(session.Config{Encrypted: true, PSK: psk, Self: ourSession, Packets: packets,
+			Send: func(dg []byte, _ netip.AddrPort) { sent = append(sent, append([]byte(nil), dg...)) },
+			Rand: rand.NewChaCha8([32]byte{2})})
+		if err != nil {
+			f.Fatal(err)
+		}
+		return s
 	}
-	record := func(b, d []byte) []byte { return append(binary.BigEndian.AppendUint16(b, uint16(len(d))), d...) }
-	var seed []byte
-	hm := packetizer.Hello{Flags: packetizer.HelloSends, Sent: time.Now().UnixNano()}
-	seed = record(seed, sealed(packetizer.KindHello, hm.AppendTo(nil), hello))
-	var packets = new(pnCounter)
-	pk, err := packetizer.NewPacketizer(packetizer.Config{MaxDatagram: 700, Parity: 0.5, Session: peerSession, Overhead: secure.Overhead, Sealed: true, Packets: &packets.n}, nil)
+	var packets atomic.Uint64
+	theirs, err := session.New(session.Config{Encrypted: true, PSK: psk, Self: peerSession, Packets: &packets,
+		Send: func(dg []byte, _ netip.AddrPort) { sent = append(sent, append([]byte(nil), dg...)) },
+		Rand: rand.NewChaCha8([32]byte{1})})
 	if err != nil {
 		f.Fatal(err)
 	}
-	packets.n.Store(pn)
+	var ourPackets atomic.Uint64
+	me := ours(&ourPackets)
+	now := time.Now()
+	exchange := func(to *session.Session, from netip.AddrPort) session.Result {
+		dg := sent[len(sent)-1]
+		h, err := packetizer.ParseHeader(dg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return to.Open(&h, append([]byte(nil), dg...), from, from, now)
+	}
+	theirs.Tick(now, us) // sends its Init
+	init := sent[0]
+	exchange(me, peer) // we answer
+	if r := exchange(theirs, us); !r.Finished {
+		f.Fatal("the fixture's handshake did not finish")
+	}
+	seal := theirs.NewSealer()
+	record := func(b, d []byte) []byte { return append(binary.BigEndian.AppendUint16(b, uint16(len(d))), d...) }
+	seed := record(nil, init)
+	hm := packetizer.Hello{Flags: packetizer.HelloSends, Sent: time.Now().UnixNano()}
+	h := packetizer.Header{Kind: packetizer.KindHello, Session: peerSession, Packet: packets.Add(1), Sealed: true}
+	dg, _ := seal.Seal(hm.AppendTo(h.AppendTo(make([]byte, 0, 2048))))
+	seed = record(seed, dg)
+	pk, err := packetizer.NewPacketizer(packetizer.Config{MaxDatagram: 700, Parity: 0.5, Session: peerSession, Overhead: session.Overhead, Sealed: true, Packets: &packets}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, size := range []int{1, 900, 3000} {
 		_, _ = pk.Packetize(selfChecking(size, byte(size)), time.Now().UnixNano(), func(d []byte) error {
-			seed = record(seed, data.Seal(append([]byte(nil), d...), packetizer.HeaderLen, packetizer.PacketOf(d)))
+			dg, _ := seal.Seal(append(make([]byte, 0, len(d)+session.Overhead), d...))
+			seed = record(seed, dg)
 			return nil
 		})
 	}
@@ -114,9 +147,7 @@ func receiveFixture(f testing.TB) ([]byte, func(testing.TB, []byte) *checkSink) 
 		}
 		d.session = ourSession
 		d.peer.self = ourSession
-		if err := d.sec.init(true, psk, ourSession); err != nil {
-			t.Fatal(err)
-		}
+		d.sess = ours(&d.packets)
 		d.peerAddr.Store(&peer)
 		now := time.Now()
 		for len(in) >= 2 {
@@ -133,5 +164,3 @@ func receiveFixture(f testing.TB) ([]byte, func(testing.TB, []byte) *checkSink) 
 	}
 	return seed, run
 }
-
-type pnCounter struct{ n atomic.Uint64 }

@@ -62,6 +62,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 				d.asm.SetMaxDelay(v)
 			}
 			d.asm.Expire(now)
+			d.sess.Tick(now, *d.peerAddr.Load())
 			lost := d.peer.state(now) == StatePeerLost
 			if lost && !wasLost {
 				d.asm.Reset() // frames in flight will not complete
@@ -77,7 +78,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	peer := d.peerAddr.Load()
 	fromPeer := from.Addr().Unmap() == peer.Addr() && from.Port() == peer.Port()
-	if !d.sec.on && !fromPeer {
+	if !d.sess.Encrypted() && !fromPeer {
 		// Without authentication only the configured address is trusted.
 		d.rx.foreign.Add(1)
 		return
@@ -88,29 +89,21 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		st.Count(err)
 		return
 	}
-	if h.Sealed != d.sec.on {
-		d.sec.mismatch(h.Sealed, fromPeer, now)
-		return
+	r := d.sess.Open(&h, b, from, *peer, now)
+	if r.Finished {
+		d.sendHello(time.Now()) // confirms the new keys to the peer
 	}
-	var newSession bool
-	if d.sec.on {
-		out, newest, adopted, ok := d.sec.open(d, &h, b, fromPeer, now)
-		if !ok {
-			return
-		}
-		b = out
-		if newest && !fromPeer {
-			d.follow(from, now)
-		}
-		newSession, _ = d.peer.heardFrom(h.Session, now)
-		newSession = newSession || adopted
-	} else {
-		var stale bool
-		newSession, stale = d.peer.heardFrom(h.Session, now)
-		if stale {
-			st.Invalid[packetizer.ReasonStaleSession].Add(1)
-			return
-		}
+	if !r.Deliver {
+		return // a handshake message, or refused and counted
+	}
+	b = r.Datagram
+	if r.Roam {
+		d.follow(from, now)
+	}
+	newSession, stale := d.peer.heardFrom(h.Session, now)
+	if stale {
+		st.Invalid[packetizer.ReasonStaleSession].Add(1)
+		return
 	}
 	if newSession {
 		d.rx.fromPeer.Store(0)
@@ -121,7 +114,9 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rates.resetRx()
 		d.fb.reset()
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
-		d.sendHello(time.Now()) // tell it at once that we hear it
+		// Tell it at once that we hear it, once its hello (if this is one)
+		// is recorded, so that ours acknowledges it and video can start.
+		defer d.sendHello(time.Now())
 	}
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)

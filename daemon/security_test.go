@@ -13,13 +13,13 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/fake"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 )
 
 // writeKey writes a key file (mode 0600) and returns its path.
-func writeKey(t *testing.T, k secure.Key) string { return writeKeyB(t, k) }
+func writeKey(t *testing.T, k session.Key) string { return writeKeyB(t, k) }
 
-func writeKeyB(t testing.TB, k secure.Key) string {
+func writeKeyB(t testing.TB, k session.Key) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "psk")
 	if err := os.WriteFile(p, []byte(k.String()+"\n"), 0o600); err != nil {
@@ -28,10 +28,10 @@ func writeKeyB(t testing.TB, k secure.Key) string {
 	return p
 }
 
-func newKey(t *testing.T) secure.Key { return newKeyB(t) }
+func newKey(t *testing.T) session.Key { return newKeyB(t) }
 
-func newKeyB(t testing.TB) secure.Key {
-	k, err := secure.GenerateKey()
+func newKeyB(t testing.TB) session.Key {
+	k, err := session.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,12 @@ func TestEncryptedCall(t *testing.T) {
 	}
 	if st := a.d.Status(); st.Encryption == "off" || st.RX.PacketsInvalid != 0 || st.State != daemon.StateStreaming {
 		t.Errorf("status: encryption %q, invalid %d (%v), state %q", st.Encryption, st.RX.PacketsInvalid, st.RX.Invalid, st.State)
+	} else if h := st.Handshake; h == nil || h.KeyEpoch == 0 || h.Handshakes == 0 || h.LastRekeySeconds < 0 {
+		t.Errorf("status: handshake figures %+v", h)
 	}
+	waitFor(t, "both ends to count the same handshakes", 5*time.Second, func() bool {
+		return a.d.Status().Handshake.Handshakes == b.d.Status().Handshake.Handshakes
+	})
 }
 
 func TestWrongKey(t *testing.T) {
@@ -69,7 +74,12 @@ func TestWrongKey(t *testing.T) {
 	waitFor(t, "both sides to report auth-failed", 5*time.Second, func() bool {
 		return a.d.Status().State == daemon.StateAuthFailed && b.d.Status().State == daemon.StateAuthFailed
 	})
-	time.Sleep(500 * time.Millisecond)
+	// Evidence that more handshakes were tried and refused since, before
+	// asserting that nothing got through.
+	a0, b0 := a.d.Status().RX.Invalid["auth"], b.d.Status().RX.Invalid["auth"]
+	waitFor(t, "further refused handshakes on both sides", 5*time.Second, func() bool {
+		return a.d.Status().RX.Invalid["auth"] >= a0+2 && b.d.Status().RX.Invalid["auth"] >= b0+2
+	})
 	for _, e := range []*endpoint{a, b} {
 		st := e.d.Status()
 		if n := len(e.sink.Frames()); n != 0 || st.RX.Invalid["auth"] == 0 || st.StateDetail == "" || st.TX.Frames != 0 {
@@ -111,12 +121,14 @@ func TestKeyFileRefused(t *testing.T) {
 // tap relays between A and B so the test can record, replay, tamper with
 // and re-route datagrams. A's peer is tap.a, B's peer is tap.b.
 type tap struct {
-	a, b     *net.UDPConn // facing A, facing B
-	toA, toB netip.AddrPort
-	mu       sync.Mutex
-	recorded [][]byte // A to B
-	viaB     *net.UDPConn
-	wg       sync.WaitGroup
+	a, b      *net.UDPConn // facing A, facing B
+	toA, toB  netip.AddrPort
+	mu        sync.Mutex
+	recorded  [][]byte // A to B
+	recordedB [][]byte // B to A
+	viaB      *net.UDPConn
+	reflect   *net.UDPConn // if set, everything A sends also goes back to A from here
+	wg        sync.WaitGroup
 }
 
 func newTap(t *testing.T, toA, toB netip.AddrPort) *tap {
@@ -147,14 +159,20 @@ func (tp *tap) pump(in *net.UDPConn, fromA bool) {
 		d := append([]byte(nil), buf[:n]...)
 		tp.mu.Lock()
 		out, dst := tp.a, tp.toA
+		var reflect *net.UDPConn
 		if fromA {
-			out, dst = tp.viaB, tp.toB
+			out, dst, reflect = tp.viaB, tp.toB, tp.reflect
 			if len(tp.recorded) < 20000 {
 				tp.recorded = append(tp.recorded, d)
 			}
+		} else if len(tp.recordedB) < 20000 {
+			tp.recordedB = append(tp.recordedB, d)
 		}
 		tp.mu.Unlock()
 		_, _ = out.WriteToUDPAddrPort(d, dst)
+		if reflect != nil {
+			_, _ = reflect.WriteToUDPAddrPort(d, tp.toA)
+		}
 	}
 }
 
@@ -225,10 +243,15 @@ func TestReplayTamperRoam(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stranger.Close()
+	refusedNow := func() uint64 {
+		st := b.d.Status().RX
+		return st.Invalid["replay"] + st.Invalid["unknown-session"] + st.Invalid["rate-limited"]
+	}
+	r0 := refusedNow()
 	for _, d := range rec[:100] {
 		_, _ = stranger.WriteToUDPAddrPort(d, pb) // replays: authentic but old
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "the stranger's replays refused", 5*time.Second, func() bool { return refusedNow()-r0 >= 100 })
 	if st := b.d.Status(); st.PeerMoves != 0 || st.PeerAddr != addr(tp.b).String() {
 		t.Fatalf("replays from a stranger moved the peer: moves %d, peer %s", st.PeerMoves, st.PeerAddr)
 	}

@@ -3,10 +3,11 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -20,7 +21,6 @@ type txState struct {
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
 	out := newFrameSender(d)
-	var shared *secure.Cipher // out.seal is this goroutine's clone of it
 	for {
 		f, err := d.src.Next(ctx, buf[:0])
 		if err != nil {
@@ -34,15 +34,9 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.tx.skipped.Add(1)
 			continue
 		}
-		if d.sec.on {
-			c := d.sec.dataTx.Load()
-			if c == nil { // the peer's session is not known yet
-				d.tx.skipped.Add(1)
-				continue
-			}
-			if c != shared {
-				shared, out.seal = c, c.Clone()
-			}
+		if !d.sess.Ready() { // no handshake finished yet
+			d.tx.skipped.Add(1)
+			continue
 		}
 		out.batch.Dest = *d.peerAddr.Load()
 		if d.adapt.enabled() {
@@ -81,15 +75,23 @@ func (d *Daemon) sendControl(kind packetizer.Kind, payload []byte) {
 	if peer == nil || d.sock == nil {
 		return
 	}
-	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sec.on}
-	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+secure.Overhead)), payload...)
-	if d.sec.on {
-		var ok bool
-		if dg, ok = d.sec.sealControl(kind, dg); !ok {
-			return // no key for the peer's session yet
-		}
+	h := packetizer.Header{Kind: kind, Session: d.session, Packet: d.packets.Add(1), Sealed: d.sess.Encrypted()}
+	dg := append(h.AppendTo(make([]byte, 0, packetizer.HeaderLen+len(payload)+session.Overhead)), payload...)
+	dg, ok := d.sess.SealControl(dg)
+	if !ok {
+		return // no keys yet
 	}
 	if err := d.sock.WriteTo(dg, *peer); err != nil {
+		d.sendErrs.Add(1)
+	}
+}
+
+// sendHandshake sends a handshake message for the session layer.
+func (d *Daemon) sendHandshake(dg []byte, to netip.AddrPort) {
+	if d.sock == nil {
+		return
+	}
+	if err := d.sock.WriteTo(dg, to); err != nil {
 		d.sendErrs.Add(1)
 	}
 }

@@ -4,32 +4,34 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Status is what `vstreamd status` shows, as JSON.
 type Status struct {
-	Version          string   `json:"version"`
-	State            string   `json:"state"`
-	StateDetail      string   `json:"state_detail,omitempty"`
-	Peer             string   `json:"peer"`      // as configured
-	PeerAddr         string   `json:"peer_addr"` // as resolved
-	Listen           string   `json:"listen"`
-	UptimeSeconds    float64  `json:"uptime_seconds"`
-	Session          string   `json:"session"`
-	PeerSession      string   `json:"peer_session,omitempty"`
-	PeerRestarts     int      `json:"peer_restarts"`
-	PeerMoves        uint64   `json:"peer_moves"`         // times an authenticated peer came from a new address
-	LastHeardSeconds float64  `json:"last_heard_seconds"` // -1: never
-	PeerSends        bool     `json:"peer_sends"`
-	PeerShows        bool     `json:"peer_shows"`
-	Encryption       string   `json:"encryption"`
-	Offload          string   `json:"offload,omitempty"` // what the kernel does for the UDP socket
-	RTTms            float64  `json:"rtt_ms"`
-	ClockOffsetMs    float64  `json:"clock_offset_ms"`
-	LatencyMethod    string   `json:"latency_method"`
-	TX               TXStatus `json:"tx"`
-	RX               RXStatus `json:"rx"`
+	Version          string          `json:"version"`
+	State            string          `json:"state"`
+	StateDetail      string          `json:"state_detail,omitempty"`
+	Peer             string          `json:"peer"`      // as configured
+	PeerAddr         string          `json:"peer_addr"` // as resolved
+	Listen           string          `json:"listen"`
+	UptimeSeconds    float64         `json:"uptime_seconds"`
+	Session          string          `json:"session"`
+	PeerSession      string          `json:"peer_session,omitempty"`
+	PeerRestarts     int             `json:"peer_restarts"`
+	PeerMoves        uint64          `json:"peer_moves"`         // times an authenticated peer came from a new address
+	LastHeardSeconds float64         `json:"last_heard_seconds"` // -1: never
+	PeerSends        bool            `json:"peer_sends"`
+	PeerShows        bool            `json:"peer_shows"`
+	Encryption       string          `json:"encryption"`
+	Offload          string          `json:"offload,omitempty"` // what the kernel does for the UDP socket
+	RTTms            float64         `json:"rtt_ms"`
+	ClockOffsetMs    float64         `json:"clock_offset_ms"`
+	LatencyMethod    string          `json:"latency_method"`
+	Handshake        *session.Status `json:"handshake,omitempty"` // encrypted: the session layer's figures
+	TX               TXStatus        `json:"tx"`
+	RX               RXStatus        `json:"rx"`
 }
 
 // TXStatus is the sending direction.
@@ -201,25 +203,21 @@ func (d *Daemon) Status() Status {
 			s.RX.Invalid[r.String()] = n
 		}
 	}
-	sc := &d.sec.counts
-	for _, r := range []struct {
-		name string
-		n    uint64
-	}{
-		{"control", d.rx.badControl.Load()}, {"auth", sc.auth.Load()}, {"replay", sc.replayed.Load()},
-		{"unencrypted", sc.unencrypted.Load()}, {"encrypted", sc.encrypted.Load()},
-		{"unknown-session", sc.unknownSession.Load()}, {"rate-limited", sc.rateLimited.Load()},
-		{"stale-key-session", sc.stale.Load()},
-	} {
-		if r.n > 0 {
+	invalid := func(name string, n uint64) {
+		if n > 0 {
 			if s.RX.Invalid == nil {
 				s.RX.Invalid = map[string]uint64{}
 			}
-			s.RX.Invalid[r.name] = r.n
-			s.RX.PacketsInvalid += r.n
+			s.RX.Invalid[name] = n
+			s.RX.PacketsInvalid += n
 		}
 	}
-	s.PeerMoves = sc.moved.Load()
+	invalid("control", d.rx.badControl.Load())
+	for r := session.Reason(0); r < session.NumReasons; r++ {
+		invalid(r.String(), d.sess.Refused(r))
+	}
+	s.Handshake = d.sess.Status(now)
+	s.PeerMoves = d.sess.Moves()
 	if d.sink != nil {
 		sk := d.sink.Status()
 		s.RX.Sink = &sk

@@ -41,11 +41,14 @@
 //	|  payload: one shard (data or parity), or a control message    | 56
 //
 // The kind byte's high bit says the payload is sealed: encrypted, with an
-// authentication tag after it; the low seven bits are the kind.
+// authentication tag after it; the next bit is the key phase, which tells a
+// receiver which of its two newest traffic keys sealed the datagram (it
+// flips at every rekey; see daemon/session); the low six bits are the kind.
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
-// report, bye, feedback, and the reserved retransmit request) set every frame field,
+// report, bye, feedback, the reserved retransmit request, and the session
+// layer's handshake messages) set every frame field,
 // from frame id to send delay, to zero; their payload is defined by the
 // control messages in this package.
 package packetizer
@@ -82,7 +85,8 @@ const (
 	offDelay     = 52 // 4 bytes
 
 	kindSealed = 0x80 // in the kind byte: the payload is sealed
-	kindMask   = 0x7f
+	kindPhase  = 0x40 // in the kind byte: the key phase (only when sealed)
+	kindMask   = 0x3f
 
 	// HeaderLen is the size of the fixed header.
 	HeaderLen = 56
@@ -112,7 +116,14 @@ const (
 	// KindFeedback is the receiver's frequent report for congestion
 	// control: arrival times and loss of the last tens of milliseconds.
 	KindFeedback Kind = 7
-	kindEnd      Kind = 8
+	// 8 is KindRecover (issue 10).
+	// KindHandshakeInit and KindHandshakeResp are the session layer's
+	// Noise handshake messages; their payloads are declared in
+	// daemon/session/wire.go. They are always sealed and never carry a key
+	// phase.
+	KindHandshakeInit Kind = 9
+	KindHandshakeResp Kind = 10
+	kindEnd           Kind = 11
 )
 
 func (k Kind) String() string {
@@ -131,6 +142,10 @@ func (k Kind) String() string {
 		return "bye"
 	case KindFeedback:
 		return "feedback"
+	case KindHandshakeInit:
+		return "handshake-init"
+	case KindHandshakeResp:
+		return "handshake-resp"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -142,6 +157,7 @@ func (k Kind) IsShard() bool { return k == KindData || k == KindParity }
 type Header struct {
 	Kind      Kind
 	Sealed    bool   // the payload is encrypted and followed by a tag
+	KeyPhase  bool   // which traffic key sealed it (only when Sealed)
 	Session   uint64 // the sender's random session id
 	Packet    uint64 // the sender's packet number in this session
 	Frame     uint32 // frame id, wrapping
@@ -166,6 +182,9 @@ func (h *Header) AppendTo(b []byte) []byte {
 	kind := byte(h.Kind) & kindMask
 	if h.Sealed {
 		kind |= kindSealed
+		if h.KeyPhase {
+			kind |= kindPhase
+		}
 	}
 	b = append(b, Version, kind)
 	b = binary.BigEndian.AppendUint64(b, h.Session)
@@ -186,6 +205,16 @@ func (h *Header) AppendTo(b []byte) []byte {
 // PutPacket overwrites the packet number of an encoded header in place.
 func PutPacket(dgram []byte, packet uint64) {
 	binary.BigEndian.PutUint64(dgram[offPacket:offPacket+8], packet)
+}
+
+// SetKeyPhase sets or clears the key phase bit of an encoded header in
+// place; the session layer calls it just before sealing.
+func SetKeyPhase(dgram []byte, phase bool) {
+	if phase {
+		dgram[offKind] |= kindPhase
+	} else {
+		dgram[offKind] &^= kindPhase
+	}
 }
 
 // PacketOf reads the packet number of an encoded header; dgram must hold a
@@ -215,6 +244,7 @@ func ParseHeader(b []byte) (Header, error) {
 	h := Header{
 		Kind:      Kind(b[offKind] & kindMask),
 		Sealed:    b[offKind]&kindSealed != 0,
+		KeyPhase:  b[offKind]&kindPhase != 0,
 		Session:   binary.BigEndian.Uint64(b[offSession:]),
 		Packet:    binary.BigEndian.Uint64(b[offPacket:]),
 		Frame:     binary.BigEndian.Uint32(b[offFrame:]),
@@ -229,7 +259,7 @@ func ParseHeader(b []byte) (Header, error) {
 		ShardSize: binary.BigEndian.Uint16(b[offShardSize:]),
 		SendDelay: binary.BigEndian.Uint32(b[offDelay:]),
 	}
-	if h.Kind == 0 || h.Kind >= kindEnd {
+	if h.Kind == 0 || h.Kind >= kindEnd || h.KeyPhase && !h.Sealed {
 		return Header{}, ErrKind
 	}
 	if !h.Kind.IsShard() {

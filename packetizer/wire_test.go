@@ -90,6 +90,7 @@ func TestParseRejects(t *testing.T) {
 		{"version", raw(func(b []byte) { b[2] = 2 }), ErrVersion},
 		{"kind 0", mod(func(h *Header) { h.Kind = 0 }), ErrKind},
 		{"kind past the last", mod(func(h *Header) { h.Kind = kindEnd }), ErrKind},
+		{"key phase without sealing", raw(func(b []byte) { b[offKind] |= kindPhase }), ErrKind},
 		{"kind 255", mod(func(h *Header) { h.Kind = 255 }), ErrKind},
 		{"data kind on a parity index", mod(func(h *Header) { h.Shard = 1 }), ErrGeometry},
 		{"parity kind on a data index", mod(func(h *Header) { h.Kind = KindParity }), ErrGeometry},

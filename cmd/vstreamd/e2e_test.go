@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
@@ -328,7 +328,7 @@ func TestCommandLine(t *testing.T) {
 	if code := run([]string{"genkey"}, &keyOut, io.Discard); code != exitOK {
 		t.Fatalf("genkey exit %d", code)
 	}
-	if _, err := secure.ParseKey(keyOut.String()); err != nil {
+	if _, err := session.ParseKey(keyOut.String()); err != nil {
 		t.Fatalf("genkey printed %q: %v", keyOut.String(), err)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "psk")); err != nil || st.Mode().Perm() != 0o600 {

@@ -14,7 +14,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/display"
 )
 
@@ -152,7 +152,7 @@ func cmdGenkey(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	k, err := secure.GenerateKey()
+	k, err := session.GenerateKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "vstreamd: genkey: %v\n", err)
 		return exitFailure

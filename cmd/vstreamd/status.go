@@ -130,6 +130,11 @@ func render(s *daemon.Status) string {
 		p("  security:   UNENCRYPTED: [security] encryption = \"off\"\n")
 	} else {
 		p("  security:   %s\n", s.Encryption)
+		if h := s.Handshake; h != nil && h.KeyEpoch > 0 {
+			p("              keys #%d, %s old (renewed every %s); handshakes done: %d\n", h.KeyEpoch, dur(h.LastRekeySeconds), dur(h.RekeyAfterSecond), h.Handshakes)
+		} else if h != nil {
+			p("              no keys yet: handshaking (%d tried)\n", h.Initiated)
+		}
 	}
 	p("  clock:      rtt %.2f ms, offset %+.2f ms; latency %s\n", s.RTTms, s.ClockOffsetMs, s.LatencyMethod)
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/control"
+	"github.com/vstreamd/vstreamd/daemon/session"
 )
 
 // serveStatus answers status requests on a socket with st, and returns a
@@ -35,7 +36,8 @@ func serveStatus(t *testing.T, st *daemon.Status) (string, func()) {
 
 func sampleStatus() *daemon.Status {
 	st := &daemon.Status{Version: "test", State: daemon.StateStreaming, Peer: "192.0.2.10:5600", PeerAddr: "192.0.2.10:5600",
-		Listen: "0.0.0.0:5600", Session: "00112233aabbccdd", PeerSession: "8899aabb00112233", Encryption: "on (AES-256-GCM, pre-shared key)",
+		Listen: "0.0.0.0:5600", Session: "00112233aabbccdd", PeerSession: "8899aabb00112233", Encryption: "on (Noise_NNpsk0_25519_AESGCM_SHA256, pre-shared key, forward secret)",
+		Handshake:     &session.Status{KeyEpoch: 3, LastRekeySeconds: 45, RekeyAfterSecond: 120, Handshakes: 3},
 		LatencyMethod: "exact", UptimeSeconds: 75}
 	st.TX = daemon.TXStatus{Enabled: true, Sending: true, Frames: 100, FPS: 30, BitrateBps: 25e6, Parity: 0.25, Quality: 80}
 	st.RX = daemon.RXStatus{Enabled: true, FrameCounts: daemon.FrameCounts{FramesDelivered: 98, FramesRecovered: 7, FramesLate: 1, FramesIncomplete: 1},
@@ -50,7 +52,7 @@ func TestStatusHuman(t *testing.T) {
 	if code := run([]string{"status", "-socket", sock}, &out, &errb); code != exitOK {
 		t.Fatalf("status: exit %d, %s", code, errb.String())
 	}
-	for _, want := range []string{"streaming (up 1m15s)", "peer:       192.0.2.10:5600", "security:   on (AES-256-GCM",
+	for _, want := range []string{"streaming (up 1m15s)", "peer:       192.0.2.10:5600", "security:   on (Noise_NNpsk0", "keys #3, 45s old (renewed every 2m0s); handshakes done: 3",
 		"sending:    streaming", "30.0 fps, 25.0 Mb/s, parity 0.25, quality 80", "receiving:  29.5 fps, 24.0 Mb/s, packet loss 5.0%",
 		"frames delivered 98, recovered by FEC 7, late 1, incomplete 1", "latency p50 1.50 ms, p95 2.50 ms, p99 3.50 ms",
 		"invalid by reason: auth 3, replay 2"} {

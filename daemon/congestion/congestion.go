@@ -70,7 +70,7 @@ const (
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
 	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
 	BurstQueue = 25 * time.Millisecond  // a frame's own burst queued this long makes loss congestion
-	Forget     = 4 * time.Second        // calm after which the capacity met at the last decrease is forgotten
+	Forget     = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
 )
@@ -111,6 +111,7 @@ type Snapshot struct {
 	ReceiveRate float64       // bits per second, as the receiver measured
 	Capacity    float64       // receive rate at the last decrease; 0 none
 	QueueDelay  time.Duration // smoothed
+	BurstDelay  time.Duration // the last feedback's largest queueing: frames' own bursts show here
 	Loss        float64       // over the last feedbacks
 	Reason      string        // why the target last changed direction
 	Changed     time.Time     // when that was
@@ -191,6 +192,7 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 	c.observeRate(f)
 	c.observeLoss(f)
 	q, burstQ, haveQ := c.observeDelay(f, now)
+	c.snap.BurstDelay = burstQ
 	rate := c.snap.ReceiveRate
 	loss := c.snap.Loss
 
@@ -243,7 +245,7 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 	if now.Sub(c.calm) > Forget {
 		c.snap.Capacity = 0 // the path may have changed: probe freely
 	}
-	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/10, 1)
+	g := Growth + (MaxGrowth-Growth)*min(now.Sub(c.calm).Seconds()/5, 1)
 	next := c.snap.Target * (1 + g*dt)
 	if cap := c.snap.Capacity; cap > 0 && c.snap.Target < 1.1*cap && c.snap.Target > 0.7*cap {
 		// Close to where the queue built last time: grow by the same

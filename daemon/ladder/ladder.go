@@ -26,9 +26,10 @@
 // # Hysteresis
 //
 // The ladder steps down at once, as far as needed, when the level in use
-// measures over the budget; it steps up one level at a time, only when
-// the next level is predicted to fit in UpFraction of the budget, at most
-// once per UpEvery and not within DownHold of a step down. So a budget
+// measures over the budget; it steps up only to levels predicted to fit in
+// UpFraction of the budget, one level or up to UpJump times the current
+// rate, at most once per UpEvery and not within DownHold of a step down.
+// So a budget
 // that wobbles by less than about 20% does not make the picture flicker
 // between levels.
 //
@@ -48,6 +49,7 @@ const (
 	PixelExponent = 0.84
 	UpFraction    = 0.8
 	UpEvery       = 1 * time.Second
+	UpJump        = 1.5 // a step up raises the rate at most this much
 	DownHold      = 3 * time.Second
 	// OverFraction: the level in use is over budget when it measures above
 	// this share of it.
@@ -227,8 +229,16 @@ func (l *Ladder) Update(budget float64, now time.Time) (Level, bool) {
 		return l.levels[l.cur], true
 	}
 	if l.cur > 0 && now.Sub(l.lastUp) >= UpEvery && now.Sub(l.lastDn) >= DownHold {
-		if up := l.predict(l.cur - 1); up <= UpFraction*budget {
-			l.move(l.cur-1, now, fmt.Sprintf("%s fits: %.1f of %.1f Mb/s", l.levels[l.cur-1], up/1e6, budget/1e6))
+		// The next level if it fits, and further up to the best level that
+		// fits within UpJump times the current rate: the prediction is a
+		// model, and a jump too far would build a queue to find out.
+		cur := l.predict(l.cur)
+		next := l.cur
+		for next > 0 && l.predict(next-1) <= UpFraction*budget && (next == l.cur || l.predict(next-1) <= UpJump*cur) {
+			next--
+		}
+		if next < l.cur {
+			l.move(next, now, fmt.Sprintf("%s fits: %.1f of %.1f Mb/s", l.levels[next], l.predict(next)/1e6, budget/1e6))
 			l.lastUp = now
 			return l.levels[l.cur], true
 		}

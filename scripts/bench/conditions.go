@@ -43,7 +43,7 @@ type condition struct {
 // because the bandwidth cap is set from its bitrate.
 func conditions() []condition {
 	return []condition{
-		{Name: "clean", Label: "clean"},
+		{Name: "clean", Label: "clean", Timeline: true},
 		iidLoss(0.01, nil),
 		iidLoss(0.05, nil),
 		iidLoss(0.10, []float64{0.5}),

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -43,7 +43,7 @@ type settings struct {
 func (s settings) shardPayload() int {
 	n := s.MaxDatagram - packetizer.HeaderLen
 	if !s.Plain {
-		n -= secure.Overhead
+		n -= session.Overhead
 	}
 	return n
 }
@@ -379,7 +379,7 @@ func (h *harness) security(dir string) string {
 	}
 	path := filepath.Join(dir, "psk")
 	if _, err := os.Stat(path); err != nil {
-		k, err := secure.GenerateKey()
+		k, err := session.GenerateKey()
 		if err == nil {
 			err = os.WriteFile(path, []byte(k.String()+"\n"), 0o600)
 		}

@@ -219,5 +219,5 @@ func encryptionKind(plain bool) string {
 	if plain {
 		return "encryption off"
 	}
-	return "encrypted (AES-256-GCM)"
+	return "encrypted (Noise NNpsk0 handshake, AES-256-GCM)"
 }

@@ -44,7 +44,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/fake"
-	"github.com/vstreamd/vstreamd/daemon/secure"
+	"github.com/vstreamd/vstreamd/daemon/session"
 )
 
 type settings struct {
@@ -116,7 +116,7 @@ func measureVstreamd(s settings) (measurement, error) {
 		return measurement{}, err
 	}
 	defer os.RemoveAll(dir)
-	key, err := secure.GenerateKey()
+	key, err := session.GenerateKey()
 	if err != nil {
 		return measurement{}, err
 	}
