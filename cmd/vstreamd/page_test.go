@@ -69,7 +69,7 @@ func TestPageInBrowser(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('state').textContent === 'streaming' &&
 			document.getElementById('preview-rx').naturalWidth > 0 &&
 			document.getElementById('preview-tx').naturalWidth > 0 &&
-			[...document.querySelectorAll('canvas')].every(c => Number(c.dataset.points) >= 6)`,
+			[...document.querySelectorAll('canvas')].every(c => Number(c.dataset.points) >= 15)`,
 		chromedp.WithPollingInterval(200*time.Millisecond))); err != nil {
 		t.Fatalf("waiting for the page to show the call, both previews and the charts: %v", err)
 	}
@@ -114,7 +114,7 @@ func TestPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, n := range drawn {
-		if n < 50 {
+		if n < 30 { // a few seconds of a flat line (loss at 0) are about 50 pixels
 			t.Errorf("chart %s: %d pixels in the series' colours, want a drawn line", id, n)
 		}
 	}
