@@ -20,6 +20,10 @@ const (
 	// frame leaves in well under a frame interval yet never reaches the
 	// bottleneck as one burst (GCC paces at 2.5x).
 	paceFactor = 2.0
+	// paceMargin: the pacing follows at most this multiple of the rate
+	// that arrives, so that the next level of the ladder still leaves in
+	// time.
+	paceMargin = 1.5
 	// lossPrior is the loss the parity policy assumes when none is
 	// measured: a clean path still loses the odd datagram.
 	lossPrior = 0.003
@@ -189,7 +193,18 @@ func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64
 	if m > 0 && k > 0 {
 		parity = min((float64(m)-0.001)/float64(k), fec.MaxRatio)
 	}
-	pace = paceFactor * snap.Target
+	// Paced at twice the rate, where the rate is the target, or what the
+	// peer receives plus a margin when less is sent than the target allows
+	// (the encoder's ceiling): a target far above the path's capacity must
+	// not send frames in bursts bigger than a router queue.
+	// Never so slow, though, that this frame would take more than a frame
+	// interval to leave.
+	rate := snap.Target
+	if snap.ReceiveRate > 0 {
+		frameRate := float64(n) * 8 * a.fps()
+		rate = min(rate, max(paceMargin*snap.ReceiveRate, frameRate))
+	}
+	pace = paceFactor * rate
 	if a.paceCap > 0 {
 		pace = min(pace, a.paceCap)
 	}
@@ -236,6 +251,9 @@ func (a *adaptation) level(n int, now time.Time) (ladder.Level, bool) {
 	a.status.Store(&next)
 	return lv, changed
 }
+
+// fps is the frame rate of the level in use. Send loop only.
+func (a *adaptation) fps() float64 { return float64(a.lad.Current().FPS) }
 
 // enabled reports whether the adaptation steers the stream.
 func (a *adaptation) enabled() bool {

@@ -34,6 +34,10 @@ func TestAdaptationOverLoopback(t *testing.T) {
 			ad := a.d.Status().TX.Adapt
 			return ad != nil && ad.FeedbackCount >= 20 && ad.EstimateBps > 0
 		})
+		// The video keeps flowing under the adaptation's pacing.
+		if err := b.sink.Wait(t.Context(), 60); err != nil {
+			t.Fatalf("B got %d frames, want 60: %v (A: %+v)", len(b.sink.Frames()), err, a.d.Status().TX.Adapt)
+		}
 		st := a.d.Status()
 		ad := st.TX.Adapt
 		if ad.TargetBps <= 0 || ad.PaceBps <= 0 || ad.Width != 1280 || ad.Height != 720 || ad.Parity <= 0 || st.TX.PaceMbps <= 0 {

@@ -55,9 +55,15 @@ func (p *pacer) hold(n int) time.Duration {
 		p.tokens = min(paceBurst, p.tokens+now.Sub(p.last).Seconds()*r)
 	}
 	p.last = now
-	p.tokens -= float64(n)
+	// The debt is bounded: whatever the rate, the sender is never held for
+	// more than maxPaceWait at once (a rate set absurdly low must not stall
+	// the send loop, or its shutdown).
+	p.tokens = max(p.tokens-float64(n), -r*maxPaceWait.Seconds())
 	if owed := -p.tokens; owed > r/1000 {
 		return time.Duration(owed / r * float64(time.Second))
 	}
 	return 0
 }
+
+// maxPaceWait bounds one pacing wait.
+const maxPaceWait = 100 * time.Millisecond

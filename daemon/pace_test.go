@@ -36,3 +36,18 @@ func TestPacer(t *testing.T) {
 		t.Fatalf("wait allocates %v times", n)
 	}
 }
+
+// TestPacerWaitIsBounded: a rate set absurdly low holds the sender for at
+// most maxPaceWait per datagram, so the send loop (and its shutdown) never
+// stalls.
+func TestPacerWaitIsBounded(t *testing.T) {
+	var p pacer
+	p.setRateBps(1000) // 125 bytes a second
+	var longest time.Duration
+	for range 50 {
+		longest = max(longest, p.hold(1200))
+	}
+	if longest > maxPaceWait || longest < maxPaceWait/2 {
+		t.Errorf("longest hold at 1 kb/s: %v, want about %v and at most that", longest, maxPaceWait)
+	}
+}

@@ -70,9 +70,14 @@ const (
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
 	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
 	BurstQueue = 25 * time.Millisecond  // a frame's own burst queued this long makes loss congestion
-	Forget     = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
-	smoothing  = 0.3                    // weight of a new queue-delay sample
-	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
+	// LossBurst with frames queueing BurstQueueShort is congestion too: a
+	// short router queue at a high rate (64 KB are 13 ms at 40 Mb/s)
+	// overflowing at the tail of every frame.
+	LossBurst       = 0.08
+	BurstQueueShort = 5 * time.Millisecond
+	Forget          = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
+	smoothing       = 0.3                    // weight of a new queue-delay sample
+	rateWindow      = 500 * time.Millisecond // the receive rate is averaged over this long
 )
 
 // Config bounds the controller.
@@ -214,7 +219,8 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
 	case loss > LossMin && haveQ && q > QueueLoss:
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
-	case loss > LossMin && haveQ && burstQ > BurstQueue:
+	case loss > LossMin && haveQ && burstQ > BurstQueue,
+		loss > LossBurst && haveQ && burstQ > BurstQueueShort:
 		why = fmt.Sprintf("loss %.1f%% while frames queue for %.0f ms", loss*100, ms(burstQ))
 	case loss > LossSevere:
 		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)

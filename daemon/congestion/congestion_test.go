@@ -255,3 +255,30 @@ func TestTwoCallsConverge(t *testing.T) {
 			sum1/400/1e6, sum2/400/1e6, ratio)
 	}
 }
+
+// TestShortQueueOverflowIsCongestion: at a high rate a 64 KB queue holds
+// only 13 ms, so frames overflowing it show as loss with datagrams queued
+// a few milliseconds behind the first of their frame; that is congestion,
+// while the same loss with no queueing at all is not.
+func TestShortQueueOverflowIsCongestion(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		spread time.Duration // queueing of the last datagrams of each frame
+		cut    bool
+	}{{"overflowing frames", 10 * time.Millisecond, true}, {"random loss, no queue", 0, false}} {
+		c := newController(t)
+		now := time.Unix(1_700_000_000, 0)
+		for i := range 40 {
+			now = now.Add(step)
+			f := Feedback{At: now, Received: 180, Expected: 200, Bytes: 180 * 1200, Interval: step,
+				Delays: []time.Duration{time.Second, time.Second + tc.spread/2, time.Second + tc.spread}}
+			if i < 10 {
+				f.Received, f.Bytes = 200, 200*1200
+			}
+			c.OnFeedback(f)
+		}
+		if got := c.Target() < 33e6*0.9; got != tc.cut {
+			t.Errorf("%s: target %.1f Mb/s from 33, cut %v, want %v (%+v)", tc.name, c.Target()/1e6, got, tc.cut, c.Snapshot())
+		}
+	}
+}
