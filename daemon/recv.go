@@ -188,7 +188,7 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	d.rx.netLat.add(lat - f.SendDelay)
 	d.rx.netRecent.add(lat - f.SendDelay)
 	if d.obs != nil {
-		d.obs.FrameDelivered(lat, lat-f.SendDelay)
+		d.obs.FrameDelivered(Delivered{ID: f.ID, SenderTime: f.Captured, Completed: f.Completed, Latency: lat, Transport: lat - f.SendDelay})
 	}
 	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
 }

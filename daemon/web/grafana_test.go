@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon"
 )
 
 // TestGrafanaDashboard: scripts/grafana/vstreamd.json is valid JSON and
@@ -27,7 +29,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	m := NewMetrics()
 	m.SetStatus(fakeStatus)
-	m.FrameDelivered(time.Millisecond, time.Millisecond)
+	m.FrameDelivered(daemon.Delivered{Latency: time.Millisecond, Transport: time.Millisecond})
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"sort"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,6 +20,7 @@ type Metrics struct {
 	status    *statusCollector
 	latency   prometheus.Histogram
 	transport prometheus.Histogram
+	frames    frameLog
 }
 
 // latencyBuckets are the histograms' upper bounds, in seconds: fine where
@@ -54,10 +54,12 @@ func NewMetrics() *Metrics {
 // and the runtime's metrics are served.
 func (m *Metrics) SetStatus(f func() daemon.Status) { m.status.get.Store(&f) }
 
-// FrameDelivered observes one delivered frame's latencies.
-func (m *Metrics) FrameDelivered(latency, transport time.Duration) {
-	m.latency.Observe(latency.Seconds())
-	m.transport.Observe(transport.Seconds())
+// FrameDelivered observes one delivered frame's latencies and keeps its
+// times for /api/frames.
+func (m *Metrics) FrameDelivered(f daemon.Delivered) {
+	m.latency.Observe(f.Latency.Seconds())
+	m.transport.Observe(f.Transport.Seconds())
+	m.frames.add(f)
 }
 
 // Registry is the registry /metrics serves, for tests and for adding

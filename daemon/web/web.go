@@ -13,6 +13,7 @@
 //	GET /metrics           Prometheus text (or OpenMetrics) exposition
 //	GET /api/status        daemon.Status as JSON
 //	GET /api/history?after=MS  the chart samples after Unix millisecond MS
+//	GET /api/frames        the last delivered frames' capture and completion times
 //	GET /preview/tx.mjpeg  what this endpoint sends, as Motion JPEG
 //	GET /preview/rx.mjpeg  what it receives
 //	GET /preview/tx.jpg, /preview/rx.jpg  one image of each
@@ -90,6 +91,7 @@ func New(opt Options) (*Server, error) {
 	}))
 	s.mux.HandleFunc("GET /api/status", s.serveStatus)
 	s.mux.HandleFunc("GET /api/history", s.serveHistory)
+	s.mux.HandleFunc("GET /api/frames", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, opt.Metrics.frames.all()) })
 	for _, p := range []struct {
 		name string
 		tap  *Tap

@@ -42,7 +42,7 @@ func fakeStatus() daemon.Status {
 func TestMetricsLint(t *testing.T) {
 	m := NewMetrics()
 	m.SetStatus(fakeStatus)
-	m.FrameDelivered(8*time.Millisecond, 3*time.Millisecond)
+	m.FrameDelivered(daemon.Delivered{Latency: 8 * time.Millisecond, Transport: 3 * time.Millisecond})
 	problems, err := testutil.GatherAndLint(m.Registry())
 	if err != nil {
 		t.Fatal(err)
@@ -58,8 +58,8 @@ func TestMetricsLint(t *testing.T) {
 func TestMetricsFromStatus(t *testing.T) {
 	m := NewMetrics()
 	m.SetStatus(fakeStatus)
-	m.FrameDelivered(8*time.Millisecond, 3*time.Millisecond)
-	m.FrameDelivered(30*time.Millisecond, 20*time.Millisecond)
+	m.FrameDelivered(daemon.Delivered{Latency: 8 * time.Millisecond, Transport: 3 * time.Millisecond})
+	m.FrameDelivered(daemon.Delivered{Latency: 30 * time.Millisecond, Transport: 20 * time.Millisecond})
 	srv := httptest.NewServer(mustNew(t, Options{Status: fakeStatus, Metrics: m}).Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -358,5 +358,34 @@ func TestMJPEG(t *testing.T) {
 			t.Fatal("the stream's watcher was not released after the client left")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestFrameLog keeps the last frameLogLen frames in order, and serves them
+// at /api/frames.
+func TestFrameLog(t *testing.T) {
+	m := NewMetrics()
+	base := time.Unix(1_800_000_000, 0)
+	for i := range frameLogLen + 5 {
+		m.FrameDelivered(daemon.Delivered{ID: uint32(i), SenderTime: base.Add(time.Duration(i) * time.Millisecond).UnixNano(),
+			Completed: base.Add(time.Duration(i)*time.Millisecond + 7*time.Millisecond)})
+	}
+	all := m.frames.all()
+	if len(all) != frameLogLen || all[0].ID != 5 || all[len(all)-1].ID != frameLogLen+4 {
+		t.Fatalf("frame log: %d frames from %d to %d; want %d from 5", len(all), all[0].ID, all[len(all)-1].ID, frameLogLen)
+	}
+	if d := all[0].Completed - all[0].SenderTime; d != int64(7*time.Millisecond) {
+		t.Errorf("frame 5: completed - captured = %d ns, want 7 ms", d)
+	}
+	srv := httptest.NewServer(mustNew(t, Options{Status: fakeStatus, Metrics: m}).Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/frames")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got []FrameTimes
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got) != frameLogLen || got[0] != all[0] {
+		t.Errorf("/api/frames: %d frames, first %+v, %v; want %d, %+v", len(got), got[0], err, frameLogLen, all[0])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/daemon/web"
 )
 
 // endpoint is one running vstreamd.
@@ -27,6 +29,7 @@ type callConfig struct {
 	Width, Height, FPS int
 	Title              string // the receiver's window title
 	Extra              string // TOML appended to both config files
+	RxHTTP             int    // the receiver's [http] port, for /api/frames
 }
 
 // startCall starts the receiver B (source none, window sink on display)
@@ -65,7 +68,7 @@ key_file = "psk"
 	if err != nil {
 		return nil, nil, err
 	}
-	cfgB, err := write("b", pb, pa, `source = "none"`, fmt.Sprintf("sink = \"window\"\ntitle = %q", cc.Title))
+	cfgB, err := write("b", pb, pa, `source = "none"`, fmt.Sprintf("sink = \"window\"\ntitle = %q\n[http]\nlisten = \"127.0.0.1:%d\"", cc.Title, cc.RxHTTP))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -145,6 +148,35 @@ func (e *endpoint) stop() {
 		_ = e.cmd.Process.Kill()
 		<-e.done
 	}
+}
+
+// frameTimes fetches the receiver's delivered frames' times from its
+// /api/frames, keyed by capture time in Unix milliseconds (what the pattern
+// draws), with the completion time.
+func frameTimes(port int) (map[int64]time.Time, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/frames", port))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var frames []web.FrameTimes
+	if err := json.NewDecoder(resp.Body).Decode(&frames); err != nil {
+		return nil, fmt.Errorf("/api/frames: %w", err)
+	}
+	out := make(map[int64]time.Time, len(frames))
+	for _, f := range frames {
+		out[time.Unix(0, f.SenderTime).UnixMilli()] = time.Unix(0, f.Completed)
+	}
+	return out, nil
+}
+
+func freeTCPPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func freeUDPPort() (int, error) {

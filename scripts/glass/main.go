@@ -78,6 +78,11 @@ type report struct {
 	Skipped     uint64       `json:"skipped"`   // replaced in the hand-off before shown
 	Delivered   uint64       `json:"delivered"` // frames complete at the receiver, whole run
 	Load        string       `json:"loadavg"`   // /proc/loadavg before and after: the machine may be shared
+	// Complete (at the receiver) to the screen, per frame.
+	AfterP50     float64 `json:"after_complete_p50_ms"`
+	AfterP95     float64 `json:"after_complete_p95_ms"`
+	AfterP99     float64 `json:"after_complete_p99_ms"`
+	AfterMatched int     `json:"after_complete_frames"`
 }
 
 func main() {
@@ -159,7 +164,12 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	defer x.Stop()
 	title := fmt.Sprintf("vstreamd glass %d", os.Getpid())
-	a, b, err := startCall(o.bin, dir, x.Display, callConfig{Width: o.width, Height: o.height, FPS: o.fps, Title: title, Extra: strings.ReplaceAll(o.extra, `\n`, "\n")})
+	rxHTTP, err := freeTCPPort()
+	if err != nil {
+		return nil, err
+	}
+	a, b, err := startCall(o.bin, dir, x.Display, callConfig{Width: o.width, Height: o.height, FPS: o.fps, Title: title,
+		Extra: strings.ReplaceAll(o.extra, `\n`, "\n"), RxHTTP: rxHTTP})
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +218,21 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		return nil, err
 	}
 	r := newReport(o, res, sa, sb)
+	// Per frame: from complete at the receiver to the screen, joined on the
+	// capture time the frame carried and the screen showed.
+	if done, err := frameTimes(rxHTTP); err != nil {
+		fmt.Fprintf(log, "glass: the receiver's frame times: %v\n", err)
+	} else {
+		var after []time.Duration
+		for _, smp := range res.Samples {
+			if c, ok := done[smp.Captured.UnixMilli()]; ok {
+				after = append(after, smp.Seen.Sub(c))
+			}
+		}
+		r.AfterMatched = len(after)
+		p50, p95, p99 := percentiles(after)
+		r.AfterP50, r.AfterP95, r.AfterP99 = ms(p50), ms(p95), ms(p99)
+	}
 	r.FramesSent = int(sa.TX.Frames - sa0.TX.Frames)
 	r.Load = load0 + " / " + loadavg()
 	return r, nil
@@ -276,9 +301,9 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "                   %d of them timed (left out: %d seen after the reader was held up > 5 ms)\n", r.FramesSeen-r.Late, r.Late)
 	fmt.Fprintf(w, "  where it goes    encode %.1f ms (sender, mean); capture to complete p50 %.1f ms, p95 %.1f ms (of which transport p50 %.1f ms);\n",
 		r.EncodeMs, r.CompleteP50, r.CompleteP95, r.TransportMs)
-	fmt.Fprintf(w, "                   after complete (glass p50 - complete p50): %.1f ms, of which decode %.1f ms (receiver, mean);\n",
-		r.P50ms-r.CompleteP50, r.DecodeMs)
-	fmt.Fprintf(w, "                   the rest is the hand-off to the sink, the window's refresh (Qt) and X\n")
+	fmt.Fprintf(w, "                   complete to screen, per frame: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (%d frames), of which decode %.1f ms (receiver, mean);\n",
+		r.AfterP50, r.AfterP95, r.AfterP99, r.AfterMatched, r.DecodeMs)
+	fmt.Fprintf(w, "                   the rest is the hand-off to the sink, the overlay, the window's refresh (Qt) and X\n")
 	fmt.Fprintf(w, "  receiver         delivered %d, shown %d, skipped in the hand-off %d (whole run)\n", r.Delivered, r.Shown, r.Skipped)
 	fmt.Fprintf(w, "  load average     %s (before / after: this machine may be shared)\n", r.Load)
 }
