@@ -62,6 +62,12 @@ func TestGlassToGlass(t *testing.T) {
 	if !(r.P50ms <= r.P95ms && r.P95ms <= r.P99ms && r.P99ms <= r.MaxMs && r.MinMs <= r.P50ms) {
 		t.Errorf("percentiles out of order: %+v", r)
 	}
+	// The receiver's /api/frames joins on the capture times read off the
+	// screen; complete to screen is part of capture to screen.
+	if r.AfterMatched*2 < len(res.Samples) || !(r.AfterP50 > -2 && r.AfterP50 <= r.P50ms) {
+		t.Errorf("complete to screen: p50 %.1f ms over %d frames joined of %d timed; want most joined, between 0 and glass p50 %.1f ms",
+			r.AfterP50, r.AfterMatched, len(res.Samples), r.P50ms)
+	}
 }
 
 // TestLocal runs the -local measurement (a window sink of the program's own,
