@@ -1,6 +1,7 @@
 // Package capture owns frame sources (camera, file, synthetic pattern) and the
-// JPEG encoder. It is one of the two packages that import GoCV: the rest of
-// vstreamd sees only JPEG bytes and the metadata in Frame.
+// encoders (JPEG through GoCV, H.264 through FFmpeg's libx264 with
+// go-astiav). It is one of the two packages that use cgo media libraries:
+// the rest of vstreamd sees only encoded bytes and the metadata in Frame.
 //
 // A Source paces frames at the configured rate and never faster. When
 // grabbing, encoding or the caller falls behind, frame slots are dropped, not
@@ -32,6 +33,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Kind selects a frame source.
@@ -86,18 +89,25 @@ type Config struct {
 	FPS int
 	// Quality is the JPEG quality 1..100; 0 means DefaultQuality.
 	Quality int
+	// Codec is the encoding: packetizer.CodecJPEG (also when 0) or
+	// packetizer.CodecH264.
+	Codec packetizer.Codec
+	// Bitrate is the H.264 target and ceiling in bits per second
+	// (SetBitrate lowers the target); 0 means DefaultBitrate.
+	Bitrate int
 	// Loop makes a File start over at its end instead of returning io.EOF.
 	Loop bool
 }
 
 // Frame is one encoded frame handed out by Source.Next.
 type Frame struct {
-	Data       []byte        // the JPEG: the dst passed to Next, extended
-	Seq        uint64        // source frame number; gaps mean dropped or skipped frames
-	Captured   time.Time     // wall-clock time the image was grabbed
-	Width      int           // size of the encoded image
-	Height     int           //
-	EncodeTime time.Duration // time spent in resize and JPEG encoding
+	Data       []byte           // the picture (JPEG or H.264 access unit): the dst passed to Next, extended
+	Media      packetizer.Media // its codec and whether it is a keyframe or starts an intra-refresh wave
+	Seq        uint64           // source frame number; gaps mean dropped or skipped frames
+	Captured   time.Time        // wall-clock time the image was grabbed
+	Width      int              // size of the encoded image
+	Height     int              //
+	EncodeTime time.Duration    // time spent in resize and JPEG encoding
 }
 
 // Stats is a snapshot of a Source's counters and measurements.
@@ -116,7 +126,10 @@ type Stats struct {
 	FPS       int     // configured rate
 	ActualFPS float64 // measured over the last frames delivered
 	Quality   int     // current JPEG quality
-	Bytes     int     // size of the last frame
+	Codec     packetizer.Codec
+	Bitrate   int    // current H.264 target, bits per second
+	Keyframes uint64 // H.264 IDRs sent (the first frame, requests, size changes)
+	Bytes     int    // size of the last frame
 	// EncodeLast is the last frame's resize and encode time; EncodeMean and
 	// EncodeP95 are over the last 64 frames.
 	EncodeLast time.Duration
@@ -170,6 +183,22 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	if cfg.Quality < 1 || cfg.Quality > 100 {
 		return bad("quality %d out of range 1..100", cfg.Quality)
+	}
+	switch cfg.Codec {
+	case 0:
+		cfg.Codec = packetizer.CodecJPEG
+	case packetizer.CodecJPEG, packetizer.CodecH264:
+	default:
+		return bad("unknown codec %d (want JPEG or H.264)", int(cfg.Codec))
+	}
+	if cfg.Bitrate == 0 {
+		cfg.Bitrate = DefaultBitrate
+	}
+	if cfg.Bitrate < MinBitrate || cfg.Bitrate > MaxBitrate {
+		return bad("bitrate %d b/s out of range %d..%d", cfg.Bitrate, MinBitrate, MaxBitrate)
+	}
+	if cfg.Codec == packetizer.CodecH264 && (cfg.Width%2 != 0 || cfg.Height%2 != 0) {
+		return bad("size %dx%d: %v", cfg.Width, cfg.Height, ErrOddSize)
 	}
 	return cfg, nil
 }

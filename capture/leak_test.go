@@ -44,15 +44,8 @@ func leakWorkload(t testing.TB, clip string, rounds int) {
 // count, which catches even a leaked Mat header, is checked by
 // TestMatProfile (go test -tags matprofile).
 func TestNoMemoryGrowth(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the many-frame memory check")
-	}
-	if testutil.RaceEnabled {
-		t.Skip("-race: the race detector's own memory grows with use; the memory check runs without it")
-	}
-	if !testutil.InChild() {
-		testutil.RunInChild(t, "TestNoMemoryGrowth", "MALLOC_ARENA_MAX=1")
-		return
+	if !testutil.MemoryTest(t) {
+		return // measured in a child process
 	}
 	clip := filepath.Join(t.TempDir(), "clip.avi")
 	writeVideo(t, clip, 320, 240, 12, 25)

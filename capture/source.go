@@ -44,6 +44,7 @@ type Source struct {
 	scale   *scaler
 	pace    pacer
 	lastSeq uint64
+	h264    h264Control // the H.264 encoder and its settings (h264.go)
 }
 
 // Open opens the source that cfg describes and logs its actual mode once.
@@ -81,6 +82,7 @@ func newSource(cfg Config, log *slog.Logger) *Source {
 	log = log.With("component", "capture", "source", cfg.Kind.String())
 	s := &Source{cfg: cfg, log: log, stop: make(chan struct{}), img: gocv.NewMat()}
 	s.quality.Store(int64(cfg.Quality))
+	s.h264.bitrate.Store(int64(cfg.Bitrate))
 	return s
 }
 
@@ -95,12 +97,12 @@ func (s *Source) start() {
 	}
 	if cfg.Kind != None {
 		s.log.Info("frame source open", "device", cfg.Device, "path", cfg.Path,
-			"width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS, "quality", cfg.Quality)
+			"width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS, "codec", cfg.Codec, "quality", cfg.Quality, "bitrate", cfg.Bitrate)
 	}
 }
 
 // Next waits until the next frame is due, grabs it, encodes it and appends
-// the JPEG to dst[:0]. The returned Frame's Data is that slice; the caller
+// the picture to dst[:0]. The returned Frame's Data is that slice; the caller
 // owns it. Next returns ctx.Err() when ctx is done, ErrClosed after Close,
 // io.EOF when a non-looping file has ended, and an error naming the device
 // when a camera stops delivering. A source of kind None waits for ctx.
@@ -193,11 +195,11 @@ func (s *Source) encode(dst []byte, seq uint64, at time.Time) (Frame, error) {
 		s.scale.size = image.Pt(int(wh>>32), int(wh&0xffffffff))
 	}
 	img := s.scale.apply(s.img)
-	data, err := AppendJPEG(dst[:0], img, int(s.quality.Load()))
+	data, media, err := s.encodeImage(dst[:0], img)
 	if err != nil {
 		return Frame{}, fmt.Errorf("capture: %s frame %d: %w", s.cfg.Kind, seq, err)
 	}
-	f := Frame{Data: data, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
+	f := Frame{Data: data, Media: media, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
 	s.m.delivered(f)
 	s.pv.offer(img, data)
 	return f, nil
@@ -227,7 +229,8 @@ func (s *Source) SetSize(w, h int) {
 
 // Stats returns a snapshot of the counters. Safe for concurrent use.
 func (s *Source) Stats() Stats {
-	st := Stats{Kind: s.cfg.Kind, FPS: int(s.fps.Load()), Quality: int(s.quality.Load())}
+	st := Stats{Kind: s.cfg.Kind, FPS: int(s.fps.Load()), Quality: int(s.quality.Load()),
+		Codec: s.cfg.Codec, Bitrate: int(s.h264.bitrate.Load()), Keyframes: s.h264.keyframes.Load()}
 	s.m.fill(&st)
 	return st
 }
@@ -257,6 +260,7 @@ func (s *Source) Close() error {
 		s.scale.close()
 	}
 	s.img.Close()
+	s.closeH264()
 	if s.cfg.Kind != None {
 		st := s.Stats()
 		s.log.Info("frame source closed", "frames", st.Frames, "dropped", st.Dropped, "grabbed", st.Grabbed)

@@ -93,7 +93,7 @@ func TestPaceFollowsTheTargetWithinTheCap(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	_, pace := a.frame(50_000, 1128, now)
 	if want := paceFactor * a.cc.Target(); pace != want {
-		t.Errorf("pace %.1f Mb/s, want %.1f (twice the target)", pace/1e6, want/1e6)
+		t.Errorf("pace %.1f Mb/s, want %.1f (paceFactor times the target)", pace/1e6, want/1e6)
 	}
 	cfg := config.Default()
 	cfg.Transport.MaxRateMbps = 5
@@ -130,14 +130,17 @@ func TestLevelFollowsTheBudgetAndTheCeiling(t *testing.T) {
 func TestFeedbackState(t *testing.T) {
 	var f feedbackState
 	now := time.Unix(1_700_000_000, 0)
-	h := packetizer.Header{Kind: packetizer.KindData, Frame: 7}
+	// Frames of 20 data and 5 parity datagrams, each frame's packet
+	// numbers in order: frame 7 from packet 1, frame 8 from 14.
+	h := packetizer.Header{Kind: packetizer.KindData, Frame: 7, Data: 20, Parity: 5}
+	first := uint64(1)
 	var highest uint64
 	// Packets 1..10 of frame 7, then 14..20 of frame 8: a gap of three.
 	for _, pkt := range []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 19, 20} {
 		if pkt == 14 {
-			h.Frame = 8
+			h.Frame, first = 8, 14
 		}
-		h.Packet = pkt
+		h.Packet, h.Shard = pkt, uint16(pkt-first)
 		f.onDatagram(&h, 1000, highest, now)
 		highest = max(highest, pkt)
 		now = now.Add(time.Millisecond)
@@ -148,6 +151,9 @@ func TestFeedbackState(t *testing.T) {
 	}
 	if m.Received != 17 || m.Expected != 17 || m.Runs != 1 || m.Bytes != 17000 || m.Delivered != 2 || m.Highest != 20 {
 		t.Errorf("first feedback %+v: want 17 received, 17 expected (the first interval counts what came), 1 run, 17000 bytes, 2 delivered", m)
+	}
+	if m.TailLost != 0 {
+		t.Errorf("first feedback: tail lost %d, want 0: nothing counts as lost in the first interval", m.TailLost)
 	}
 	// Sampled: the first datagram of each frame and every fourth.
 	var pkts []uint64
@@ -160,20 +166,33 @@ func TestFeedbackState(t *testing.T) {
 	if age := m.Samples()[0].Age; age != 17*time.Millisecond {
 		t.Errorf("age of the first sample %v, want 17ms", age)
 	}
-	// The next interval: 21..30 with 25 missing.
+	// The next interval: 21..30 with 25 missing, early in frame 8.
 	for pkt := uint64(21); pkt <= 30; pkt++ {
 		if pkt == 25 {
 			continue
 		}
-		h.Packet = pkt
+		h.Packet, h.Shard = pkt, uint16(pkt-first)
 		f.onDatagram(&h, 1000, highest, now)
 		highest = max(highest, pkt)
 	}
 	if err := packetizer.ParseFeedback(f.build(now.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond {
-		t.Errorf("second feedback %+v: want 9 of 10, 1 run, 1 delivered, 50ms", m)
+	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond || m.TailLost != 0 {
+		t.Errorf("second feedback %+v: want 9 of 10, 1 run (inside frame 8, so no tail loss), 1 delivered, 50ms", m)
+	}
+	// 33 after a gap of two late in frame 8 (its shard 19 of 25), then
+	// frame 9 after a gap of one: all three are tail loss.
+	h.Packet, h.Shard = 33, 19
+	f.onDatagram(&h, 1000, highest, now)
+	h.Frame, h.Packet, h.Shard = 9, 35, 0
+	f.onDatagram(&h, 1000, 33, now)
+	highest = 35
+	if err := packetizer.ParseFeedback(f.build(now.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Expected != 5 || m.Received != 2 || m.TailLost != 3 {
+		t.Errorf("third feedback %+v: want 2 of 5, the 3 lost late in a frame or at its end", m)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++

@@ -113,8 +113,9 @@ func (e *endpoint) stop(t testing.TB) {
 	}
 }
 
-// waitFor is testutil.WaitFor under the name security_test.go (on the
-// session branch) still calls; it goes once those tests call WaitFor.
+// waitFor is testutil.WaitFor under the name security_test.go and
+// adapt_e2e_test.go (other branches' work) still call; it goes once they
+// call testutil.WaitFor.
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	testutil.WaitFor(t, what, limit, cond)

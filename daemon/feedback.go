@@ -24,6 +24,7 @@ type feedbackState struct {
 	lastFrame uint32      // frame of the newest shard datagram
 	haveLast  bool
 	shards    uint32 // shard datagrams in the interval, for sampling
+	tail      uint32 // missing packet numbers late in frames or across their ends
 	msg       packetizer.Feedback
 	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
 	buf       []byte
@@ -40,11 +41,19 @@ func (f *feedbackState) reset() {
 func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint64, now time.Time) {
 	f.received++
 	f.bytes += uint32(size)
-	if highest != 0 && h.Packet > highest+1 {
+	gap := highest != 0 && h.Packet > highest+1
+	if gap {
 		f.runs++
 	}
 	if !h.Kind.IsShard() {
 		return
+	}
+	// A gap that ends in the second half of a frame's datagrams, or spans
+	// the end of a frame, is "tail" loss: a router queue that a frame's
+	// burst overflows drops from its second half on, while random loss
+	// falls anywhere.
+	if gap && (f.haveLast && h.Frame != f.lastFrame || 2*int(h.Shard) >= int(h.Data)+int(h.Parity)) {
+		f.tail += uint32(min(h.Packet-highest-1, 1<<20))
 	}
 	// Sampled: the first datagram of every frame and every sampleEvery-th
 	// datagram. The first of a frame left the sender after a pause, so it
@@ -93,6 +102,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	m.Received = f.received
 	m.Expected = uint32(min(expected, 1<<32-1))
 	m.Runs = f.runs
+	m.TailLost = min(f.tail, m.Expected-min(m.Received, m.Expected))
 	m.Bytes = f.bytes
 	m.Interval = now.Sub(f.last)
 	if f.last.IsZero() {
@@ -107,7 +117,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	}
 	f.buf = m.AppendTo(f.buf[:0])
 	f.last, f.highest, f.frames = now, highest, totals
-	f.received, f.runs, f.bytes, f.shards = 0, 0, 0, 0
+	f.received, f.runs, f.bytes, f.shards, f.tail = 0, 0, 0, 0, 0
 	m.N = 0
 	return f.buf
 }

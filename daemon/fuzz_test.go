@@ -37,10 +37,14 @@ func (s *checkSink) Show(f Shown) {
 }
 
 func (s *checkSink) Status() SinkStatus { return SinkStatus{} }
+func (s *checkSink) Breaks() uint64     { return 0 }
 
+// selfChecking is a frame as the sender packetizes it: a JPEG media prefix,
+// then n bytes and their CRC-32.
 func selfChecking(n int, seed byte) []byte {
-	b := bytes.Repeat([]byte{seed}, n)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	b := packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe}.AppendTo(nil)
+	b = append(b, bytes.Repeat([]byte{seed}, n)...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[packetizer.MediaLen:]))
 }
 
 // FuzzReceiveEncrypted feeds the receive path of an encrypted daemon

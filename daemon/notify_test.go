@@ -19,16 +19,7 @@ import (
 // sockets are bound, a STATUS= line, watchdog pings at half the interval,
 // STOPPING=1 on the way out.
 func TestSystemdNotify(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "notify")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	t.Setenv("NOTIFY_SOCKET", sock)
-	t.Setenv("WATCHDOG_USEC", "400000") // 400 ms: pings every 200 ms
-	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
-
+	ln := fakeSystemd(t, 400*time.Millisecond) // pings every 200 ms
 	pa, pb := freePort(t), freePort(t)
 	d, err := daemon.New(daemon.Options{Config: testConfig(t, pa, pb), Sink: fake.NewSink(), Notifier: sdnotify.New()})
 	if err != nil {
@@ -91,6 +82,22 @@ func TestSystemdNotify(t *testing.T) {
 	if got[len(got)-1] != "STOPPING=1" {
 		t.Errorf("last notification %q, want STOPPING=1", got[len(got)-1])
 	}
+}
+
+// fakeSystemd listens where systemd would for notifications and points
+// this test's environment at it, with a watchdog of the given interval.
+func fakeSystemd(t *testing.T, watchdog time.Duration) *net.UnixConn {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "notify")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", strconv.FormatInt(watchdog.Microseconds(), 10))
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	return ln
 }
 
 func first(s []string) string {

@@ -23,6 +23,7 @@ type rxState struct {
 	badControl atomic.Uint64 // control messages that did not parse
 	unwanted   atomic.Uint64 // video while we show none
 	readErrs   atomic.Uint64
+	chain      chainState // the reference chain of the frames delivered (recover.go)
 }
 
 // receiveLoop reads datagrams until the socket is closed, feeding the
@@ -113,6 +114,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.netRecent.reset()
 		d.rates.resetRx()
 		d.fb.reset()
+		d.rx.chain.chain.Break() // its frame ids start over
 		d.log.Info("peer session started", "peer", from, "session", sessionHex(h.Session))
 		// Tell it at once that we hear it, once its hello (if this is one)
 		// is recorded, so that ours acknowledges it and video can start.
@@ -159,6 +161,13 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 			rtt, _, _ := d.peer.clock()
 			d.adapt.onFeedback(&d.fbIn, &d.sent, rtt, now)
 		}
+	case packetizer.KindRecover:
+		m, err := packetizer.ParseRecover(payload)
+		if err != nil {
+			d.rx.badControl.Add(1)
+			return
+		}
+		d.onRecover(m)
 	case packetizer.KindBye:
 		d.peer.sayBye()
 		d.log.Info("peer is stopping", "peer", from)
@@ -190,5 +199,9 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	if d.obs != nil {
 		d.obs.FrameDelivered(Delivered{ID: f.ID, SenderTime: f.Captured, Completed: f.Completed, Latency: lat, Transport: lat - f.SendDelay})
 	}
-	d.sink.Show(Shown{Data: f.Data, ID: f.ID, Captured: captured, Latency: lat})
+	m, pic, use, start, ok := d.deliverMedia(f, now)
+	if !ok {
+		return
+	}
+	d.sink.Show(Shown{Data: pic, Codec: m.Codec, Use: use, Start: start, ID: f.ID, Captured: captured, Latency: lat})
 }

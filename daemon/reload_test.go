@@ -2,11 +2,7 @@ package daemon_test
 
 import (
 	"context"
-	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +18,7 @@ import (
 // systemd watchdog and answers status; once the lookup answers, the reload
 // takes the new peer.
 func TestReloadResolverHangs(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "notify")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	t.Setenv("NOTIFY_SOCKET", sock)
-	t.Setenv("WATCHDOG_USEC", "200000") // pings every 100 ms
-	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
-
+	ln := fakeSystemd(t, 200*time.Millisecond) // pings every 100 ms
 	pa, pb, pc := freePort(t), freePort(t), freePort(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	resolve := func(ctx context.Context, c *config.Config) (netip.AddrPort, error) {

@@ -14,12 +14,18 @@ import (
 // txState is what the send side keeps beyond the packetizer's counters.
 type txState struct {
 	skipped atomic.Uint64 // frames not sent: the peer is not there or shows nothing
+	// lastKey is the frame id of the last keyframe sent, plus 1<<32 (zero:
+	// none yet), so a recovery request it already answers is ignored.
+	lastKey   atomic.Uint64
+	recoverRx atomic.Uint64 // recovery requests from the peer
+	forced    atomic.Uint64 // keyframes forced for them
 }
 
 // sendLoop pulls frames from the source and sends them to the peer, as long
 // as the peer is there and shows video. It ends when ctx is done.
 func (d *Daemon) sendLoop(ctx context.Context) {
 	buf := make([]byte, 0, 256<<10)
+	frame := make([]byte, 0, 256<<10) // media prefix + picture
 	out := newFrameSender(d)
 	for {
 		f, err := d.src.Next(ctx, buf[:0])
@@ -42,10 +48,15 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		if d.adapt.enabled() {
 			d.adaptFrame(len(f.Data))
 		}
-		_, err = d.pk.PacketizeTo(f.Data, f.Time.UnixNano(), out)
+		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
+		info, err := d.pk.PacketizeTo(frame, f.Time.UnixNano(), out)
 		out.flush()
 		if err != nil {
-			d.log.Debug("frame not sent", "bytes", len(f.Data), "err", err)
+			d.log.Debug("frame not sent", "bytes", len(frame), "err", err)
+			continue
+		}
+		if f.Media.Keyframe() {
+			d.tx.lastKey.Store(1<<32 | uint64(info.ID))
 		}
 	}
 }

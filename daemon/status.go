@@ -36,25 +36,30 @@ type Status struct {
 
 // TXStatus is the sending direction.
 type TXStatus struct {
-	Enabled       bool          `json:"enabled"` // a source is configured
-	Sending       bool          `json:"sending"` // the peer is there and shows video
-	Frames        uint64        `json:"frames"`
-	Packets       uint64        `json:"packets"`
-	ParityPackets uint64        `json:"parity_packets"`
-	Bytes         uint64        `json:"bytes"`
-	FPS           float64       `json:"fps"`
-	BitrateBps    float64       `json:"bitrate_bps"`
-	Parity        float64       `json:"parity"`
-	MaxRateMbps   float64       `json:"max_rate_mbps"` // pacing cap as configured; 0: none
-	PaceMbps      float64       `json:"pace_mbps"`     // pacing in force; 0: off
-	Quality       int           `json:"quality"`
-	FramesSkipped uint64        `json:"frames_skipped"` // captured while nobody watched
-	FramesTooBig  uint64        `json:"frames_too_big"`
-	SendErrors    uint64        `json:"send_errors"`
-	SendCalls     uint64        `json:"send_calls"` // system calls that sent datagrams (batched)
-	Source        *SourceStatus `json:"source,omitempty"`
-	PeerReport    *PeerReport   `json:"peer_report,omitempty"`
-	Adapt         *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
+	Enabled       bool    `json:"enabled"` // a source is configured
+	Sending       bool    `json:"sending"` // the peer is there and shows video
+	Frames        uint64  `json:"frames"`
+	Packets       uint64  `json:"packets"`
+	ParityPackets uint64  `json:"parity_packets"`
+	Bytes         uint64  `json:"bytes"`
+	FPS           float64 `json:"fps"`
+	BitrateBps    float64 `json:"bitrate_bps"`
+	Parity        float64 `json:"parity"`
+	MaxRateMbps   float64 `json:"max_rate_mbps"` // pacing cap as configured; 0: none
+	PaceMbps      float64 `json:"pace_mbps"`     // pacing in force; 0: off
+	Quality       int     `json:"quality"`
+	FramesSkipped uint64  `json:"frames_skipped"` // captured while nobody watched
+	FramesTooBig  uint64  `json:"frames_too_big"`
+	SendErrors    uint64  `json:"send_errors"`
+	SendCalls     uint64  `json:"send_calls"` // system calls that sent datagrams (batched)
+	// RecoverRequests counts the peer's requests for a recovery point;
+	// KeyframesForced those answered with a keyframe (the rest were already
+	// answered by one on its way).
+	RecoverRequests uint64        `json:"recover_requests"`
+	KeyframesForced uint64        `json:"keyframes_forced"`
+	Source          *SourceStatus `json:"source,omitempty"`
+	PeerReport      *PeerReport   `json:"peer_report,omitempty"`
+	Adapt           *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
 }
 
 // FrameCounts are the outcomes of a stream's frames at the receiver. Every
@@ -106,7 +111,20 @@ type RXStatus struct {
 	TransportMs       Percentiles       `json:"transport_latency_ms"`        // sender's first datagram to frame complete
 	TransportRecentMs Percentiles       `json:"transport_latency_recent_ms"` // the same over the last recentSamples frames
 	MaxDelayMs        float64           `json:"max_delay_ms"`
-	Sink              *SinkStatus       `json:"sink,omitempty"`
+	// Codec is the codec of the last frame received ("" before any).
+	Codec string `json:"codec,omitempty"`
+	// FramesFrozen counts frames delivered but not shown because a frame
+	// they depend on was lost (the last good picture stays up);
+	// Recoveries the times pictures came back after that, LastFreezeMs how
+	// long the last such freeze lasted, RecoverRequests the requests for a
+	// recovery point sent to the peer, and BadMedia the frames dropped for a
+	// malformed media prefix.
+	FramesFrozen    uint64      `json:"frames_frozen"`
+	Recoveries      uint64      `json:"recoveries"`
+	LastFreezeMs    float64     `json:"last_freeze_ms"`
+	RecoverRequests uint64      `json:"recover_requests"`
+	BadMedia        uint64      `json:"bad_media"`
+	Sink            *SinkStatus `json:"sink,omitempty"`
 }
 
 // Status returns the daemon's current status. Safe for concurrent use.
@@ -157,6 +175,7 @@ func (d *Daemon) Status() Status {
 		Bytes: tx.Bytes.Load(), FPS: txFPS, BitrateBps: txBps, Parity: d.pk.Parity(), MaxRateMbps: cfg.Transport.MaxRateMbps,
 		Quality: cfg.Capture.Quality, FramesSkipped: d.tx.skipped.Load(), FramesTooBig: tx.Rejected.Load(),
 		SendErrors: d.sendErrs.Load(), PaceMbps: d.pace.bps() / 1e6,
+		RecoverRequests: d.tx.recoverRx.Load(), KeyframesForced: d.tx.forced.Load(),
 	}
 	if d.src != nil && d.adapt.enabled() {
 		a := *d.adapt.status.Load()
@@ -195,6 +214,12 @@ func (d *Daemon) Status() Status {
 		TransportMs: d.rx.netLat.percentiles(), TransportRecentMs: d.rx.netRecent.percentiles(),
 		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
 	}
+	ch := &d.rx.chain
+	if c := packetizer.Codec(ch.codec.Load()); c != 0 {
+		s.RX.Codec = c.String()
+	}
+	s.RX.FramesFrozen, s.RX.Recoveries, s.RX.RecoverRequests = ch.frozen.Load(), ch.recoveries.Load(), ch.asked.Load()
+	s.RX.LastFreezeMs, s.RX.BadMedia = ms(time.Duration(ch.lastFreezeN.Load())), ch.badMedia.Load()
 	for r := packetizer.Reason(0); r < packetizer.NumReasons; r++ {
 		if n := rx.Invalid[r].Load(); n > 0 {
 			if s.RX.Invalid == nil {

@@ -1,12 +1,18 @@
 // Package display owns frame sinks (GoCV window, recorder, null) and the
-// JPEG decoder. It is one of the two packages that import GoCV: the rest of
-// vstreamd hands it JPEG bytes and never touches OpenCV.
+// decoders: JPEG through OpenCV, H.264 through FFmpeg (go-astiav). It is
+// one of the two packages that use cgo media libraries: the rest of
+// vstreamd hands it encoded bytes and never touches OpenCV or FFmpeg.
 //
-// A Sink takes frames through Show, which never blocks: it copies the frame
+// A Sink takes frames through Show, which never blocks. A JPEG is copied
 // into a one-frame hand-off slot, replacing (and counting as skipped) any
-// frame the sink has not taken yet. The sink's own goroutine decodes the
-// newest frame and shows or writes it. There is never a queue, so a sink
-// slower than the stream shows fewer frames, never older ones.
+// JPEG the sink has not taken yet; the sink's own goroutine decodes the
+// newest frame and shows or writes it, so a sink slower than the stream
+// shows fewer frames, never older ones. H.264 frames depend on the frames
+// before them, so they wait in a short queue and every one is decoded, in
+// order; only the newest decoded one is shown (see h264sink.go). A frame
+// whose reference chain is broken is never decoded or shown: the daemon
+// says which (Frame.Use), and the sink holds frames itself after losing
+// one of the chain.
 //
 // Kinds of sink:
 //
@@ -21,10 +27,13 @@
 //     ends the process if the X server goes away while a window is open.
 //     WaitKey is global to highgui, so one window per process is assumed: a
 //     q typed into one of two windows may stop the other.
-//   - Record: writes every frame it takes to Config.Path: a path ending in
-//     ".avi" gets MJPG in AVI through gocv.VideoWriter; a path ending in "/"
-//     or naming a directory gets a JPEG sequence frame-000001.jpg, ... (the
-//     received bytes, not re-encoded).
+//   - Record: writes every frame it takes to Config.Path, in the codec it
+//     arrives in. JPEG: a path ending in ".avi" (or ".mkv") gets MJPG
+//     through gocv.VideoWriter; a path ending in "/" or naming a directory
+//     gets a JPEG sequence frame-000001.jpg, ... (the received bytes, not
+//     re-encoded). H.264: the access units as received (no re-encoding) in
+//     the container the name says, ".mkv" (Matroska), ".mp4" or ".avi",
+//     or in a directory as stream.h264.
 //   - Null: decodes and drops, for headless endpoints and benchmarks.
 //   - None: a send-only endpoint; Show only counts.
 //
@@ -40,6 +49,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Kind selects a frame sink.
@@ -71,9 +82,9 @@ func (k Kind) String() string {
 // Config says which sink to open.
 type Config struct {
 	Kind Kind
-	// Path is where Record writes: "name.avi" for MJPG in AVI, or a
-	// directory (an existing one, or a path ending in "/", created if
-	// needed) for a JPEG sequence.
+	// Path is where Record writes: "name.mkv", "name.mp4" or "name.avi",
+	// or a directory (an existing one, or a path ending in "/", created if
+	// needed) for a JPEG sequence or stream.h264.
 	Path    string
 	Title   string // Window: the title; "vstreamd" when empty
 	Overlay bool   // Window: draw fps and latency over the picture
@@ -82,7 +93,13 @@ type Config struct {
 
 // Frame is one encoded frame for Show.
 type Frame struct {
-	Data     []byte        // the JPEG; Show copies it
+	Data  []byte           // the JPEG or H.264 access unit; Show copies it
+	Codec packetizer.Codec // 0 is JPEG
+	// Use and Start say what the receiver's packetizer.Chain decided:
+	// whether to show the frame, only decode it, or skip it, and the frame
+	// its chain starts at. JPEG frames are always shown.
+	Use      packetizer.Use
+	Start    uint32
 	ID       uint32        // the transport's frame id
 	Captured time.Time     // the sender's capture time
 	Latency  time.Duration // the transport's one-way estimate, shown in the overlay
@@ -98,8 +115,8 @@ const (
 )
 
 // Stats is a snapshot of a Sink's counters. Every frame given to Show ends
-// up in exactly one of Shown, Skipped, DecodeErrors and Dropped, except the
-// one in the hand-off slot or being shown at that moment.
+// up in exactly one of Shown, Skipped, DecodeErrors, Dropped, Frozen and
+// Held, except those waiting in the hand-off or being shown at that moment.
 type Stats struct {
 	Kind         Kind
 	State        string
@@ -108,6 +125,9 @@ type Stats struct {
 	Skipped      uint64 // replaced by a newer frame before the sink took it
 	DecodeErrors uint64 // taken but not decodable
 	Dropped      uint64 // given after the sink had stopped, or lost with it
+	Frozen       uint64 // H.264: not shown, as the daemon said (Use): their chain was broken
+	Held         uint64 // H.264: not shown because the sink itself lost a frame of their chain
+	Breaks       uint64 // H.264: times the sink lost a frame of the chain (see Sink.Breaks)
 	LastID       uint32 // ID of the last frame shown
 	Width        int    // size of the last frame shown
 	Height       int
@@ -173,8 +193,10 @@ func recordTarget(path string) (dir bool, err error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return true, nil
 	}
-	if !strings.EqualFold(filepath.Ext(path), ".avi") {
-		return false, fmt.Errorf("display: %w: record path %s: want a name ending in .avi, or a directory ending in /", ErrConfig, path)
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".avi", ".mkv", ".mp4":
+	default:
+		return false, fmt.Errorf("display: %w: record path %s: want a name ending in .avi, .mkv or .mp4, or a directory ending in /", ErrConfig, path)
 	}
 	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
 		return bad("the directory %s does not exist", filepath.Dir(path))

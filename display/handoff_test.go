@@ -188,7 +188,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"no kind", Config{}, "unknown sink kind 0"},
 		{"record without path", Config{Kind: Record}, "record needs a path"},
-		{"record to mp4", Config{Kind: Record, Path: dir + "/out.mp4"}, "want a name ending in .avi"},
+		{"record to mov", Config{Kind: Record, Path: dir + "/out.mov"}, "want a name ending in .avi, .mkv or .mp4"},
 		{"record into a missing directory", Config{Kind: Record, Path: dir + "/nope/out.avi"}, "record " + dir + "/nope/out.avi"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,15 +66,8 @@ func sinkWorkload(t testing.TB, frames []capture.Frame, dir string, rounds int) 
 // (a 640x480 Mat per frame would add 1.8 GB). The exact Mat count is
 // checked by TestMatProfile (go test -tags matprofile).
 func TestNoMemoryGrowth(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the many-frame memory check")
-	}
-	if testutil.RaceEnabled {
-		t.Skip("-race: the race detector's own memory grows with use; the memory check runs without it")
-	}
-	if !testutil.InChild() {
-		testutil.RunInChild(t, "TestNoMemoryGrowth", "MALLOC_ARENA_MAX=1")
-		return
+	if !testutil.MemoryTest(t) {
+		return // measured in a child process
 	}
 	frames := patternFrames(t, 640, 480, 70, 50)
 	dir := t.TempDir()

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // renderer is what a sink does with a decoded frame. All its methods are
@@ -41,6 +43,7 @@ type Sink struct {
 	pv     previewer // offers decoded frames to a live view (SetPreview)
 
 	received, shown, skipped, decodeErrs, dropped atomic.Uint64
+	frozen, held, breaks                          atomic.Uint64 // H.264 chains (h264sink.go)
 
 	mu      sync.Mutex // the hand-off slot and the sink's state
 	slot    []byte
@@ -53,6 +56,11 @@ type Sink struct {
 	at      [window]time.Time
 	dec     [window]time.Duration
 	n       int
+
+	hq           h264Queue // H.264 frames waiting, in order
+	breakAt      uint32    // the newest frame lost when the queue overflowed
+	breakPending bool      // breakAt is news for the sink's goroutine
+	h264         h264State // the sink goroutine's
 }
 
 // window is the number of recent frames rates and times are measured over.
@@ -83,13 +91,17 @@ func (s *Sink) Show(f Frame) {
 		s.dropped.Add(1)
 		return
 	}
-	if s.full {
-		s.skipped.Add(1)
+	if f.Codec == packetizer.CodecH264 {
+		s.queueH264(f)
+	} else {
+		if s.full {
+			s.skipped.Add(1)
+		}
+		s.slot = append(s.slot[:0], f.Data...)
+		s.meta = f
+		s.meta.Data = nil
+		s.full = true
 	}
-	s.slot = append(s.slot[:0], f.Data...)
-	s.meta = f
-	s.meta.Data = nil
-	s.full = true
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -131,17 +143,35 @@ func (s *Sink) run() {
 			continue
 		case <-s.wake:
 		}
-		var f Frame
-		var ok bool
-		if work, f, ok = s.take(work); !ok {
-			continue
-		}
-		if err := s.show(work, f); err != nil {
+		var err error
+		if work, err = s.drain(work); err != nil {
 			s.dropped.Add(1)
 			s.finish("", err)
 			return
 		}
 	}
+}
+
+// drain shows what waits: the queued H.264 frames, then the JPEG slot.
+func (s *Sink) drain(work []byte) ([]byte, error) {
+	for {
+		s.mu.Lock()
+		data, f, more, ok := s.hq.pop(work)
+		s.mu.Unlock()
+		if !ok {
+			break
+		}
+		work = data
+		if err := s.showH264(data, f, more); err != nil {
+			return work, err
+		}
+	}
+	var f Frame
+	var ok bool
+	if work, f, ok = s.take(work); !ok {
+		return work, nil
+	}
+	return work, s.show(work, f)
 }
 
 // show decodes and renders one frame. Only a render error is returned: it
@@ -151,18 +181,28 @@ func (s *Sink) show(data []byte, f Frame) error {
 	img, err := s.decode(data, f.ID)
 	took := time.Since(start)
 	if err != nil {
-		if s.decodeErrs.Add(1) == 1 {
-			s.log.Warn("frame does not decode; skipping it (further ones are counted in decode_errors, not logged)",
-				"id", f.ID, "bytes", len(data), "err", err)
-		}
+		s.decodeFailed(f, data, err)
 		return nil
 	}
 	defer img.Close()
-	s.pv.offer(img, data)
+	return s.present(&img, data, f, took)
+}
+
+// decodeFailed counts a frame that did not decode, logging the first.
+func (s *Sink) decodeFailed(f Frame, data []byte, err error) {
+	if s.decodeErrs.Add(1) == 1 {
+		s.log.Warn("frame does not decode; skipping it (further ones are counted in decode_errors, not logged)",
+			"id", f.ID, "codec", f.Codec, "bytes", len(data), "err", err)
+	}
+}
+
+// present renders a decoded frame and records it as shown.
+func (s *Sink) present(img *gocv.Mat, data []byte, f Frame, took time.Duration) error {
+	s.pv.offer(*img, data)
 	s.mu.Lock()
 	st := s.st // a copy for the overlay
 	s.mu.Unlock()
-	if err := s.r.render(&img, data, f, &st); err != nil {
+	if err := s.r.render(img, data, f, &st); err != nil {
 		return err
 	}
 	s.shown.Add(1)
@@ -202,7 +242,9 @@ func (s *Sink) finish(state string, err error) {
 		s.full = false
 		s.dropped.Add(1)
 	}
+	s.dropped.Add(uint64(s.hq.clear()))
 	s.mu.Unlock()
+	s.closeH264()
 	closeErr := s.r.close()
 	switch {
 	case errors.Is(err, errClosedByUser):
@@ -235,8 +277,16 @@ func (s *Sink) Stats() Stats {
 	st.Skipped = s.skipped.Load()
 	st.DecodeErrors = s.decodeErrs.Load()
 	st.Dropped = s.dropped.Load()
+	st.Frozen = s.frozen.Load()
+	st.Held = s.held.Load()
+	st.Breaks = s.breaks.Load()
 	return st
 }
+
+// Breaks counts the times the sink lost an H.264 frame of the chain itself
+// (one did not decode, or it fell a whole queue behind). Safe for
+// concurrent use.
+func (s *Sink) Breaks() uint64 { return s.breaks.Load() }
 
 // Done is closed when the sink has stopped: closed by the user, failed, or
 // Closed. Safe for concurrent use.

@@ -77,6 +77,7 @@ func TestWindowChild(t *testing.T) {
 		})
 	})
 	t.Run("opens again after being closed", func(t *testing.T) { showsFrames(t, x, frames, false) })
+	t.Run("shows H.264", func(t *testing.T) { showsH264(t, x) })
 	t.Run("keeps its size when the frames shrink", func(t *testing.T) {
 		keepsSize(t, x, frames[0], patternFrames(t, 320, 180, 90, 1)[0])
 	})

@@ -42,6 +42,7 @@ type Coder struct {
 	avx2    bool
 	nibbles [256][32]byte
 	tables  [MaxShards][32]byte
+	tables4 [4 * MaxShards][32]byte // avx2Dot4's: four per input
 
 	out  [1][]byte // the one-element parity slice EncodeIdx wants
 	coef [MaxShards]byte
@@ -178,13 +179,49 @@ func (c *Coder) Encode(data, parity [][]byte) error {
 			return fmt.Errorf("%w: parity %d bytes, data %d", ErrShardSize, len(s), size)
 		}
 	}
-	for p, out := range parity {
+	p := 0
+	if c.avx2 && !c.gfni && size >= 32 {
+		for ; p+4 <= len(parity); p += 4 {
+			c.dot4(parity[p:p+4], data, p)
+		}
+	}
+	for ; p < len(parity); p++ {
 		for i := range data {
 			c.coef[i] = c.Coefficient(p, i)
 		}
-		c.dot(out, data, false)
+		c.dot(parity[p], data, false)
 	}
 	return nil
+}
+
+// dot4 computes parity shards first to first+3 (outs, at least 32 bytes)
+// from data with the four-output AVX2 kernel, which loads and splits each
+// input once for four products: the whole 32-byte columns, then the last
+// len%32 bytes as the 32-byte window ending at the end, one output at a
+// time (the window's overlap with the columns gets the same bytes again).
+func (c *Coder) dot4(outs, data [][]byte, first int) {
+	for i := range data {
+		for j := range 4 {
+			c.tables4[4*i+j] = c.nibbles[c.Coefficient(first+j, i)]
+		}
+	}
+	size := len(outs[0])
+	body := size &^ 31
+	avx2Dot4(&c.tables4[0], &data[0], len(data), &outs[0][0], &outs[1][0], &outs[2][0], &outs[3][0], body)
+	if body == size {
+		return
+	}
+	win := c.ins[:len(data)]
+	for i, d := range data {
+		win[i] = d[size-32 : size]
+	}
+	for j, out := range outs {
+		for i := range data {
+			c.coef[i] = c.Coefficient(first+j, i)
+		}
+		c.dot(out[size-32:size], win, false)
+	}
+	clear(win)
 }
 
 // Reconstruct fills in the lost data shards of a block. A lost data shard is

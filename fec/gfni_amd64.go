@@ -17,6 +17,13 @@ func gfniDot(mats *uint64, ins *[]byte, nIn int, out *byte, n int, acc bool)
 //go:noescape
 func avx2Dot(tables *[32]byte, ins *[]byte, nIn int, out *byte, n int, acc bool)
 
+// avx2Dot4 computes four dot products of the same inputs at once (see
+// avx2x4_amd64.s): tables holds 4 x 32 bytes per input. n is a multiple of
+// 32.
+//
+//go:noescape
+func avx2Dot4(tables *[32]byte, ins *[]byte, nIn int, out0, out1, out2, out3 *byte, n int)
+
 // hasAVX2 reports whether avx2Dot can run on this CPU.
 func hasAVX2() bool { return cpu.X86.HasAVX2 }
 

@@ -13,3 +13,7 @@ func avx2Dot(tables *[32]byte, ins *[]byte, nIn int, out *byte, n int, acc bool)
 }
 
 func hasAVX2() bool { return false }
+
+func avx2Dot4(tables *[32]byte, ins *[]byte, nIn int, out0, out1, out2, out3 *byte, n int) {
+	panic("fec: avx2Dot4 without AVX2 support")
+}

@@ -17,7 +17,8 @@
 //
 // The arithmetic on shards runs in SIMD kernels: this package's own
 // dot-product kernels for AVX-512 GFNI (fec/gfni_amd64.s) and AVX2
-// (fec/avx2_amd64.s), else the library's multiply-add kernels. The only
+// (fec/avx2_amd64.s, and fec/avx2x4_amd64.s for four outputs at once),
+// else the library's multiply-add kernels. The only
 // pure-Go arithmetic is the inversion of the small e-by-e matrix that maps
 // the e received parity shards back to the e lost data shards. Build with
 // -tags nogfni to measure the AVX2 kernel on a CPU that has GFNI, and with
@@ -37,20 +38,21 @@
 // kernels are unmeasured against each other):
 //
 //	                    30 KB        100 KB       400 KB
-//	encode              1.12-1.74    0.80-1.51    0.77-1.05
-//	encode, nogfni      1.14-1.60    1.08-1.44    0.97-1.05
+//	encode              1.87-2.09    1.44-1.69    1.33-1.53
+//	encode, nogfni      0.78-2.84    1.37-1.74    1.49-1.54
 //	reconstruct         2.6-7.0      6.4-10.3     7.6-9.6
 //	reconstruct, nogfni 2.9-6.8      7.8-10.1     8.8-14.0
 //
-// The library allocates on every call (encode: 2-4 allocations, 1-5 KB a
-// frame; reconstruct: 44-1500 allocations, 6-455 KB a frame, with or
-// without its inversion cache). Reconstruction stays here: it is several
-// times faster. Encoding is within 15% at 100 and 400 KB (the library's
-// generated kernels compute up to 10 parity shards per pass over the data,
-// ours one), but the library would cost the zero-allocation steady state
-// that TestCoderAllocs and the packetizer's allocation tests pin, and the
-// kernel it would replace is the one reconstruction needs anyway; so the
-// Coder keeps both. Reproduce with
+// Encoding uses a four-output AVX2 kernel (fec/avx2x4_amd64.s: each data
+// shard is loaded and split into nibbles once for four parity shards).
+// With the one-output kernel alone encoding measured 0.77-1.74: the
+// library, whose generated kernels compute several parity shards per pass,
+// was within 15% or faster at 100 and 400 KB. The library also allocates on
+// every call (encode: 2-4 allocations, 1-5 KB a frame; reconstruct: 44-1500
+// allocations, 6-455 KB a frame, with or without its inversion cache),
+// which the zero-allocation steady state (TestCoderAllocs, the packetizer's
+// allocation tests) rules out. So the Coder keeps its own kernels for both.
+// Reproduce with
 //
 //	go test ./fec -run '^$' -bench 'Encode|Reconstruct' -benchtime 1000x -count 3
 //	go test ./fec -run '^$' -bench 'Encode|Reconstruct' -benchtime 1000x -count 3 -tags nogfni

@@ -6,7 +6,7 @@ import (
 )
 
 // Control message payloads, declared once like the header. A control
-// datagram is a header of kind KindHello, KindReport or KindBye followed by
+// datagram is a header of kind KindHello, KindReport, KindBye or KindRecover followed by
 // the payload below; all integers are big-endian.
 //
 // Hello (KindHello), 40 bytes, sent a few times a second by each endpoint:
@@ -37,9 +37,18 @@ import (
 //	80  invalid     8  datagrams rejected
 //
 // Bye (KindBye) has an empty payload.
+//
+// Recover (KindRecover), 4 bytes, sent by a receiver that cannot show the
+// stream until a recovery point (an H.264 IDR) arrives: after a lost, late
+// or undecodable frame, or on joining. It repeats the request, a few times
+// a second at most, until one arrives:
+//
+//	0  after       4  frame id: the recovery point must come after this
+//	                  frame (the newest frame the receiver has seen)
 const (
-	HelloLen  = 40
-	ReportLen = 88
+	HelloLen   = 40
+	ReportLen  = 88
+	RecoverLen = 4
 
 	helloFlags    = 0
 	helloReserved = 4
@@ -150,4 +159,24 @@ func ParseReport(p []byte) (Report, error) {
 		return Report{}, ErrControl
 	}
 	return m, nil
+}
+
+// Recover is the payload of a KindRecover datagram.
+type Recover struct {
+	// After is the newest frame id the receiver has seen; a keyframe sent
+	// after it answers the request.
+	After uint32
+}
+
+// AppendTo appends the encoded request to b.
+func (m *Recover) AppendTo(b []byte) []byte {
+	return binary.BigEndian.AppendUint32(b, m.After)
+}
+
+// ParseRecover decodes a recover payload.
+func ParseRecover(p []byte) (Recover, error) {
+	if len(p) != RecoverLen {
+		return Recover{}, ErrControl
+	}
+	return Recover{After: binary.BigEndian.Uint32(p)}, nil
 }

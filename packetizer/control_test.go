@@ -53,10 +53,16 @@ func TestReportRoundTrip(t *testing.T) {
 func FuzzControl(f *testing.F) {
 	f.Add((&Hello{Flags: HelloReceives, Sent: 5}).AppendTo(nil))
 	f.Add((&Report{Delivered: 9, LossPPM: 50000}).AppendTo(nil))
+	f.Add((&Recover{After: 77}).AppendTo(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := ParseHello(b); err == nil {
 			if h2, err := ParseHello(h.AppendTo(nil)); err != nil || h2 != h {
 				t.Fatalf("hello round trip: %+v, %v; want %+v", h2, err, h)
+			}
+		}
+		if r, err := ParseRecover(b); err == nil {
+			if r2, err := ParseRecover(r.AppendTo(nil)); err != nil || r2 != r {
+				t.Fatalf("recover round trip: %+v, %v; want %+v", r2, err, r)
 			}
 		}
 		if r, err := ParseReport(b); err == nil {

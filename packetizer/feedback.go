@@ -25,12 +25,16 @@ import (
 //	38  dropped     2  frames dropped as late or incomplete
 //	40  lost        2  frames never seen
 //	42  samples     2  arrival samples that follow, 0..MaxArrivals
-//	44  samples x 12:
+//	44  tail lost   4  of the missing packet numbers, those in gaps that
+//	                   end in the second half of a frame's datagrams or
+//	                   span the end of a frame: a router queue a frame's
+//	                   burst overflows drops there, random loss anywhere
+//	48  samples x 12:
 //	     0  packet  8  packet number of a datagram received
 //	     8  age     4  microseconds from its arrival to "sent"
 const (
 	// FeedbackLen is the length of a feedback payload without samples.
-	FeedbackLen = 44
+	FeedbackLen = 48
 	// ArrivalLen is the length of one arrival sample.
 	ArrivalLen = 12
 	// MaxArrivals is the most arrival samples one feedback carries.
@@ -50,6 +54,7 @@ const (
 	fbDropped   = 38
 	fbLost      = 40
 	fbSamples   = 42
+	fbTail      = 44
 
 	arrPacket = 0
 	arrAge    = 8
@@ -74,6 +79,7 @@ type Feedback struct {
 	Delivered uint16
 	Dropped   uint16
 	Lost      uint16
+	TailLost  uint32
 	N         int // arrival samples used in Arrivals
 	Arrivals  [MaxArrivals]Arrival
 }
@@ -93,6 +99,7 @@ func (m *Feedback) AppendTo(b []byte) []byte {
 	for _, v := range [...]uint16{m.Delivered, m.Dropped, m.Lost, uint16(n)} {
 		b = binary.BigEndian.AppendUint16(b, v)
 	}
+	b = binary.BigEndian.AppendUint32(b, m.TailLost)
 	for _, a := range m.Arrivals[:n] {
 		b = binary.BigEndian.AppendUint64(b, a.Packet)
 		b = binary.BigEndian.AppendUint32(b, micros32(a.Age))
@@ -130,6 +137,7 @@ func ParseFeedback(p []byte, m *Feedback) error {
 		Delivered: u16(fbDelivered),
 		Dropped:   u16(fbDropped),
 		Lost:      u16(fbLost),
+		TailLost:  u32(fbTail),
 		N:         n,
 	}
 	if n > 0 && uint32(n) > m.Received {

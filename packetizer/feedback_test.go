@@ -11,7 +11,7 @@ func sampleFeedback() Feedback {
 	m := Feedback{
 		Sent: 1_700_000_000_123_456_789, Highest: 0x0102030405060708,
 		Received: 950, Expected: 1000, Runs: 12, Bytes: 1_100_000,
-		Interval: 50 * time.Millisecond, Delivered: 2, Dropped: 1, Lost: 0, N: 2,
+		Interval: 50 * time.Millisecond, Delivered: 2, Dropped: 1, Lost: 0, TailLost: 7, N: 2,
 	}
 	m.Arrivals[0] = Arrival{Packet: 0x0102030405060700, Age: 31 * time.Millisecond}
 	m.Arrivals[1] = Arrival{Packet: 0x0102030405060708, Age: 250 * time.Microsecond}
@@ -29,6 +29,7 @@ func TestFeedbackGolden(t *testing.T) {
 		"17979cfe3d85cd15" + "0102030405060708" + // sent, highest
 		"000003b6" + "000003e8" + "0000000c" + "0010c8e0" + "0000c350" + // received, expected, runs, bytes, interval
 		"0002" + "0001" + "0000" + "0002" + // delivered, dropped, lost, samples
+		"00000007" + // tail lost
 		"0102030405060700" + "00007918" +
 		"0102030405060708" + "000000fa"
 	if got := hex.EncodeToString(b[2:]); got != want {

@@ -47,10 +47,10 @@
 //
 // Data and parity datagrams fill every field; a shard index below the data
 // count is a data shard, the rest are parity. Control datagrams (hello,
-// report, bye, feedback, the reserved retransmit request, and the session
-// layer's handshake messages) set every frame field,
-// from frame id to send delay, to zero; their payload is defined by the
-// control messages in this package.
+// report, bye, feedback, recover, the reserved retransmit request, and the
+// session layer's handshake messages) set every frame field, from frame id
+// to send delay, to zero; their payload is defined by the control messages
+// in this package.
 package packetizer
 
 import (
@@ -116,7 +116,7 @@ const (
 	// KindFeedback is the receiver's frequent report for congestion
 	// control: arrival times and loss of the last tens of milliseconds.
 	KindFeedback Kind = 7
-	// 8 is KindRecover (issue 10).
+	KindRecover  Kind = 8 // the receiver needs a keyframe (see Recover)
 	// KindHandshakeInit and KindHandshakeResp are the session layer's
 	// Noise handshake messages; their payloads are declared in
 	// daemon/session/wire.go. They are always sealed and never carry a key
@@ -142,6 +142,8 @@ func (k Kind) String() string {
 		return "bye"
 	case KindFeedback:
 		return "feedback"
+	case KindRecover:
+		return "recover"
 	case KindHandshakeInit:
 		return "handshake-init"
 	case KindHandshakeResp:

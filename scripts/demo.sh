@@ -48,7 +48,8 @@ source  = "pattern"
 width   = 1280
 height  = 720
 fps     = 30
-quality = 80
+codec   = "h264"   # the default: about 3.6 Mb/s on the wire; "jpeg" sends each frame whole (about 30)
+bitrate_mbps = 3
 
 [display]
 sink  = "$sink"

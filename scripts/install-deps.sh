@@ -12,6 +12,12 @@
 #   xdotool        types q into the window in the tests
 #   systemd        systemd-analyze, which verifies the units in the tests
 #   iproute2       ip netns, for the two-host namespace script and tests
+#   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+#   libavdevice-dev libavfilter-dev
+#                  FFmpeg 5.1 headers and libraries for go-astiav (cgo): the
+#                  H.264 encoder (libx264, which Debian's libavcodec links)
+#                  and decoder, and the recorder's muxers. go-astiav's cgo
+#                  asks pkg-config for all six, so all six are needed.
 #   chromium       the headless browser the live page's test drives
 #   libx11-dev libxext-dev  Xlib and MIT-SHM, which the glass-to-glass measurement reads the window with (cgo)
 #
@@ -19,7 +25,9 @@
 #   --check  only report what is missing; exit 1 if anything is.
 set -euo pipefail
 
-packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2 chromium libx11-dev libxext-dev)
+packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2
+	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev
+	chromium libx11-dev libxext-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -57,4 +65,9 @@ if ! pkg-config --exists opencv4; then
 	echo "install-deps: pkg-config cannot find opencv4 after installing libopencv-dev" >&2
 	exit 1
 fi
-echo "install-deps: done (OpenCV $(pkg-config --modversion opencv4))"
+# And that go-astiav will find FFmpeg.
+if ! pkg-config --exists libavcodec libavformat libavutil libswscale libavdevice libavfilter; then
+	echo "install-deps: pkg-config cannot find the FFmpeg libraries after installing their -dev packages" >&2
+	exit 1
+fi
+echo "install-deps: done (OpenCV $(pkg-config --modversion opencv4), FFmpeg libavcodec $(pkg-config --modversion libavcodec))"

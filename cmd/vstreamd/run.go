@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/asticode/go-astiav"
+
 	"github.com/vstreamd/vstreamd/capture"
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
@@ -59,6 +61,8 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	// FFmpeg logs to stderr itself; the daemon counts what it would say.
+	astiav.SetLogLevel(astiav.LogLevelError)
 	opt := daemon.Options{Config: cfg, Logger: log, LogLevel: level, Notifier: sdnotify.New(), Version: version()}
 	var src *capture.Source
 	var snk *display.Sink
@@ -131,8 +135,8 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	if !cfg.Security.Encryption {
 		enc = "OFF: the call is not encrypted"
 	}
-	fmt.Fprintf(stdout, "%s: OK\n  listen %s, peer %s\n  source %s %dx%d@%d q%d, sink %s\n  datagrams %d bytes, parity %.2f, max delay %v\n  control socket %s\n  encryption %s\n",
-		path, cfg.Listen, cfg.Peer, cfg.Capture.Source, cfg.Capture.Width, cfg.Capture.Height, cfg.Capture.FPS, cfg.Capture.Quality,
+	fmt.Fprintf(stdout, "%s: OK\n  listen %s, peer %s\n  source %s %dx%d@%d %s, sink %s\n  datagrams %d bytes, parity %.2f, max delay %v\n  control socket %s\n  encryption %s\n",
+		path, cfg.Listen, cfg.Peer, cfg.Capture.Source, cfg.Capture.Width, cfg.Capture.Height, cfg.Capture.FPS, codecSummary(cfg),
 		cfg.Display.Sink, cfg.Transport.MaxDatagram, cfg.Transport.Parity, cfg.Transport.MaxDelay, cfg.Control.Socket, enc)
 	return exitOK
 }
@@ -177,4 +181,12 @@ func cmdGenkey(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "vstreamd: wrote a new key to %s; copy it to the other endpoint over a secure channel (scp, ssh)\n", *out)
 	return exitOK
+}
+
+// codecSummary says how frames are encoded, for check-config.
+func codecSummary(cfg *config.Config) string {
+	if cfg.Capture.Codec == "h264" {
+		return fmt.Sprintf("h264 %g Mb/s", cfg.Capture.BitrateMbps)
+	}
+	return fmt.Sprintf("jpeg q%d", cfg.Capture.Quality)
 }

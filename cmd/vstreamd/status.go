@@ -152,12 +152,20 @@ func render(s *daemon.Status) string {
 		if t.PaceMbps > 0 {
 			pacing = fmt.Sprintf(", paced at %.1f Mb/s", t.PaceMbps)
 		}
-		p("              %.1f fps, %s, parity %.2f, quality %d%s\n", t.FPS, bps(t.BitrateBps), t.Parity, t.Quality, pacing)
+		enc := fmt.Sprintf("quality %d", t.Quality)
+		if src := t.Source; src != nil && src.Codec == "h264" {
+			enc = "h264 target " + bps(float64(src.BitrateBps))
+		}
+		p("              %.1f fps, %s, parity %.2f, %s%s\n", t.FPS, bps(t.BitrateBps), t.Parity, enc, pacing)
 		p("              frames %d, packets %d (%d parity) in %d system calls, frames skipped %d, too big %d, send errors %d\n",
 			t.Frames, t.Packets, t.ParityPackets, t.SendCalls, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+			if src.Codec == "h264" {
+				p("              keyframes %d (%d forced for %d recovery requests from the peer)\n",
+					src.Keyframes, t.KeyframesForced, t.RecoverRequests)
+			}
 		}
 		if a := t.Adapt; a != nil {
 			p("              adapting: %s; link estimate %s, target %s (media %s), queue %.1f ms, loss %.2f%% (burst %.1f)\n",
@@ -194,9 +202,13 @@ func render(s *daemon.Status) string {
 		}
 		p("              invalid by reason: %s\n", strings.Join(sorted(parts), ", "))
 	}
+	if r.Codec != "" {
+		p("              codec %s: frozen %d frames (joined mid-stream, or a frame lost), recovered %d times (last freeze %.0f ms), recovery requests %d, bad media prefix %d\n",
+			r.Codec, r.FramesFrozen, r.Recoveries, r.LastFreezeMs, r.RecoverRequests, r.BadMedia)
+	}
 	if k := r.Sink; k != nil {
-		p("              display %s: %s, shown %d, skipped %d, decode errors %d, decode %.1f ms\n",
-			k.Kind, k.State, k.Shown, k.Skipped, k.DecodeErrors, k.DecodeMs)
+		p("              display %s: %s, shown %d, skipped %d, decode errors %d, held %d, decode %.1f ms\n",
+			k.Kind, k.State, k.Shown, k.Skipped, k.DecodeErrors, k.Held, k.DecodeMs)
 	}
 	return b.String()
 }

@@ -129,6 +129,10 @@ func badConfigs() []badCase {
 		{"duplicate key", withPeer("[capture]\nfps = 30\nfps = 25\n"), []string{"config.toml:4:", "syntax error", "already been defined"}},
 		{"unterminated string", withPeer("[display]\ntitle = \"abc\n"), []string{"config.toml:3:", "syntax error"}},
 		{"bare string", withPeer("[display]\nsink = window\n"), []string{"config.toml:3:", "syntax error"}},
+		{"unknown codec", withPeer("[capture]\ncodec = \"vp8\"\n"), []string{`config.toml:3: [capture] codec = "vp8": must be "h264" or "jpeg"`}},
+		{"odd width with h264", withPeer("[capture]\nwidth = 641\nheight = 479\n"), []string{
+			`config.toml:3: [capture] width = 641: must be even with codec = "h264"`,
+			`config.toml:4: [capture] height = 479: must be even with codec = "h264"`}},
 	}
 	ranges := []struct {
 		table, key string
@@ -139,6 +143,8 @@ func badConfigs() []badCase {
 		{"capture", "height", "15", "4321", "must be between 16 and 4320"},
 		{"capture", "fps", "0", "121", "must be between 1 and 120"},
 		{"capture", "quality", "0", "101", "must be between 1 and 100 (JPEG quality)"},
+		{"capture", "bitrate_mbps", "0.09", "50.1", "must be between 0.1 and 50 (megabits per second: the H.264 target and ceiling)"},
+		{"capture", "bitrate_mbps", "nan", "inf", "must be between 0.1 and 50"},
 		{"transport", "max_datagram", "575", "65508", "must be between 576 and 65507"},
 		{"transport", "max_delay_ms", "0", "10001", "must be between 1 and 10000 (milliseconds)"},
 		{"transport", "parity", "-0.01", "2.01", "must be between 0 and 2 (0 turns FEC off)"},

@@ -81,6 +81,10 @@ type Capture struct {
 	Height  int        // 16..4320
 	FPS     int        // 1..120
 	Quality int        // JPEG quality 1..100
+	Codec   string     // "h264" or "jpeg"
+	// BitrateMbps is the H.264 encoder's target and ceiling, Mb/s (a rate
+	// controller may lower the target); 0.1..50.
+	BitrateMbps float64
 }
 
 // SinkKind says where received frames go.
@@ -164,6 +168,7 @@ func Default() *Config {
 		Capture: Capture{
 			Source: "camera:0", Kind: SourceCamera, Device: "0",
 			Width: 1280, Height: 720, FPS: 30, Quality: 80,
+			Codec: "h264", BitrateMbps: 3,
 		},
 		Display: Display{Sink: "window", Kind: SinkWindow, Overlay: true},
 		Transport: Transport{

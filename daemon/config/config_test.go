@@ -172,6 +172,8 @@ width = 640
 height = 480
 fps = 15
 quality = 50
+codec = "jpeg"
+bitrate_mbps = 1.5
 [display]
 sink = "record:/srv/out.mjpeg"
 title = "hello"

@@ -192,6 +192,16 @@ func (p *parser) crossCheck(c *Config) {
 		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
 			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))
 	}
+	if c.Capture.Codec == "h264" && c.Capture.Kind != SourceNone && !p.bad["capture.codec"] {
+		for _, k := range []struct {
+			key string
+			v   int
+		}{{"capture.width", c.Capture.Width}, {"capture.height", c.Capture.Height}} {
+			if k.v%2 != 0 && !p.bad[k.key] {
+				p.add(k.key, k.v, `must be even with codec = "h264" (its 4:2:0 colour halves both sizes); use an even size, or codec = "jpeg"`)
+			}
+		}
+	}
 	if c.Security.Encryption && c.Security.KeyFile == "" && !p.bad["security.key_file"] && !p.bad["security.encryption"] {
 		p.add("security.key_file", c.Security.KeyFile,
 			`encryption is on but no key file is set: run "vstreamd genkey" to make a key and name it here, or set encryption = "off" to send unencrypted`)

@@ -59,6 +59,21 @@ func specs() []spec {
 		intKey("capture.height", 16, 4320, "", func(c *Config) *int { return &c.Capture.Height }),
 		live(intKey("capture.fps", 1, 120, "", func(c *Config) *int { return &c.Capture.FPS })),
 		live(intKey("capture.quality", 1, 100, "JPEG quality", func(c *Config) *int { return &c.Capture.Quality })),
+		strKey("capture.codec", func(s string) string {
+			if s != "h264" && s != "jpeg" {
+				return `must be "h264" or "jpeg"`
+			}
+			return ""
+		}, func(c *Config) *string { return &c.Capture.Codec }),
+		{key: "capture.bitrate_mbps", kind: kindFloat,
+			set: func(c *Config, v value) string {
+				if !(v.f >= 0.1 && v.f <= 50) { // also rejects nan
+					return "must be between 0.1 and 50 (megabits per second: the H.264 target and ceiling)"
+				}
+				c.Capture.BitrateMbps = v.f
+				return ""
+			},
+			get: func(c *Config) any { return c.Capture.BitrateMbps }},
 
 		{key: "display.sink", kind: kindString,
 			set: func(c *Config, v value) string { return parseSink(&c.Display, v.s) },

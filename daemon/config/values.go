@@ -128,7 +128,8 @@ func checkHostname(h string) string {
 // parseSource parses [capture] source into c.
 func parseSource(c *Capture, s string) string {
 	const want = `must be "camera:N", "camera:/dev/videoN", "file:PATH", "pattern" or "none"`
-	src := Capture{Source: s, Width: c.Width, Height: c.Height, FPS: c.FPS, Quality: c.Quality}
+	src := *c // the other keys of the table stay
+	src.Source, src.Kind, src.Device, src.Path = s, SourceNone, "", ""
 	switch {
 	case s == "none":
 		src.Kind = SourceNone

@@ -20,8 +20,9 @@
 // queue is building at the bottleneck.
 //
 // Loss. Loss is congestion only when the queue says so: a tail-drop queue
-// that overflows is full, so its delay sits above QueueLoss, or frames
-// queue for BurstQueue or more behind their own datagrams. Random loss
+// that overflows is full, so its delay sits above QueueLoss; or when the
+// loss falls late in frames (TailShare), where a short queue overflowing
+// drops from frames' bursts. Random loss
 // with an empty queue (radio, a bad cable) is the parity's business, not
 // the rate's; only loss so high that parity cannot carry it (LossSevere)
 // lowers the rate on its own.
@@ -68,16 +69,16 @@ const (
 	Growth     = 0.10                   // growth per second far from it
 	MaxGrowth  = 0.35                   // growth per second after a long calm spell
 	Headroom   = 2.5                    // the target stays within this factor of the receive rate
-	StartRate  = 20e6                   // the default start, bits per second: paced at twice this, a 720p JPEG frame fits a 64 KB router queue
-	BurstQueue = 25 * time.Millisecond  // a frame's own burst queued this long makes loss congestion
-	// LossBurst with frames queueing BurstQueueShort is congestion too: a
-	// short router queue at a high rate (64 KB are 13 ms at 40 Mb/s)
-	// overflowing at the tail of every frame.
-	LossBurst       = 0.08
-	BurstQueueShort = 5 * time.Millisecond
-	Forget          = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
-	smoothing       = 0.3                    // weight of a new queue-delay sample
-	rateWindow      = 500 * time.Millisecond // the receive rate is averaged over this long
+	StartRate  = 20e6                   // the default start, bits per second: a 720p JPEG stream fits it at quality 50 or so
+	// TailShare: loss of which more than this share falls late in frames
+	// (the second half of their datagrams, or across their ends) is a
+	// router queue overflowing under every frame's burst (a short queue at
+	// a high rate: 64 KB are 13 ms at 40 Mb/s, too little to see in the
+	// delay); random loss falls there about half the time.
+	TailShare  = 0.75
+	Forget     = 2 * time.Second        // calm after which the capacity met at the last decrease is forgotten
+	smoothing  = 0.3                    // weight of a new queue-delay sample
+	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
 )
 
 // Config bounds the controller.
@@ -104,6 +105,7 @@ type Feedback struct {
 	Delays   []time.Duration // one-way delay samples: arrival (peer's clock) minus send (ours)
 	Received uint32          // datagrams received in the interval
 	Expected uint32          // datagrams the packet numbers say were sent
+	TailLost uint32          // of the missing ones, those late in frames
 	Bytes    uint32          // bytes received in the interval
 	Interval time.Duration   // the interval, at the receiver
 	RTT      time.Duration   // current round-trip estimate; 0 unknown
@@ -116,8 +118,8 @@ type Snapshot struct {
 	ReceiveRate float64       // bits per second, as the receiver measured
 	Capacity    float64       // receive rate at the last decrease; 0 none
 	QueueDelay  time.Duration // smoothed
-	BurstDelay  time.Duration // the last feedback's largest queueing: frames' own bursts show here
 	Loss        float64       // over the last feedbacks
+	TailShare   float64       // of that loss, the share late in frames
 	Reason      string        // why the target last changed direction
 	Changed     time.Time     // when that was
 }
@@ -137,6 +139,7 @@ type Controller struct {
 	rxNext  int
 	lossNum float64 // smoothed lost and expected datagrams
 	lossDen float64
+	tailNum float64 // smoothed lost at the ends of frames
 }
 
 const (
@@ -196,8 +199,7 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 	}
 	c.observeRate(f)
 	c.observeLoss(f)
-	q, burstQ, haveQ := c.observeDelay(f, now)
-	c.snap.BurstDelay = burstQ
+	q, haveQ := c.observeDelay(f, now)
 	rate := c.snap.ReceiveRate
 	loss := c.snap.Loss
 
@@ -219,9 +221,8 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
 	case loss > LossMin && haveQ && q > QueueLoss:
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
-	case loss > LossMin && haveQ && burstQ > BurstQueue,
-		loss > LossBurst && haveQ && burstQ > BurstQueueShort:
-		why = fmt.Sprintf("loss %.1f%% while frames queue for %.0f ms", loss*100, ms(burstQ))
+	case loss > LossMin && c.snap.TailShare > TailShare:
+		why = fmt.Sprintf("loss %.1f%%, %.0f%% of it late in frames: a queue overflows", loss*100, c.snap.TailShare*100)
 	case loss > LossSevere:
 		why = fmt.Sprintf("loss %.1f%%, more than parity can carry", loss*100)
 	}
@@ -306,27 +307,30 @@ func (c *Controller) observeLoss(f Feedback) {
 	const keep = 0.85 // per feedback, every ~50 ms
 	c.lossNum = c.lossNum*keep + (exp - got)
 	c.lossDen = c.lossDen*keep + exp
+	c.tailNum = c.tailNum*keep + min(float64(f.TailLost), exp-got)
 	if c.lossDen > 0 {
 		c.snap.Loss = c.lossNum / c.lossDen
+	}
+	if c.lossNum > 0 {
+		c.snap.TailShare = c.tailNum / c.lossNum
 	}
 }
 
 // observeDelay updates the base delay and the smoothed queue delay, and
-// returns the queue delay, the largest queueing in this feedback (a
-// frame's own burst shows there), and false when the feedback carried no
-// delay sample.
-func (c *Controller) observeDelay(f Feedback, now time.Time) (q, burst time.Duration, ok bool) {
+// returns the queue delay, or false when the feedback carried no delay
+// sample.
+func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, bool) {
 	if len(f.Delays) == 0 {
-		return c.snap.QueueDelay, 0, false
+		return c.snap.QueueDelay, false
 	}
 	sec := now.Unix()
 	b := &c.base[sec%baseBuckets]
-	low, high := f.Delays[0], f.Delays[0]
+	low := f.Delays[0]
 	for _, d := range f.Delays {
 		if b.sec != sec || d < b.min {
 			*b = bucket{sec: sec, min: d}
 		}
-		low, high = min(low, d), max(high, d)
+		low = min(low, d)
 	}
 	base := b.min
 	for _, o := range c.base {
@@ -336,13 +340,13 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (q, burst time.Dura
 	}
 	// The feedback's lowest delay: a standing queue raises every sample,
 	// while scheduling hiccups and a frame's own burst raise only some.
-	q = low - base
+	q := low - base
 	if c.snap.QueueDelay == 0 {
 		c.snap.QueueDelay = q
 	} else {
 		c.snap.QueueDelay += time.Duration(smoothing * float64(q-c.snap.QueueDelay))
 	}
-	return c.snap.QueueDelay, high - base, true
+	return c.snap.QueueDelay, true
 }
 
 func clamp(v, lo, hi float64) float64 { return min(max(v, lo), hi) }

@@ -257,23 +257,23 @@ func TestTwoCallsConverge(t *testing.T) {
 }
 
 // TestShortQueueOverflowIsCongestion: at a high rate a 64 KB queue holds
-// only 13 ms, so frames overflowing it show as loss with datagrams queued
-// a few milliseconds behind the first of their frame; that is congestion,
-// while the same loss with no queueing at all is not.
+// only 13 ms, too little to see in the delay, so frames overflowing it
+// show as loss at the ends of frames; that is congestion, while the same
+// loss spread over the frames is not.
 func TestShortQueueOverflowIsCongestion(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		spread time.Duration // queueing of the last datagrams of each frame
-		cut    bool
-	}{{"overflowing frames", 10 * time.Millisecond, true}, {"random loss, no queue", 0, false}} {
+		name string
+		tail uint32 // of 20 lost per feedback, late in frames
+		cut  bool
+	}{{"overflowing frames", 18, true}, {"random loss", 11, false}} {
 		c := newController(t)
 		now := time.Unix(1_700_000_000, 0)
 		for i := range 40 {
 			now = now.Add(step)
-			f := Feedback{At: now, Received: 180, Expected: 200, Bytes: 180 * 1200, Interval: step,
-				Delays: []time.Duration{time.Second, time.Second + tc.spread/2, time.Second + tc.spread}}
+			f := Feedback{At: now, Received: 180, Expected: 200, TailLost: tc.tail, Bytes: 180 * 1200, Interval: step,
+				Delays: []time.Duration{time.Second, time.Second + time.Millisecond}}
 			if i < 10 {
-				f.Received, f.Bytes = 200, 200*1200
+				f.Received, f.Bytes, f.TailLost = 200, 200*1200, 0
 			}
 			c.OnFeedback(f)
 		}

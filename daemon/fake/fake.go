@@ -12,19 +12,28 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Source makes frames whose first 8 bytes are a sequence number, whose size
 // grows with the quality (Bytes at quality 80), and whose last 4 bytes are
 // a CRC-32 of the rest, so a receiver can check each one. SetSize scales
-// the frames by area against 1280x720. Safe for concurrent use.
+// the frames by area against 1280x720. Its frames are keyframes, as JPEG's
+// are, unless Inter is set. Safe for concurrent use, except for setting the
+// fields, which is done before the first Next.
 type Source struct {
-	Bytes   int // frame size at quality 80 and 1280x720; default 20000
-	quality atomic.Int64
-	fps     atomic.Int64
-	area    atomic.Int64 // pixels per SetSize; 0: 1280x720
-	seq     atomic.Uint64
-	next    time.Time // owned by Next's caller
+	Bytes int // frame size at quality 80 and 1280x720; default 20000
+	// Inter makes the frames say they are H.264: the first frame and each
+	// one after RequestKeyframe is a keyframe, the others depend on their
+	// predecessors.
+	Inter     bool
+	quality   atomic.Int64
+	fps       atomic.Int64
+	area      atomic.Int64 // pixels per SetSize; 0: 1280x720
+	seq       atomic.Uint64
+	key       atomic.Bool
+	keyframes atomic.Uint64
+	next      time.Time // owned by Next's caller
 }
 
 // NewSource returns a Source at the given rate and quality.
@@ -54,8 +63,28 @@ func (s *Source) Next(ctx context.Context, dst []byte) (daemon.Captured, error) 
 		return daemon.Captured{}, err
 	}
 	s.next = s.next.Add(period)
-	return daemon.Captured{Data: s.frame(dst[:0]), Time: time.Now()}, nil
+	data := s.frame(dst[:0])
+	return daemon.Captured{Data: data, Media: s.media(s.seq.Load()), Time: time.Now()}, nil
 }
+
+// media says what frame seq (from 1) is.
+func (s *Source) media(seq uint64) packetizer.Media {
+	key := s.key.Swap(false)
+	switch {
+	case !s.Inter:
+		return packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe}
+	case seq == 1 || key:
+		s.keyframes.Add(1)
+		return packetizer.Media{Codec: packetizer.CodecH264, Flags: packetizer.MediaKeyframe}
+	}
+	return packetizer.Media{Codec: packetizer.CodecH264}
+}
+
+// RequestKeyframe makes the next frame a keyframe.
+func (s *Source) RequestKeyframe() { s.key.Store(true) }
+
+// Keyframes counts the keyframes made (with Inter).
+func (s *Source) Keyframes() uint64 { return s.keyframes.Load() }
 
 func (s *Source) size() int {
 	b := s.Bytes
@@ -109,6 +138,9 @@ func (s *Source) Status() daemon.SourceStatus {
 // Frame is what a Sink recorded about one frame.
 type Frame struct {
 	ID      uint32
+	Codec   packetizer.Codec
+	Use     packetizer.Use
+	Start   uint32
 	Seq     uint64 // from the frame's bytes
 	Intact  bool
 	Bytes   int
@@ -117,6 +149,7 @@ type Frame struct {
 
 // Sink records every frame shown. Safe for concurrent use.
 type Sink struct {
+	breaks atomic.Uint64
 	mu     sync.Mutex
 	frames []Frame
 	got    chan struct{} // one token per frame, dropped when full
@@ -128,13 +161,20 @@ func NewSink() *Sink { return &Sink{got: make(chan struct{}, 1)} }
 func (s *Sink) Show(f daemon.Shown) {
 	seq, ok := Check(f.Data)
 	s.mu.Lock()
-	s.frames = append(s.frames, Frame{ID: f.ID, Seq: seq, Intact: ok, Bytes: len(f.Data), Latency: f.Latency})
+	s.frames = append(s.frames, Frame{ID: f.ID, Codec: f.Codec, Use: f.Use, Start: f.Start, Seq: seq, Intact: ok, Bytes: len(f.Data), Latency: f.Latency})
 	s.mu.Unlock()
 	select {
 	case s.got <- struct{}{}:
 	default:
 	}
 }
+
+// Break makes the sink report that it lost a frame (as a real sink does
+// when one does not decode).
+func (s *Sink) Break() { s.breaks.Add(1) }
+
+// Breaks counts the calls to Break.
+func (s *Sink) Breaks() uint64 { return s.breaks.Load() }
 
 // Frames returns a copy of what was shown so far.
 func (s *Sink) Frames() []Frame {

@@ -57,3 +57,25 @@ func RSS(t testing.TB) int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
+
+// MemoryTest prepares a test that measures this process's memory. It skips
+// t under -short and under the race detector (whose shadow memory grows
+// with use). Outside a child it runs the test again in a child process with
+// one malloc arena (MALLOC_ARENA_MAX=1: glibc otherwise grows an arena for
+// each OS thread that allocates, in steps of about 5 MB, which hides small
+// leaks) and returns false: the caller returns. In the child it returns
+// true: the caller measures.
+func MemoryTest(t *testing.T) bool {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the many-frame memory check")
+	}
+	if RaceEnabled {
+		t.Skip("-race: the race detector's own memory grows with use; the memory check runs without it")
+	}
+	if !InChild() {
+		RunInChild(t, t.Name(), "MALLOC_ARENA_MAX=1")
+		return false
+	}
+	return true
+}

@@ -307,3 +307,34 @@ func ExampleConn() {
 	// datagram 1
 	// datagram 2
 }
+
+// TestDualStackToIPv4 sends from a dual-stack socket ("[::]") to an IPv4
+// peer, as a daemon listening on [::] does with an IPv4 peer address, and
+// back: the address goes out as a mapped one and comes back as the peer's.
+func TestDualStackToIPv4(t *testing.T) {
+	for _, opt := range []udp.Options{{}, {NoOffload: true}} {
+		dual := realConn(t, "[::]:0", opt)
+		v4 := realConn(t, "127.0.0.1:0", opt)
+		b := udp.NewBatch(8, maxDatagram)
+		b.Dest = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), v4.LocalAddr().Port())
+		for i := range 8 {
+			_ = b.Add(datagram(i, 1000))
+		}
+		if n, err := dual.WriteBatch(b); n != 8 || err != nil {
+			t.Fatalf("%+v: WriteBatch from [::] to %v = %d, %v", opt, b.Dest, n, err)
+		}
+		got, from := readN(t, v4, 8)
+		if !bytes.Equal(got[7], datagram(7, 1000)) || from[0].Port() != dual.LocalAddr().Port() {
+			t.Fatalf("%+v: got %d bytes from %v", opt, len(got[7]), from[0])
+		}
+		// And back to the address it came from.
+		b.Dest = from[0]
+		if n, err := v4.WriteBatch(b); n != 8 || err != nil {
+			t.Fatalf("%+v: WriteBatch back to %v = %d, %v", opt, from[0], n, err)
+		}
+		_, back := readN(t, dual, 8)
+		if back[0].Addr().Unmap() != netip.MustParseAddr("127.0.0.1") {
+			t.Errorf("%+v: reply from %v, want 127.0.0.1 (mapped or not)", opt, back[0])
+		}
+	}
+}

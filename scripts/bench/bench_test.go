@@ -69,6 +69,7 @@ func TestBottleneckAdapts(t *testing.T) {
 			set: settings{
 				Width: 1280, Height: 720, FPS: 30, Quality: 80, MaxDatagram: 1200, MaxDelayMs: 100,
 				Warmup: 3 * time.Second, Duration: 4 * time.Second, Seed: 1, OneWay: true, Fixed: fixed,
+				Codec: "jpeg", // 720p JPEG needs far more than the bottleneck; H.264 at 3 Mb/s fits in it
 			},
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)

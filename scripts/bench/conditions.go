@@ -68,14 +68,14 @@ func conditions() []condition {
 			Relay: []string{"-rate", "10mbit", "-queue", "64KB"},
 		},
 		{
-			Name: "bn5", Adapt: true, Label: "5 Mbit/s, 64 KB queue", NoBound: true,
+			Name: "bn5", Adapt: true, Label: "5 Mbit/s, 64 KB queue", NoBound: true, Timeline: true,
 			Relay: []string{"-rate", "5mbit", "-queue", "64KB"},
 		},
 		{
-			Name: "bn10lossy", Adapt: true, Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true,
+			Name: "bn10lossy", Adapt: true, Label: "10 Mbit/s + loss 2% + delay 30ms", NoBound: true, Timeline: true,
 			Relay: []string{"-rate", "10mbit", "-queue", "64KB", "-loss", "0.02", "-delay", "30ms"},
 		},
-		adapt(iidLoss(0.15, nil)),
+		drawn(adapt(iidLoss(0.15, nil))),
 		{
 			Name: "shared20", Adapt: true, Label: "two calls, one 20 Mbit/s bottleneck", NoBound: true, Shared: true,
 			Sched: &schedule{StartMbps: 20}, Relay: (&schedule{StartMbps: 20}).relayFlags(), Window: 30 * time.Second,
@@ -101,6 +101,11 @@ func stepCondition(name, label string, s schedule) condition {
 
 func adapt(c condition) condition {
 	c.Adapt = true
+	return c
+}
+
+func drawn(c condition) condition {
+	c.Timeline = true
 	return c
 }
 

@@ -21,6 +21,8 @@ import (
 // settings are what every run shares.
 type settings struct {
 	Width, Height, FPS, Quality int
+	Codec                       string  // [capture] codec: "h264" or "jpeg"
+	BitrateMbps                 float64 // [capture] bitrate_mbps (H.264)
 	MaxDatagram                 int     // [transport] max_datagram
 	MaxDelayMs                  int     // [transport] max_delay_ms
 	MaxRateMbps                 float64 // [transport] max_rate_mbps: pacing, 0 off
@@ -351,6 +353,8 @@ width = %d
 height = %d
 fps = %d
 quality = %d
+codec = %q
+bitrate_mbps = %g
 
 [display]
 sink = %q
@@ -367,7 +371,7 @@ socket = %q
 
 [security]
 %s
-`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, !h.set.Fixed, sock, h.security(dir))
+`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, cmp.Or(h.set.Codec, "h264"), cmp.Or(h.set.BitrateMbps, 3), sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, !h.set.Fixed, sock, h.security(dir))
 	return cfg, sock, os.WriteFile(cfg, []byte(body), 0o600)
 }
 

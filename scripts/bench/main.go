@@ -39,6 +39,7 @@ type options struct {
 	set         settings
 	conditions  []condition
 	parities    []float64
+	codecs      []string // each condition runs with each, one after the other
 	capFraction float64
 	netns       bool
 	netnsScript string
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o                       options
 		quick                   bool
 		conds, parities, size   string
+		codecs                  string
 		vstreamdBin, badlinkBin string
 	)
 	fs.DurationVar(&o.set.Duration, "duration", 30*time.Second, "measured `window` per condition and parity")
@@ -93,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&size, "size", "1280x720", "frame size, `WIDTHxHEIGHT`")
 	fs.IntVar(&o.set.FPS, "fps", 30, "frames per second")
 	fs.IntVar(&o.set.Quality, "quality", 80, "JPEG quality")
+	fs.StringVar(&codecs, "codec", "h264,jpeg", "comma-separated `codecs` to run every condition with, side by side: h264, jpeg")
+	fs.Float64Var(&o.set.BitrateMbps, "bitrate", 3, "[capture] bitrate_mbps: the H.264 target, `Mb/s`")
 	fs.IntVar(&o.set.MaxDatagram, "max-datagram", 1200, "[transport] max_datagram, `bytes`")
 	fs.IntVar(&o.set.MaxDelayMs, "max-delay-ms", 100, "[transport] max_delay_ms")
 	fs.Uint64Var(&o.set.Seed, "seed", 1, "the relay's random seed")
@@ -139,6 +143,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if !(o.capFraction > 0 && o.capFraction <= 2) {
 		return o, fmt.Errorf("-cap %v: want a fraction of the clean bitrate, e.g. 0.7", o.capFraction)
+	}
+	for _, c := range strings.Split(codecs, ",") {
+		if c != "h264" && c != "jpeg" {
+			return o, fmt.Errorf("-codec %q: want h264, jpeg or both (h264,jpeg)", codecs)
+		}
+		o.codecs = append(o.codecs, c)
 	}
 	o.bins = binaries{vstreamd: vstreamdBin, badlink: badlinkBin}
 	o.args = args
@@ -256,42 +266,45 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows []result, loads []string, failures []error, err error) {
 	total := 0
 	for _, c := range o.conditions {
-		total += len(paritiesFor(c, o.parities))
+		total += len(paritiesFor(c, o.parities)) * len(o.codecs)
 	}
 	loads = []string{readLoad()}
 	n := 0
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
-			n++
-			var rs []result
-			var err error
-			if c.Shared {
-				rs, err = h.runShared(ctx, c, p)
-			} else {
-				var res result
-				res, err = runCondition(ctx, h, c, p, o.capFraction, rows)
-				rs = []result{res}
-			}
-			loads = append(loads, readLoad())
-			if ctx.Err() != nil {
-				return nil, nil, nil, ctx.Err()
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: FAILED: %v\n", n, total, c.Label, p, err)
-				failures = append(failures, fmt.Errorf("%s, parity %g: %w", c.Label, p, err))
-				continue
-			}
-			for _, res := range rs {
-				fmt.Fprintf(stderr, "[%d/%d] %s, parity %g: sent %d, delivered %s, transport p99 %.1f ms (load %s)\n",
-					n, total, res.Condition, p, res.Sent, pct(res.DeliveredRatio), res.Transport.P99, loads[len(loads)-1])
-				for _, note := range res.StepNotes {
-					fmt.Fprintf(stderr, "      %s\n", note)
+			for _, codec := range o.codecs {
+				n++
+				h.set.Codec = codec
+				var rs []result
+				var err error
+				if c.Shared {
+					rs, err = h.runShared(ctx, c, p)
+				} else {
+					var res result
+					res, err = runCondition(ctx, h, c, p, o.capFraction, rows)
+					rs = []result{res}
 				}
-				if res.Timeline != "" {
-					fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+				loads = append(loads, readLoad())
+				if ctx.Err() != nil {
+					return nil, nil, nil, ctx.Err()
 				}
+				if err != nil {
+					fmt.Fprintf(stderr, "[%d/%d] %s, %s, parity %g: FAILED: %v\n", n, total, c.Label, codec, p, err)
+					failures = append(failures, fmt.Errorf("%s, %s, parity %g: %w", c.Label, codec, p, err))
+					continue
+				}
+				for _, res := range rs {
+					fmt.Fprintf(stderr, "[%d/%d] %s, %s, parity %g: sent %d, delivered %s, shown %d, frozen %d, transport p99 %.1f ms (load %s)\n",
+						n, total, res.Condition, codec, p, res.Sent, pct(res.DeliveredRatio), res.Shown, res.Frozen, res.Transport.P99, loads[len(loads)-1])
+					for _, note := range res.StepNotes {
+						fmt.Fprintf(stderr, "      %s\n", note)
+					}
+					if res.Timeline != "" {
+						fmt.Fprintf(stderr, "      timeline: %s\n", res.Timeline)
+					}
+				}
+				rows = append(rows, rs...)
 			}
-			rows = append(rows, rs...)
 		}
 	}
 	return rows, loads, failures, nil
@@ -306,7 +319,7 @@ func runCondition(ctx context.Context, h *harness, c condition, parity, capFract
 	if c.Cap {
 		clean := -1.0
 		for _, r := range done {
-			if r.Name == "clean" && r.Parity == parity {
+			if r.Name == "clean" && r.Parity == parity && r.Codec == h.set.Codec {
 				clean = r.WireBps
 			}
 		}

@@ -84,8 +84,8 @@ func (h header) lines() []string {
 		fmt.Sprintf("date:     %s (took %s)", h.started.UTC().Format("2006-01-02 15:04 MST"), h.elapsed.Round(time.Second)),
 		fmt.Sprintf("machine:  %s, %d cores, Linux %s, %s; %s", h.machine.CPU, h.machine.Cores, h.machine.Kernel, h.machine.Go, h.machine.Version),
 		fmt.Sprintf("network:  %s; the relay impairs both directions, figures are for A to B", h.where),
-		fmt.Sprintf("stream:   %s, pattern %dx%d at %d fps, JPEG q%d, max_datagram %d, max_delay_ms %d, max_rate_mbps %g, %s; warm-up %v, window %v per row",
-			callKind(h.set.OneWay), h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, h.set.MaxDatagram, h.set.MaxDelayMs, h.set.MaxRateMbps, encryptionKind(h.set.Plain), h.set.Warmup, h.set.Duration),
+		fmt.Sprintf("stream:   %s, pattern %dx%d at %d fps, H.264 %g Mb/s or JPEG q%d (the codec column), max_datagram %d, max_delay_ms %d, max_rate_mbps %g, %s; warm-up %v, window %v per row",
+			callKind(h.set.OneWay), h.set.Width, h.set.Height, h.set.FPS, h.set.BitrateMbps, h.set.Quality, h.set.MaxDatagram, h.set.MaxDelayMs, h.set.MaxRateMbps, encryptionKind(h.set.Plain), h.set.Warmup, h.set.Duration),
 		fmt.Sprintf("load:     1-min load average before the first row and after each: %s", strings.Join(h.loads, " ")),
 	}
 }

@@ -12,6 +12,7 @@ type result struct {
 	Name      string  `json:"name"` // the condition's short name
 	Condition string  `json:"condition"`
 	Parity    float64 `json:"parity"`
+	Codec     string  `json:"codec"`
 	WindowS   float64 `json:"window_s"`
 	CapBps    float64 `json:"cap_bps,omitempty"` // the rate cap, if any
 
@@ -28,6 +29,17 @@ type result struct {
 	Unaccounted int64 `json:"unaccounted"`
 
 	DeliveredRatio float64 `json:"delivered_ratio"`
+	// Shown are the frames B's sink showed in the window; Frozen those B
+	// delivered but did not show because their H.264 reference chain was
+	// broken (a frame they depend on was lost); Recoveries the times B's
+	// pictures came back after that.
+	Shown      uint64 `json:"shown"`
+	Frozen     uint64 `json:"frozen"`
+	Recoveries uint64 `json:"recoveries"`
+	// EncodeMs is A's mean encode time, DecodeMs B's mean decode time (and
+	// colour conversion), over their last 64 frames at the end.
+	EncodeMs float64 `json:"encode_a_ms"`
+	DecodeMs float64 `json:"decode_b_ms"`
 	// MDSBound is the probability that a frame of the mean size survives
 	// the loss the relay actually applied (MDSLoss), nil where the bound
 	// does not apply.
@@ -92,6 +104,12 @@ func window(s, e snap) result {
 		Incomplete:    be.FramesIncomplete - bs.FramesIncomplete,
 		Lost:          be.FramesLost - bs.FramesLost,
 		Corrupt:       be.FramesCorrupt - bs.FramesCorrupt,
+		Shown:         be.Sink.Shown - min(bs.Sink.Shown, be.Sink.Shown),
+		Frozen:        be.FramesFrozen - min(bs.FramesFrozen, be.FramesFrozen),
+		Recoveries:    be.Recoveries - min(bs.Recoveries, be.Recoveries),
+		EncodeMs:      e.a.TX.Source.EncodeMs,
+		DecodeMs:      be.Sink.DecodeMs,
+		Codec:         e.a.TX.Source.Codec,
 		Transport:     be.TransportMs,
 		Capture:       be.LatencyMs,
 		CPUA:          float64(e.cpuA-s.cpuA) / userHZ / secs * 100,

@@ -35,6 +35,7 @@ type txStatus struct {
 		Frames   uint64  `json:"frames"`
 		Dropped  uint64  `json:"dropped"` // captured frames the encoder had no time for
 		EncodeMs float64 `json:"encode_ms"`
+		Codec    string  `json:"codec"`
 	} `json:"source"`
 }
 
@@ -50,6 +51,12 @@ type rxStatus struct {
 	Invalid          invalidMap  `json:"invalid"`
 	LatencyMs        percentiles `json:"latency_ms"`
 	TransportMs      percentiles `json:"transport_latency_ms"`
+	FramesFrozen     uint64      `json:"frames_frozen"`
+	Recoveries       uint64      `json:"recoveries"`
+	Sink             struct {
+		Shown    uint64  `json:"shown"`
+		DecodeMs float64 `json:"decode_ms"`
+	} `json:"sink"`
 }
 
 type invalidMap map[string]uint64

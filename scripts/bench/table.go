@@ -10,10 +10,10 @@ import (
 // columns returns the table's headings; cells returns a row in this order.
 func columns() []string {
 	return []string{
-		"condition", "parity", "sent", "delivered", "MDS bound", "FEC used",
+		"condition", "codec", "parity", "sent", "delivered", "shown/frozen (recov)", "MDS bound", "FEC used",
 		"late/inc/lost", "corrupt",
 		"transport p50/p95/p99 ms", "capture p50/p95/p99 ms",
-		"goodput Mb/s", "wire Mb/s", "relay drop", "sock drops", "src drops",
+		"goodput Mb/s", "wire Mb/s", "enc A/dec B ms", "relay drop", "sock drops", "src drops",
 		"CPU A/B/relay %", "runq wait A/B ms/s", "peak RSS A/B MB (anon)",
 	}
 }
@@ -29,9 +29,11 @@ func (r result) cells() []string {
 	}
 	return []string{
 		cond,
+		r.Codec,
 		fmt.Sprintf("%.2f", r.Parity),
 		fmt.Sprint(r.Sent),
 		pct(r.DeliveredRatio),
+		fmt.Sprintf("%d/%d (%d)", r.Shown, r.Frozen, r.Recoveries),
 		bound,
 		fmt.Sprint(r.Recovered),
 		fmt.Sprintf("%d/%d/%d", r.Late, r.Incomplete, r.Lost),
@@ -40,6 +42,7 @@ func (r result) cells() []string {
 		lat(r.Capture),
 		fmt.Sprintf("%.1f", r.GoodputBps/1e6),
 		fmt.Sprintf("%.1f", r.WireBps/1e6),
+		fmt.Sprintf("%.1f/%.1f", r.EncodeMs, r.DecodeMs),
 		pct(r.RelayDrop),
 		fmt.Sprint(r.SocketDrops),
 		fmt.Sprint(r.SourceDrops),

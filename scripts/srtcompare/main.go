@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -54,6 +55,7 @@ type settings struct {
 	frame   int
 	parity  float64
 	srt     string
+	profile string // CPU profile of the vstreamd window
 }
 
 func main() {
@@ -64,8 +66,10 @@ func main() {
 	flag.IntVar(&s.frame, "frame", 100_000, "vstreamd frame size in bytes (a 720p JPEG is about 100 KB)")
 	flag.Float64Var(&s.parity, "parity", 0.25, "vstreamd parity ratio")
 	flag.StringVar(&s.srt, "srt", "srt-live-transmit", "the srt-live-transmit binary")
+	flag.StringVar(&s.profile, "cpuprofile", "", "write a CPU profile of the vstreamd window to this file")
+	vstreamdOnly := flag.Bool("vstreamd-only", false, "measure vstreamd only, not SRT")
 	flag.Parse()
-	if err := run(s, os.Stdout); err != nil {
+	if err := run(s, !*vstreamdOnly, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "srtcompare:", err)
 		os.Exit(1)
 	}
@@ -84,13 +88,16 @@ func (m measurement) perTen() float64 {
 	return 100 * m.cpu.Seconds() / m.wall.Seconds() / (m.mediaMb / 10)
 }
 
-func run(s settings, out io.Writer) error {
+func run(s settings, withSRT bool, out io.Writer) error {
 	v, err := measureVstreamd(s)
 	if err != nil {
 		return fmt.Errorf("vstreamd: %w", err)
 	}
 	fmt.Fprintf(out, "vstreamd: %.1f Mb/s media (%.1f on the wire, parity %g), %.1f%% of a core: %.2f%% per 10 Mb/s\n",
 		v.mediaMb, v.wireMb, s.parity, 100*v.cpu.Seconds()/v.wall.Seconds(), v.perTen())
+	if !withSRT {
+		return nil
+	}
 	r, err := measureSRT(s, v.mediaMb)
 	if err != nil {
 		return fmt.Errorf("srt: %w", err)
@@ -168,6 +175,17 @@ func measureVstreamd(s settings) (measurement, error) {
 	cpu0, err := selfCPU()
 	if err != nil {
 		return measurement{}, err
+	}
+	if s.profile != "" {
+		f, err := os.Create(s.profile)
+		if err != nil {
+			return measurement{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return measurement{}, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	time.Sleep(s.seconds)
