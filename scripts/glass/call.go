@@ -30,6 +30,7 @@ type callConfig struct {
 	Title              string // the receiver's window title
 	Extra              string // TOML appended to both config files
 	RxHTTP             int    // the receiver's [http] port, for /api/frames
+	Codec              string // [capture] codec of the sender; "": the default
 }
 
 // startCall starts the receiver B (source none, window sink on display)
@@ -64,7 +65,7 @@ key_file = "psk"
 `, port, peer, capture, display, filepath.Join(dir, name+".sock"), strings.ReplaceAll(cc.Extra, "] ", "]\n"))
 		return cfg, os.WriteFile(cfg, []byte(body), 0o600)
 	}
-	cfgA, err := write("a", pa, pb, fmt.Sprintf("source = \"pattern\"\nwidth = %d\nheight = %d\nfps = %d", cc.Width, cc.Height, cc.FPS), `sink = "none"`)
+	cfgA, err := write("a", pa, pb, fmt.Sprintf("source = \"pattern\"\nwidth = %d\nheight = %d\nfps = %d%s", cc.Width, cc.Height, cc.FPS, codecLine(cc.Codec)), `sink = "none"`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,6 +81,13 @@ key_file = "psk"
 		return nil, nil, err
 	}
 	return a, b, nil
+}
+
+func codecLine(codec string) string {
+	if codec == "" {
+		return ""
+	}
+	return fmt.Sprintf("\ncodec = %q", codec)
 }
 
 func startEndpoint(name, bin, cfg, dir string, env ...string) (*endpoint, error) {

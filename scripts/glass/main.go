@@ -41,6 +41,7 @@ type options struct {
 	noShm              bool
 	metrics            string // serve a glass-to-glass histogram here while measuring
 	extra              string // appended to both daemons' config files
+	codec              string // the sender's [capture] codec
 	local              bool   // measure from Show to the screen in a window of our own
 	showChild          bool   // be the local measurement's child
 	title              string // the child's window title
@@ -96,7 +97,8 @@ func main() {
 	flag.DurationVar(&o.interval, "interval", 2*time.Millisecond, "least time between two reads of the window")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.StringVar(&o.metrics, "metrics", "", "serve the glass-to-glass histogram for Prometheus at ADDR/metrics while measuring, e.g. 127.0.0.1:9470")
-	flag.StringVar(&o.extra, "config", "", "TOML appended to both daemons' configs, e.g. '[transport] adaptive = false' (newlines as \\n)")
+	flag.StringVar(&o.codec, "codec", "", `the sender's [capture] codec, "h264" or "jpeg" (default: the config's default)`)
+	flag.StringVar(&o.extra, "config", "", "TOML appended to both daemons' configs, for a table they do not set yet, e.g. '[transport] adaptive = false' (newlines as \\n)")
 	flag.BoolVar(&o.local, "local", false, "measure only what follows a frame's completion: from Show to the screen, in a window sink of this program's own, without daemons")
 	flag.BoolVar(&o.showChild, "show-child", false, "internal: the -local measurement's window process")
 	flag.StringVar(&o.title, "title", "vstreamd glass local", "internal: the -show-child window's title")
@@ -169,7 +171,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		return nil, err
 	}
 	a, b, err := startCall(o.bin, dir, x.Display, callConfig{Width: o.width, Height: o.height, FPS: o.fps, Title: title,
-		Extra: strings.ReplaceAll(o.extra, `\n`, "\n"), RxHTTP: rxHTTP})
+		Extra: strings.ReplaceAll(o.extra, `\n`, "\n"), RxHTTP: rxHTTP, Codec: o.codec})
 	if err != nil {
 		return nil, err
 	}
