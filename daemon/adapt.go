@@ -59,6 +59,10 @@ type adaptation struct {
 	delays     []time.Duration
 
 	ceiling atomic.Pointer[ladder.Level] // the configured level; the ladder's top
+	codec   ladder.Codec                 // set at start: a codec change needs a restart
+	// maxBitrate is the H.264 encoder's configured ceiling, bits per
+	// second; the adaptation asks for the media budget within it.
+	maxBitrate float64
 
 	// Owned by the send loop.
 	lad      *ladder.Ladder
@@ -82,8 +86,9 @@ type AdaptStatus struct {
 	Width         int     `json:"width"`
 	Height        int     `json:"height"`
 	FPS           int     `json:"fps"`
-	Quality       int     `json:"quality"`
-	Reason        string  `json:"reason"` // of the last rate change
+	Quality       int     `json:"quality"`                       // JPEG
+	EncoderBps    int     `json:"encoder_bitrate_bps,omitempty"` // H.264: what the encoder is asked for
+	Reason        string  `json:"reason"`                        // of the last rate change
 	ReasonAgo     float64 `json:"reason_age_seconds"`
 	LevelReason   string  `json:"level_reason"` // of the last level change
 	LevelAgo      float64 `json:"level_reason_age_seconds"`
@@ -101,8 +106,12 @@ func (a *adaptation) init(cfg *config.Config) error {
 		return err
 	}
 	a.cc = cc
-	top := ladder.Level{Width: cfg.Capture.Width, Height: cfg.Capture.Height, FPS: cfg.Capture.FPS, Quality: cfg.Capture.Quality}
-	lad, err := ladder.New(ladder.JPEG, top)
+	a.codec, a.maxBitrate = ladder.JPEG, 0
+	if cfg.Capture.Codec == "h264" {
+		a.codec, a.maxBitrate = ladder.H264, cfg.Capture.BitrateMbps*1e6
+	}
+	top := ceiling(cfg, a.codec)
+	lad, err := ladder.New(a.codec, top)
 	if err != nil {
 		return err
 	}
@@ -117,7 +126,8 @@ func (a *adaptation) init(cfg *config.Config) error {
 func (a *adaptation) apply(cfg *config.Config) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.ceiling.Store(&ladder.Level{Width: cfg.Capture.Width, Height: cfg.Capture.Height, FPS: cfg.Capture.FPS, Quality: cfg.Capture.Quality})
+	top := ceiling(cfg, a.codec)
+	a.ceiling.Store(&top)
 	a.on = cfg.Transport.Adaptive
 	a.targetLoss = cfg.Transport.TargetFrameLoss
 	a.paceCap = cfg.Transport.MaxRateMbps * 1e6
@@ -152,10 +162,12 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 	// loss starting and stays up a while after it stops. Loss while the
 	// controller sees congestion is the queue overflowing: the rate cut
 	// answers it, and parity would only feed the queue.
-	// So is loss at the ends of frames: bursts overflowing a short router
-	// queue.
-	if cs := a.cc.Snapshot().State; m.Expected > 0 && cs != congestion.StateDecrease && cs != congestion.StateHold {
-		lost := float64(m.Expected - received - min(m.TailLost, m.Expected-received))
+	// So is loss that falls mostly late in frames: bursts overflowing a
+	// short router queue.
+	snap := a.cc.Snapshot()
+	overflow := snap.TailShare > congestion.TailShare
+	if m.Expected > 0 && snap.State != congestion.StateDecrease && snap.State != congestion.StateHold && !overflow {
+		lost := float64(m.Expected - received)
 		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)
 		a.slow.add(lost, float64(m.Expected), now, lossMemory)
 		if lost > 0 && m.Runs > 0 {
@@ -222,7 +234,7 @@ func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64
 func (a *adaptation) level(n int, now time.Time) (ladder.Level, bool) {
 	rebuilt := false
 	if top := *a.ceiling.Load(); top != a.lad.Levels()[0] {
-		if lad, err := ladder.New(ladder.JPEG, top); err == nil {
+		if lad, err := ladder.New(a.codec, top); err == nil {
 			a.lad, a.ladderAt, rebuilt = lad, time.Time{}, true // a reload changed the ceiling
 		}
 	}
@@ -239,6 +251,7 @@ func (a *adaptation) level(n int, now time.Time) (ladder.Level, bool) {
 	changed = changed || rebuilt
 	next := *st
 	next.Width, next.Height, next.FPS, next.Quality = lv.Width, lv.Height, lv.FPS, lv.Quality
+	next.EncoderBps = a.bitrate()
 	reason, at := a.lad.Reason()
 	next.LevelReason = reason
 	if !at.IsZero() {
@@ -246,6 +259,27 @@ func (a *adaptation) level(n int, now time.Time) (ladder.Level, bool) {
 	}
 	a.status.Store(&next)
 	return lv, changed
+}
+
+// ceiling is the top of the ladder: the configured size, rate and (JPEG)
+// quality.
+func ceiling(cfg *config.Config, codec ladder.Codec) ladder.Level {
+	top := ladder.Level{Width: cfg.Capture.Width, Height: cfg.Capture.Height, FPS: cfg.Capture.FPS, Quality: cfg.Capture.Quality}
+	if codec == ladder.H264 {
+		top.Quality = 0 // the encoder meets a bit rate instead
+	}
+	return top
+}
+
+// bitrate is what the send loop asks of an H.264 encoder: the media
+// budget, within the configured ceiling; 0 for JPEG, which meets the
+// budget through the ladder's qualities. Send loop only.
+func (a *adaptation) bitrate() int {
+	if a.codec != ladder.H264 {
+		return 0
+	}
+	st := a.status.Load()
+	return int(min(st.MediaBps, a.maxBitrate))
 }
 
 // fps is the frame rate of the level in use. Send loop only.

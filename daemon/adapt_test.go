@@ -10,18 +10,23 @@ import (
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
+// newAdaptation is the adaptation of a JPEG sender with the default
+// settings.
 func newAdaptation(t *testing.T) *adaptation {
 	t.Helper()
 	a := &adaptation{}
-	if err := a.init(config.Default()); err != nil {
+	cfg := config.Default()
+	cfg.Capture.Codec = "jpeg"
+	if err := a.init(cfg); err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
 // feed gives a the feedback of d of traffic, 100 datagrams per 50 ms of
-// which lost are lost in runs of burst, each datagram's one-way delay
-// being delay, and returns the time after it.
+// which lost are lost in runs of burst (half of them late in frames, as
+// random loss falls), each datagram's one-way delay being delay, and
+// returns the time after it.
 func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, burst uint32, delay time.Duration) time.Time {
 	var pkt uint64 = 1
 	for end := now.Add(d); now.Before(end); now = now.Add(feedbackEvery) {
@@ -31,6 +36,7 @@ func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, 
 		}
 		if lost > 0 {
 			m.Runs = max(1, lost/burst)
+			m.TailLost = lost / 2 // random loss falls late in frames half the time
 		}
 		for i := range m.N {
 			pkt++
@@ -225,5 +231,37 @@ func TestSendTimes(t *testing.T) {
 	}
 	if _, ok := s.lookup(6); ok {
 		t.Error("lookup(6) found a time never recorded")
+	}
+}
+
+// TestH264FollowsTheBudgetWithItsBitrate: with H.264 the encoder is asked
+// for the media budget, within the configured bit rate, and the picture
+// keeps its size as long as that budget carries it.
+func TestH264FollowsTheBudgetWithItsBitrate(t *testing.T) {
+	cfg := config.Default()
+	cfg.Capture.Codec, cfg.Capture.BitrateMbps = "h264", 3
+	a := &adaptation{}
+	if err := a.init(cfg); err != nil {
+		t.Fatal(err)
+	}
+	var sent sendTimes
+	now := time.Unix(1_700_000_000, 0)
+	a.frame(12_000, 1128, now)
+	if lv, _ := a.level(12_000, now); lv.Width != 1280 || a.bitrate() != 3e6 {
+		t.Fatalf("start: level %v, bitrate %d; want 1280x720 and the configured 3 Mb/s (the budget is larger)", lv, a.bitrate())
+	}
+	// A queue that keeps building pulls the target down to about 2 Mb/s.
+	for i := 0; a.cc.Target() > 2.2e6 && i < 400; i++ {
+		now = feed(a, &sent, now, 100*time.Millisecond, 0, 0, time.Duration(i%40)*3*time.Millisecond)
+		a.frame(12_000, 1128, now)
+		a.level(12_000, now)
+	}
+	lv, _ := a.level(8_000, now)
+	budget := a.status.Load().MediaBps
+	if got := a.bitrate(); got <= 0 || float64(got) > budget*1.001 || got >= 3e6 {
+		t.Errorf("target %.1f Mb/s: encoder asked for %.2f Mb/s, want the media budget %.2f", a.cc.Target()/1e6, float64(got)/1e6, budget/1e6)
+	}
+	if lv.Width != 1280 {
+		t.Errorf("H.264 with a %.1f Mb/s budget: level %v, want 1280x720 kept", budget/1e6, lv)
 	}
 }

@@ -41,6 +41,10 @@ type Source interface {
 	// SetSize sets the size of the frames, from the next frame on; 0, 0
 	// is the configured size. Safe for concurrent use.
 	SetSize(width, height int)
+	// SetBitrate sets the encoder's target bit rate, from the next frame
+	// on, within the configured one (H.264; a JPEG source ignores it).
+	// Safe for concurrent use.
+	SetBitrate(bps int)
 	// RequestKeyframe makes the next frame a keyframe (a recovery point for
 	// a receiver that lost frames or just joined). Safe for concurrent use.
 	RequestKeyframe()
@@ -174,9 +178,11 @@ type Daemon struct {
 	pace     pacer
 	sess     *session.Session
 	adapt    adaptation
-	sent     sendTimes     // send loop records, receive loop reads
-	fb       feedbackState // owned by the receive loop
-	fbIn     packetizer.Feedback
+	// encoderBps is the bit rate last asked of the encoder; send loop only.
+	encoderBps int
+	sent       sendTimes     // send loop records, receive loop reads
+	fb         feedbackState // owned by the receive loop
+	fbIn       packetizer.Feedback
 }
 
 // New checks the options and prepares a Daemon; Run starts it.

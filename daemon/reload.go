@@ -77,6 +77,10 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 			d.src.SetQuality(applied.Capture.Quality)
 			d.src.SetFPS(applied.Capture.FPS)
 		}
+	} else if d.src != nil && applied.Capture.Codec != "jpeg" {
+		// The H.264 ladder steps sizes and rates only; the JPEG quality
+		// (which H.264 does not use) is the source's own.
+		d.src.SetQuality(applied.Capture.Quality)
 	}
 	d.maxDelay.Store(int64(applied.Transport.MaxDelay))
 	if cur := d.peerAddr.Load(); cur == nil || *cur != *peer {

@@ -69,6 +69,10 @@ func (d *Daemon) adaptFrame(n int) {
 	parity, pace := d.adapt.frame(n, d.pk.MaxShard(), now)
 	_ = d.pk.SetParity(parity) // within 0..fec.MaxRatio by construction
 	d.pace.setRateBps(pace)
+	if bps := d.adapt.bitrate(); bps > 0 && (bps < d.encoderBps*95/100 || bps > d.encoderBps*105/100) {
+		d.src.SetBitrate(bps) // H.264: the encoder meets the budget itself
+		d.encoderBps = bps
+	}
 	if lv, changed := d.adapt.level(n, now); changed {
 		d.src.SetSize(lv.Width, lv.Height)
 		d.src.SetFPS(lv.FPS)

@@ -170,8 +170,12 @@ func render(s *daemon.Status) string {
 		if a := t.Adapt; a != nil {
 			p("              adapting: %s; link estimate %s, target %s (media %s), queue %.1f ms, loss %.2f%% (burst %.1f)\n",
 				a.State, bps(a.EstimateBps), bps(a.TargetBps), bps(a.MediaBps), a.QueueDelayMs, a.Loss*100, a.Burst)
-			p("              level %dx%d@%d q%d; rate: %s (%.0f s ago); level: %s (%.0f s ago)\n",
-				a.Width, a.Height, a.FPS, a.Quality, a.Reason, a.ReasonAgo, a.LevelReason, a.LevelAgo)
+			level := fmt.Sprintf("%dx%d@%d q%d", a.Width, a.Height, a.FPS, a.Quality)
+			if a.EncoderBps > 0 {
+				level = fmt.Sprintf("%dx%d@%d at %s", a.Width, a.Height, a.FPS, bps(float64(a.EncoderBps)))
+			}
+			p("              level %s; rate: %s (%.0f s ago); level: %s (%.0f s ago)\n",
+				level, a.Reason, a.ReasonAgo, a.LevelReason, a.LevelAgo)
 		} else {
 			p("              adaptation off: [transport] adaptive = false\n")
 		}

@@ -30,6 +30,7 @@ type Source struct {
 	quality   atomic.Int64
 	fps       atomic.Int64
 	area      atomic.Int64 // pixels per SetSize; 0: 1280x720
+	bitrate   atomic.Int64 // per SetBitrate; the frames do not follow it
 	seq       atomic.Uint64
 	key       atomic.Bool
 	keyframes atomic.Uint64
@@ -121,9 +122,13 @@ func Check(b []byte) (uint64, bool) {
 	return binary.BigEndian.Uint64(b), crc32.ChecksumIEEE(b[:n]) == binary.BigEndian.Uint32(b[n:])
 }
 
-func (s *Source) SetQuality(q int) { s.quality.Store(int64(q)) }
-func (s *Source) SetFPS(fps int)   { s.fps.Store(int64(fps)) }
-func (s *Source) SetSize(w, h int) { s.area.Store(int64(w) * int64(h)) }
+func (s *Source) SetQuality(q int)   { s.quality.Store(int64(q)) }
+func (s *Source) SetFPS(fps int)     { s.fps.Store(int64(fps)) }
+func (s *Source) SetSize(w, h int)   { s.area.Store(int64(w) * int64(h)) }
+func (s *Source) SetBitrate(bps int) { s.bitrate.Store(int64(bps)) }
+
+// Bitrate returns the bit rate last set; frames do not follow it.
+func (s *Source) Bitrate() int { return int(s.bitrate.Load()) }
 
 // FPS returns the current frame rate.
 func (s *Source) FPS() int { return int(s.fps.Load()) }
