@@ -62,7 +62,7 @@ func (p *pattern) draw(img *gocv.Mat, seq uint64, at time.Time) {
 	p.drawBall(img, seq)
 	p.drawClock(img, seq)
 	p.drawLabel(img, seq, at)
-	drawSeqCode(img, uint32(seq))
+	drawPatternCode(img, PatternCode{Seq: uint32(seq), Ms: uint32(at.UnixMilli())})
 }
 
 // drawBall draws a ball bouncing around the picture.

@@ -137,3 +137,83 @@ func TestPatternSeqCode(t *testing.T) {
 		t.Errorf("ReadPatternSeq(black image) = %d, true; want ok=false", got)
 	}
 }
+
+// TestPatternTimeCode: the capture time drawn into each frame reads back
+// to the millisecond, also scaled and through JPEG.
+func TestPatternTimeCode(t *testing.T) {
+	p, err := newPattern(640, 360)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	img := gocv.NewMat()
+	defer img.Close()
+	base := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{base, base.Add(1234567 * time.Microsecond), time.UnixMilli(1<<32 - 1), time.UnixMilli(1 << 32), time.Now()} {
+		seq := uint32(1000 + i)
+		p.draw(&img, uint64(seq), at)
+		jpg, err := AppendJPEG(nil, img, 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := gocv.IMDecode(jpg, gocv.IMReadColor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scale := range []float64{1, 0.5, 2} {
+			scaled := gocv.NewMat()
+			gocv.Resize(dec, &scaled, image.Point{}, scale, scale, gocv.InterpolationLinear)
+			c, ok := ReadPatternCode(scaled)
+			scaled.Close()
+			want := at.Truncate(time.Millisecond)
+			if got := c.Captured(at.Add(3 * time.Second)); !ok || c.Seq != seq || !got.Equal(want) {
+				t.Errorf("ReadPatternCode(frame %d at %v, JPEG, scaled %.1f) = seq %d, time %v, %v; want %d, %v, true",
+					seq, at, scale, c.Seq, got, ok, seq, want)
+			}
+		}
+		dec.Close()
+	}
+}
+
+// TestPatternCodeCaptured unwraps the 32-bit millisecond time around the
+// reader's clock, on both sides and across a wrap.
+func TestPatternCodeCaptured(t *testing.T) {
+	for _, tc := range []struct {
+		at, near time.Time
+	}{
+		{time.UnixMilli(1_800_000_000_000), time.UnixMilli(1_800_000_000_050)},
+		{time.UnixMilli(1_800_000_000_000), time.UnixMilli(1_799_999_999_000)}, // reader's clock behind
+		{time.UnixMilli(1<<33 - 5), time.UnixMilli(1<<33 + 5)},                 // wrapped in between
+		{time.UnixMilli(1<<33 + 5), time.UnixMilli(1<<33 - 5)},
+		{time.UnixMilli(1_800_000_000_000), time.UnixMilli(1_800_000_000_000).Add(20 * 24 * time.Hour)},
+	} {
+		c := PatternCode{Ms: uint32(tc.at.UnixMilli())}
+		if got := c.Captured(tc.near); !got.Equal(tc.at) {
+			t.Errorf("PatternCode{Ms: %d}.Captured(%d) = %d, want %d", c.Ms, tc.near.UnixMilli(), got.UnixMilli(), tc.at.UnixMilli())
+		}
+	}
+}
+
+// TestDecodePatternCodeAllocs: the glass-to-glass reader decodes each grab
+// without allocating.
+func TestDecodePatternCodeAllocs(t *testing.T) {
+	w := 640
+	c := PatternCode{Seq: 77, Ms: 0xDEADBEEF}
+	level := func(x, y int) int {
+		for r := range codeRows {
+			for col, on := range codeRow(c, r) {
+				if image.Pt(x, y).In(codeCellRect(w, r, col)) && on {
+					return 765
+				}
+			}
+		}
+		return 0
+	}
+	got, ok := DecodePatternCode(w, level)
+	if !ok || got != c {
+		t.Fatalf("DecodePatternCode = %+v, %v; want %+v, true", got, ok, c)
+	}
+	if n := testing.AllocsPerRun(10, func() { DecodePatternCode(w, level) }); n != 0 {
+		t.Errorf("DecodePatternCode allocates %.0f times per call, want 0", n)
+	}
+}

@@ -34,6 +34,7 @@ type Source struct {
 	stop    chan struct{} // closed by Close: wakes a waiting Next
 	once    sync.Once
 	m       meter
+	pv      previewer // offers frames to a live view (SetPreview)
 
 	mu      sync.Mutex // held by Next, and by Close to release the OpenCV objects
 	closed  bool
@@ -200,6 +201,7 @@ func (s *Source) encode(dst []byte, seq uint64, at time.Time) (Frame, error) {
 	}
 	f := Frame{Data: data, Media: media, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
 	s.m.delivered(f)
+	s.pv.offer(img, data)
 	return f, nil
 }
 

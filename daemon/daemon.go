@@ -122,6 +122,7 @@ type Options struct {
 	// Resolver looks the peer's name up, at start and on reload; nil:
 	// Config.ResolvePeer (the system's resolver).
 	Resolver func(ctx context.Context, c *config.Config) (netip.AddrPort, error)
+	Observer FrameObserver // nil: none; told about every delivered frame
 
 	rekeyAfter time.Duration // tests shorten it; 0: session.DefaultRekeyAfter
 }
@@ -146,6 +147,7 @@ type Daemon struct {
 	notify  *sdnotify.Notifier
 	src     Source
 	sink    Sink
+	obs     FrameObserver // may be nil
 	version string
 	session uint64
 	packets atomic.Uint64 // our packet numbers, all kinds
@@ -206,6 +208,7 @@ func New(opt Options) (*Daemon, error) {
 		notify:  opt.Notifier,
 		src:     opt.Source,
 		sink:    opt.Sink,
+		obs:     opt.Observer,
 		version: opt.Version,
 		session: binary.BigEndian.Uint64(sid[:]),
 		cfg:     cfg,

@@ -196,6 +196,9 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	d.rx.lat.add(lat)
 	d.rx.netLat.add(lat - f.SendDelay)
 	d.rx.netRecent.add(lat - f.SendDelay)
+	if d.obs != nil {
+		d.obs.FrameDelivered(Delivered{ID: f.ID, SenderTime: f.Captured, Completed: f.Completed, Latency: lat, Transport: lat - f.SendDelay})
+	}
 	m, pic, use, start, ok := d.deliverMedia(f, now)
 	if !ok {
 		return

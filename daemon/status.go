@@ -95,6 +95,7 @@ type RXStatus struct {
 	FrameCounts
 	ShardsRecovered   uint64            `json:"shards_recovered"`
 	Packets           uint64            `json:"packets"` // valid datagrams from the peer
+	Bytes             uint64            `json:"bytes"`   // of those datagrams
 	PacketsInvalid    uint64            `json:"packets_invalid"`
 	PacketsDuplicate  uint64            `json:"packets_duplicate"`
 	PacketsLate       uint64            `json:"packets_late"`
@@ -205,7 +206,7 @@ func (d *Daemon) Status() Status {
 		Enabled:         d.sink != nil,
 		FrameCounts:     frameCounts(rx),
 		ShardsRecovered: rx.ShardsRecovered.Load(),
-		Packets:         d.rx.fromPeer.Load(), PacketsInvalid: rx.InvalidTotal(),
+		Packets:         d.rx.fromPeer.Load(), Bytes: d.rx.bytes.Load(), PacketsInvalid: rx.InvalidTotal(),
 		PacketsDuplicate: rx.Duplicates.Load(), PacketsLate: rx.LateDatagrams.Load(),
 		PacketsForeign: d.rx.foreign.Load(), PacketsUnwanted: d.rx.unwanted.Load(), ReadErrors: d.rx.readErrs.Load(),
 		LossRatio: d.rates.loss(), FPS: rxFPS, BitrateBps: rxBps,

@@ -40,6 +40,7 @@ type Sink struct {
 	quit   chan struct{}                                  // closed by Close
 	done   chan struct{}                                  // closed when the goroutine has ended
 	once   sync.Once
+	pv     previewer // offers decoded frames to a live view (SetPreview)
 
 	received, shown, skipped, decodeErrs, dropped atomic.Uint64
 	frozen, held, breaks                          atomic.Uint64 // H.264 chains (h264sink.go)
@@ -197,6 +198,7 @@ func (s *Sink) decodeFailed(f Frame, data []byte, err error) {
 
 // present renders a decoded frame and records it as shown.
 func (s *Sink) present(img *gocv.Mat, data []byte, f Frame, took time.Duration) error {
+	s.pv.offer(*img, data)
 	s.mu.Lock()
 	st := s.st // a copy for the overlay
 	s.mu.Unlock()

@@ -38,6 +38,7 @@ if [[ -n "${DISPLAY:-}" ]]; then sink=window; fi
 # The two endpoints: alice on 5601, bob on 5602, each the other's peer.
 for side in alice bob; do
 	if [[ $side == alice ]]; then port=5601; peer=5602; else port=5602; peer=5601; fi
+	http=$((port + 4000)) # the live page and /metrics: 9601 (alice), 9602 (bob)
 	cat >"$work/$side.toml" <<TOML
 listen = "127.0.0.1:$port"
 peer   = "127.0.0.1:$peer"
@@ -57,6 +58,9 @@ title = "vstreamd demo: $side sees $( [[ $side == alice ]] && echo bob || echo a
 [control]
 socket = "$work/$side.sock"
 
+[http]
+listen = "127.0.0.1:$http"
+
 [security]
 key_file = "$work/psk"   # made by vstreamd genkey, mode 0600
 TOML
@@ -66,6 +70,7 @@ TOML
 done
 
 echo "== two endpoints streaming the test pattern to each other (sink: $sink); status for ${seconds}s"
+echo "   live pages (previews, charts): http://127.0.0.1:9601/ (alice), http://127.0.0.1:9602/ (bob); Prometheus metrics at /metrics"
 end=$((SECONDS + seconds))
 sleep 2
 while ((SECONDS < end)); do

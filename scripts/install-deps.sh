@@ -18,13 +18,16 @@
 #                  H.264 encoder (libx264, which Debian's libavcodec links)
 #                  and decoder, and the recorder's muxers. go-astiav's cgo
 #                  asks pkg-config for all six, so all six are needed.
+#   chromium       the headless browser the live page's test drives
+#   libx11-dev libxext-dev  Xlib and MIT-SHM, which the glass-to-glass measurement reads the window with (cgo)
 #
 # Usage: scripts/install-deps.sh [--check]
 #   --check  only report what is missing; exit 1 if anything is.
 set -euo pipefail
 
 packages=(libopencv-dev pkg-config g++ xvfb xauth imagemagick xdotool systemd iproute2
-	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev)
+	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev
+	chromium libx11-dev libxext-dev)
 
 missing=()
 for p in "${packages[@]}"; do

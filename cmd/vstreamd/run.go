@@ -64,8 +64,11 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 	// FFmpeg logs to stderr itself; the daemon counts what it would say.
 	astiav.SetLogLevel(astiav.LogLevelError)
 	opt := daemon.Options{Config: cfg, Logger: log, LogLevel: level, Notifier: sdnotify.New(), Version: version()}
+	var src *capture.Source
+	var snk *display.Sink
 	if cfg.Capture.Kind != config.SourceNone {
-		src, err := capture.Open(captureConfig(cfg), log.With("component", "capture"))
+		var err error
+		src, err = capture.Open(captureConfig(cfg), log.With("component", "capture"))
 		if err != nil {
 			return fmt.Errorf("%s: [capture] source = %q: %w", cfg.File, cfg.Capture.Source, err)
 		}
@@ -73,7 +76,8 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 		opt.Source = source{src}
 	}
 	if cfg.Display.Kind != config.SinkNone {
-		snk, err := display.Open(displayConfig(cfg), log.With("component", "display"))
+		var err error
+		snk, err = display.Open(displayConfig(cfg), log.With("component", "display"))
 		if err != nil {
 			return fmt.Errorf("%s: [display] sink = %q: %w", cfg.File, cfg.Display.Sink, err)
 		}
@@ -84,10 +88,25 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 		}()
 		opt.Sink = sink{snk}
 	}
-	d, err := daemon.New(opt)
+	ws, err := openWeb(cfg, src, snk, log)
 	if err != nil {
 		return err
 	}
+	opt.Observer = ws.observer()
+	d, err := daemon.New(opt)
+	if err != nil {
+		ws.close()
+		return err
+	}
+	webCtx, stopWeb := context.WithCancel(ctx)
+	webDone := make(chan error, 1)
+	go func() { webDone <- ws.serve(webCtx, d) }()
+	defer func() {
+		stopWeb()
+		if err := <-webDone; err != nil {
+			log.Error("http side failed", "err", err)
+		}
+	}()
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	for {

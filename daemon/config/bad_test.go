@@ -83,6 +83,19 @@ func badConfigs() []badCase {
 		{"peer empty", `peer = ""`, []string{`peer = "": missing port in address`}},
 		{"peer a number", `peer = 5600`, []string{`peer = 5600: must be a string`}},
 
+		{"http listen remote", withPeer("[http]\nlisten = \"0.0.0.0:9469\"\n"),
+			[]string{`config.toml:3: [http] listen = "0.0.0.0:9469": 0.0.0.0 is not a loopback address`, "allow_remote = true"}},
+		{"http listen remote IPv6", withPeer("[http]\nallow_remote = false\nlisten = \"[2001:db8::1]:80\"\n"),
+			[]string{`config.toml:4: [http] listen = "[2001:db8::1]:80": 2001:db8::1 is not a loopback address`}},
+		{"http listen host name", withPeer("[http]\nlisten = \"localhost:9469\"\n"),
+			[]string{`[http] listen = "localhost:9469": "localhost" is not an IP address`, `"127.0.0.1:9469"`}},
+		{"http listen without port", withPeer("[http]\nlisten = \"127.0.0.1\"\n"),
+			[]string{`[http] listen = "127.0.0.1": missing port in address`}},
+		{"http listen port 0", withPeer("[http]\nlisten = \"127.0.0.1:0\"\n"),
+			[]string{`[http] listen = "127.0.0.1:0": port "0" must be a number between 1 and 65535`}},
+		{"http allow_remote a string", withPeer("[http]\nallow_remote = \"yes\"\n"),
+			[]string{`[http] allow_remote = "yes": must be true or false`}},
+
 		// Sources and sinks.
 		{"source unknown", withPeer("[capture]\nsource = \"webcam\"\n"),
 			[]string{`config.toml:3: [capture] source = "webcam": must be "camera:N", "camera:/dev/videoN", "file:PATH", "pattern" or "none"`}},

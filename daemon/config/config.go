@@ -42,6 +42,7 @@ type Config struct {
 	Transport Transport
 	Control   Control
 	Security  Security
+	HTTP      HTTP
 	Log       Log
 }
 
@@ -145,6 +146,12 @@ type Control struct {
 type Security struct {
 	KeyFile    string // pre-shared key file; may be "" only with encryption off
 	Encryption bool   // from encryption = "on" | "off"
+}
+
+// HTTP is the [http] table: the metrics endpoint and the live page.
+type HTTP struct {
+	Listen      netip.AddrPort // TCP address to serve on; the zero value (listen = "") turns HTTP off
+	AllowRemote bool           // serve on an address other hosts can reach, not only loopback
 }
 
 // Log is the [log] table.

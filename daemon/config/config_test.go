@@ -90,6 +90,18 @@ func TestParseAccepts(t *testing.T) {
 		{"log level", withPeer("[log]\nlevel = \"debug\""), func(c *Config) bool {
 			return c.Log.Level == slog.LevelDebug
 		}, "debug"},
+		{"http on loopback", withPeer("[http]\nlisten = \"127.0.0.1:9469\""), func(c *Config) bool {
+			return c.HTTP.Listen == netip.MustParseAddrPort("127.0.0.1:9469") && !c.HTTP.AllowRemote
+		}, "http on 127.0.0.1:9469"},
+		{"http on IPv6 loopback", withPeer("[http]\nlisten = \"[::1]:9469\""), func(c *Config) bool {
+			return c.HTTP.Listen == netip.MustParseAddrPort("[::1]:9469")
+		}, "http on [::1]:9469"},
+		{"http remote allowed", withPeer("[http]\nlisten = \"[::]:9469\"\nallow_remote = true"), func(c *Config) bool {
+			return c.HTTP.Listen == netip.MustParseAddrPort("[::]:9469") && c.HTTP.AllowRemote
+		}, "http on every address"},
+		{"http off", withPeer("[http]\nlisten = \"\""), func(c *Config) bool {
+			return !c.HTTP.Listen.IsValid()
+		}, "http off"},
 		{"inline table", withPeer("capture = { fps = 60 }"), func(c *Config) bool {
 			return c.Capture.FPS == 60
 		}, "fps 60"},
@@ -181,6 +193,9 @@ socket = "/tmp/vs.sock"
 [security]
 key_file = "/srv/psk"
 encryption = "off"
+[http]
+listen = "0.0.0.0:9469"
+allow_remote = true
 [log]
 level = "error"
 `

@@ -183,6 +183,11 @@ func (p *parser) crossCheck(c *Config) {
 		p.add("control.socket", c.Control.Socket, fmt.Sprintf(
 			"is %d bytes long once made absolute; a unix socket path can be at most %d", n, maxSocketPath))
 	}
+	if a := c.HTTP.Listen.Addr(); c.HTTP.Listen.IsValid() && !a.IsLoopback() && !c.HTTP.AllowRemote && !p.bad["http.listen"] {
+		p.add("http.listen", c.HTTP.Listen.String(), fmt.Sprintf(
+			"%s is not a loopback address, and the page shows the call's video to whoever reaches it: "+
+				"use 127.0.0.1 or [::1] (and an SSH tunnel), or set allow_remote = true in [http] to serve other hosts", a))
+	}
 	if c.Transport.MinBitrateMbps > c.Transport.MaxBitrateMbps && !p.bad["transport.min_bitrate_mbps"] && !p.bad["transport.max_bitrate_mbps"] {
 		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
 			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))

@@ -40,7 +40,7 @@ type spec struct {
 
 // tables lists the known tables in file order.
 func tables() []string {
-	return []string{"capture", "display", "transport", "control", "security", "log"}
+	return []string{"capture", "display", "transport", "control", "security", "http", "log"}
 }
 
 // specs lists every key in file order. It is the one place a key is declared:
@@ -146,6 +146,18 @@ func specs() []spec {
 				}
 				return "off"
 			}},
+
+		{key: "http.listen", kind: kindString,
+			set: func(c *Config, v value) (msg string) { c.HTTP.Listen, msg = parseHTTPListen(v.s); return msg },
+			get: func(c *Config) any {
+				if !c.HTTP.Listen.IsValid() {
+					return ""
+				}
+				return c.HTTP.Listen.String()
+			}},
+		{key: "http.allow_remote", kind: kindBool,
+			set: func(c *Config, v value) string { c.HTTP.AllowRemote = v.b; return "" },
+			get: func(c *Config) any { return c.HTTP.AllowRemote }},
 
 		live(spec{key: "log.level", kind: kindString,
 			set: func(c *Config, v value) (msg string) { c.Log.Level, msg = parseLevel(v.s); return msg },

@@ -61,6 +61,24 @@ func withHint(err error, want string) string {
 	return err.Error() + ": " + want
 }
 
+// parseHTTPListen parses [http] listen: "" (off), or an IP literal and a
+// port.
+func parseHTTPListen(s string) (netip.AddrPort, string) {
+	const want = `must be "" (off) or a local IP address and TCP port, e.g. "127.0.0.1:9469"`
+	if s == "" {
+		return netip.AddrPort{}, ""
+	}
+	host, port, err := splitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, withHint(err, want)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Sprintf("%q is not an IP address (listen takes no host names): %s", host, want)
+	}
+	return netip.AddrPortFrom(ip, port), ""
+}
+
 // checkPeer checks the peer key: an IP literal or DNS name, and a port.
 func checkPeer(s string) string {
 	const want = `must be the other endpoint's HOST:PORT, e.g. "192.0.2.10:5600", "[2001:db8::10]:5600" or "peer.example.com:5600"`
