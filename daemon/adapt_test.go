@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -264,5 +265,45 @@ func TestH264FollowsTheBudgetWithItsBitrate(t *testing.T) {
 	}
 	if lv.Width != 1280 {
 		t.Errorf("H.264 with a %.1f Mb/s budget: level %v, want 1280x720 kept", budget/1e6, lv)
+	}
+}
+
+// TestLateLossIsFairForSmallFrames: random loss must look the same late
+// in frames as early, whatever their size, or a slow stream of small
+// frames with random loss would pass for an overflowing queue.
+func TestLateLossIsFairForSmallFrames(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 4, 7, 40} {
+		var f feedbackState
+		now := time.Unix(1_700_000_000, 0)
+		rng := rand.New(rand.NewPCG(uint64(n), 9))
+		var pkt, highest uint64
+		var lost, lateLost, seen, lateSeen float64
+		for frame := range uint32(3000) {
+			for shard := range n {
+				pkt++
+				if rng.Float64() < 0.1 {
+					continue
+				}
+				h := packetizer.Header{Kind: packetizer.KindData, Frame: frame, Packet: pkt,
+					Shard: uint16(shard), Data: uint16(max(1, n-1)), Parity: uint16(min(1, n-1))}
+				f.onDatagram(&h, 100, highest, now)
+				highest = pkt
+			}
+			if frame%50 == 49 {
+				var m packetizer.Feedback
+				if err := packetizer.ParseFeedback(f.build(now, highest, FrameCounts{}), &m); err != nil {
+					t.Fatal(err)
+				}
+				lost += float64(m.Expected - m.Received)
+				lateLost += float64(m.TailLost)
+				seen += float64(m.Received)
+				lateSeen += float64(m.TailSeen)
+			}
+		}
+		late := lateLost / (lateLost + lateSeen)
+		early := (lost - lateLost) / (lost - lateLost + seen - lateSeen)
+		if late > 1.5*early+0.01 || early > 1.5*late+0.01 {
+			t.Errorf("frames of %d datagrams, 10%% random loss: late loss rate %.3f, early %.3f: want about equal", n, late, early)
+		}
 	}
 }

@@ -23,8 +23,10 @@ type feedbackState struct {
 	frames    FrameCounts // assembler totals at the previous feedback
 	lastFrame uint32      // frame of the newest shard datagram
 	haveLast  bool
-	shards    uint32 // shard datagrams in the interval, for sampling
-	tail      uint32 // missing packet numbers late in frames or across their ends
+	shards    uint32  // shard datagrams in the interval, for sampling
+	tail      float64 // missing packet numbers late in their frames
+	lastShard int     // shard and datagrams of the newest shard datagram's frame
+	lastTotal int
 	tailSeen  uint32 // datagrams received in the second half of their frame
 	msg       packetizer.Feedback
 	arrived   [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
@@ -49,16 +51,28 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 	if !h.Kind.IsShard() {
 		return
 	}
-	// A gap that ends in the second half of a frame's datagrams, or spans
-	// the end of a frame, is "tail" loss: a router queue that a frame's
-	// burst overflows drops from its second half on, while random loss
-	// falls anywhere.
-	late := 2*int(h.Shard) >= int(h.Data)+int(h.Parity)
-	if late {
+	// Loss late in frames (the second half of their datagrams) against
+	// loss early: a router queue that a frame's burst overflows drops
+	// late, random loss anywhere. Each missing datagram counts by its own
+	// position: before this one in its frame, after the last one received
+	// of the frame before, or (frames lost whole) as this frame's layout
+	// would place them.
+	total := int(h.Data) + int(h.Parity)
+	if 2*int(h.Shard) >= total {
 		f.tailSeen++
 	}
-	if gap && (f.haveLast && h.Frame != f.lastFrame || late) {
-		f.tail += uint32(min(h.Packet-highest-1, 1<<20))
+	if gap {
+		g := float64(min(h.Packet-highest-1, 1<<20))
+		s := float64(h.Shard)
+		head := g
+		if f.haveLast && h.Frame != f.lastFrame {
+			head = min(g, s)
+			prev := min(g-head, float64(f.lastTotal-1-f.lastShard)) // the end of the frame before
+			f.tail += lateIn(float64(f.lastShard)+1, prev, f.lastTotal)
+			whole := g - head - prev
+			f.tail += whole * lateShare(total)
+		}
+		f.tail += lateIn(s-head, head, total)
 	}
 	// Sampled: the first datagram of every frame and every sampleEvery-th
 	// datagram. The first of a frame left the sender after a pause, so it
@@ -66,8 +80,23 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 	if !f.haveLast || h.Frame != f.lastFrame || f.shards%sampleEvery == 0 {
 		f.sample(h.Packet, now)
 	}
-	f.lastFrame, f.haveLast = h.Frame, true
+	f.lastFrame, f.lastShard, f.lastTotal, f.haveLast = h.Frame, int(h.Shard), total, true
 	f.shards++
+}
+
+// lateIn is how many of n positions from first on, in a frame of total
+// datagrams, are late: in its second half (2*position >= total).
+func lateIn(first, n float64, total int) float64 {
+	half := float64((total + 1) / 2)
+	return max(0, first+n-max(first, half))
+}
+
+// lateShare is the share of late positions in a frame of total datagrams.
+func lateShare(total int) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return lateIn(0, float64(total), total) / float64(total)
 }
 
 // sampleEvery is how often a datagram's arrival is sampled besides the
@@ -107,7 +136,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 	m.Received = f.received
 	m.Expected = uint32(min(expected, 1<<32-1))
 	m.Runs = f.runs
-	m.TailLost = min(f.tail, m.Expected-min(m.Received, m.Expected))
+	m.TailLost = min(uint32(f.tail+0.5), m.Expected-min(m.Received, m.Expected))
 	m.TailSeen = min(f.tailSeen, m.Received)
 	m.Bytes = f.bytes
 	m.Interval = now.Sub(f.last)
