@@ -98,10 +98,22 @@ func TestCongestionLossDoesNotRaiseParity(t *testing.T) {
 
 func TestPaceFollowsTheTargetWithinTheCap(t *testing.T) {
 	a := newAdaptation(t)
+	var sent sendTimes
 	now := time.Unix(1_700_000_000, 0)
-	_, pace := a.frame(50_000, 1128, now)
-	if want := paceFactor * a.cc.Target(); pace != want {
-		t.Errorf("pace %.1f Mb/s, want %.1f (paceFactor times the target)", pace/1e6, want/1e6)
+	// No congestion seen: frames leave fast.
+	if _, pace := a.frame(50_000, 1128, now); pace != paceFastFactor*a.cc.Target() {
+		t.Errorf("no congestion yet: pace %.1f Mb/s, want %.1f (paceFastFactor times the target)", pace/1e6, paceFastFactor*a.cc.Target()/1e6)
+	}
+	// A queue: the target is cut, and the pacing slows to paceFactor.
+	now = feed(a, &sent, now, time.Second, 0, 0, 5*time.Millisecond)
+	now = feed(a, &sent, now, time.Second, 0, 0, 80*time.Millisecond)
+	snap := a.cc.Snapshot()
+	if snap.LastCut.IsZero() {
+		t.Fatalf("a standing 75 ms queue cut nothing: %+v", snap)
+	}
+	_, pace := a.frame(5_000, 1128, now)
+	if want := paceFactor * min(snap.Target, max(paceMargin*snap.ReceiveRate, 5_000*8*30)); pace != want {
+		t.Errorf("after congestion: pace %.2f Mb/s, want %.2f", pace/1e6, want/1e6)
 	}
 	cfg := config.Default()
 	cfg.Transport.MaxRateMbps = 5

@@ -128,6 +128,7 @@ type Snapshot struct {
 	EarlyLoss   float64       // and in their first halves
 	Reason      string        // why the target last changed direction
 	Changed     time.Time     // when that was
+	LastCut     time.Time     // the last decrease; zero: none yet
 }
 
 // Controller estimates the target rate from feedback.
@@ -238,7 +239,7 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 			c.set(StateHold, c.snap.Target, "", now)
 			return c.snap.Target
 		}
-		c.cutAt = now
+		c.cutAt, c.snap.LastCut = now, now
 		// To Beta times what arrives, but never below MaxCut of the target
 		// in one step: a stall of either host (no datagram arrives for a
 		// while) must not throw away the estimate; congestion that persists
