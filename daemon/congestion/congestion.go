@@ -83,6 +83,10 @@ const (
 	Beyond     = 1.15                   // or once this much more than it arrives
 	smoothing  = 0.3                    // weight of a new queue-delay sample
 	rateWindow = 500 * time.Millisecond // the receive rate is averaged over this long
+	// lossSample and lateSample: the loss rules need this many datagrams
+	// expected, and this many lost late in frames, in their smoothed sums.
+	lossSample = 60
+	lateSample = 4
 )
 
 // Config bounds the controller.
@@ -226,6 +230,9 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("queue delay %.0f ms over %.0f ms", ms(q), ms(QueueHigh))
 	case queued && c.overuse >= 2:
 		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
+	case c.lossDen < lossSample:
+		// Too few datagrams lately for a loss rate to mean anything: at a
+		// low rate one lost datagram would read as several percent.
 	case loss > LossMin && haveQ && q > QueueLoss:
 		why = fmt.Sprintf("loss %.1f%% with a %.0f ms queue", loss*100, ms(q))
 	case c.Overflowing():
@@ -361,7 +368,7 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, boo
 // queue that frames' bursts overflow drops: congestion, which parity
 // would only feed.
 func (c *Controller) Overflowing() bool {
-	return c.snap.LateLoss > LossMin && c.snap.LateLoss > LateRatio*c.snap.EarlyLoss
+	return c.late.lost >= lateSample && c.snap.LateLoss > LossMin && c.snap.LateLoss > LateRatio*c.snap.EarlyLoss
 }
 
 // lossSums are lost and expected datagrams in sums that decay by a factor

@@ -286,3 +286,26 @@ func TestShortQueueOverflowIsCongestion(t *testing.T) {
 		}
 	}
 }
+
+// TestFewDatagramsSayNothing: at a low rate one lost datagram reads as
+// several percent of loss; 2% random loss at 5 datagrams a feedback must
+// not pass for congestion, even when the lost ones fall late in frames.
+func TestFewDatagramsSayNothing(t *testing.T) {
+	c, _ := New(Config{Min: 300e3, Max: 50e6, Start: 1e6})
+	now := time.Unix(1_700_000_000, 0)
+	for i := range 400 { // 20 s
+		now = now.Add(step)
+		f := Feedback{At: now, Received: 5, Expected: 5, TailSeen: 2, Bytes: 5 * 1200, Interval: step,
+			Delays: []time.Duration{time.Second + 9*time.Millisecond, time.Second + 10*time.Millisecond}}
+		if i == 0 {
+			f.Delays = []time.Duration{time.Second}
+		}
+		if i%10 == 5 { // 2% of the datagrams, each late in its frame
+			f.Received, f.TailLost, f.Bytes = 4, 1, 4*1200
+		}
+		c.OnFeedback(f)
+		if s := c.Snapshot(); s.State == StateDecrease {
+			t.Fatalf("feedback %d: cut (%s) on a lone lost datagram at a low rate", i, s.Reason)
+		}
+	}
+}
