@@ -56,8 +56,8 @@ type adaptation struct {
 	mu         sync.Mutex
 	on         bool
 	cc         *congestion.Controller
-	fast, slow lossSums // loss estimates for parity
-	burst      float64  // mean loss burst, datagrams
+	fast, slow decayingLoss // loss estimates for parity
+	burst      float64      // mean loss burst, datagrams
 	targetLoss float64
 	paceCap    float64 // bits per second; 0: none
 	delays     []time.Duration
@@ -302,27 +302,25 @@ func (a *adaptation) enabled() bool {
 	return a.on
 }
 
-// lossSums are lost and expected datagrams in sums that decay
-// exponentially with time.
-type lossSums struct {
-	lost, expected float64
-	at             time.Time
+// decayingLoss is a loss ratio whose sums decay exponentially with time.
+type decayingLoss struct {
+	congestion.LossSums
+	at time.Time
 }
 
-func (l *lossSums) add(lost, expected float64, now time.Time, memory time.Duration) {
+func (l *decayingLoss) add(lost, expected float64, now time.Time, memory time.Duration) {
+	keep := 1.0
 	if !l.at.IsZero() {
-		k := math.Exp(-max(now.Sub(l.at).Seconds(), 0) / memory.Seconds())
-		l.lost, l.expected = l.lost*k, l.expected*k
+		keep = math.Exp(-max(now.Sub(l.at).Seconds(), 0) / memory.Seconds())
 	}
 	l.at = now
-	l.lost += lost
-	l.expected += expected
+	l.Add(lost, expected, keep)
 }
 
-// ratio is the loss ratio; 0 until some datagrams were expected.
-func (l *lossSums) ratio() float64 {
-	if l.expected < 20 { // too few to say
+// ratio is the loss ratio; 0 until enough datagrams were expected to say.
+func (l *decayingLoss) ratio() float64 {
+	if l.Expected < 20 { // too few to say
 		return 0
 	}
-	return l.lost / l.expected
+	return l.Ratio()
 }

@@ -148,9 +148,8 @@ type Controller struct {
 	overuse     int               // feedbacks in a row that showed a queue
 	rx          [rxSlots]rxSample // recent receive intervals
 	rxNext      int
-	lossNum     float64 // smoothed lost and expected datagrams
-	lossDen     float64
-	late, early lossSums // smoothed, by half of the frame
+	loss        LossSums // smoothed lost and expected datagrams
+	late, early LossSums // smoothed, by half of the frame
 }
 
 const (
@@ -230,7 +229,7 @@ func (c *Controller) OnFeedback(f Feedback) float64 {
 		why = fmt.Sprintf("queue delay %.0f ms over %.0f ms", ms(q), ms(QueueHigh))
 	case queued && c.overuse >= 2:
 		why = fmt.Sprintf("queue delay %.0f ms and growing", ms(q))
-	case c.lossDen < lossSample:
+	case c.loss.Expected < lossSample:
 		// Too few datagrams lately for a loss rate to mean anything: at a
 		// low rate one lost datagram would read as several percent.
 	case loss > LossMin && haveQ && q > QueueLoss:
@@ -319,16 +318,15 @@ func (c *Controller) observeLoss(f Feedback) {
 	exp := float64(f.Expected)
 	got := min(float64(f.Received), exp)
 	const keep = 0.85 // per feedback, every ~50 ms
-	c.lossNum = c.lossNum*keep + (exp - got)
-	c.lossDen = c.lossDen*keep + exp
-	if c.lossDen > 0 {
-		c.snap.Loss = c.lossNum / c.lossDen
+	c.loss.Add(exp-got, exp, keep)
+	if c.loss.Expected > 0 {
+		c.snap.Loss = c.loss.Ratio()
 	}
 	lateLost := min(float64(f.TailLost), exp-got)
 	lateSeen := min(float64(f.TailSeen), got)
-	c.late.add(lateLost, lateLost+lateSeen, keep)
-	c.early.add(exp-got-lateLost, exp-got-lateLost+got-lateSeen, keep)
-	c.snap.LateLoss, c.snap.EarlyLoss = c.late.ratio(), c.early.ratio()
+	c.late.Add(lateLost, lateLost+lateSeen, keep)
+	c.early.Add(exp-got-lateLost, exp-got-lateLost+got-lateSeen, keep)
+	c.snap.LateLoss, c.snap.EarlyLoss = c.late.Ratio(), c.early.Ratio()
 }
 
 // observeDelay updates the base delay and the smoothed queue delay, and
@@ -368,23 +366,26 @@ func (c *Controller) observeDelay(f Feedback, now time.Time) (time.Duration, boo
 // queue that frames' bursts overflow drops: congestion, which parity
 // would only feed.
 func (c *Controller) Overflowing() bool {
-	return c.late.lost >= lateSample && c.snap.LateLoss > LossMin && c.snap.LateLoss > LateRatio*c.snap.EarlyLoss
+	return c.late.Lost >= lateSample && c.snap.LateLoss > LossMin && c.snap.LateLoss > LateRatio*c.snap.EarlyLoss
 }
 
-// lossSums are lost and expected datagrams in sums that decay by a factor
-// per feedback.
-type lossSums struct{ lost, expected float64 }
+// LossSums are lost and expected datagrams in sums that decay by a factor
+// at every addition: a loss ratio that forgets. The zero value is empty;
+// it is not safe for concurrent use.
+type LossSums struct{ Lost, Expected float64 }
 
-func (l *lossSums) add(lost, expected, keep float64) {
-	l.lost = l.lost*keep + lost
-	l.expected = l.expected*keep + expected
+// Add decays the sums by keep (0..1), then adds lost of expected.
+func (l *LossSums) Add(lost, expected, keep float64) {
+	l.Lost = l.Lost*keep + lost
+	l.Expected = l.Expected*keep + expected
 }
 
-func (l *lossSums) ratio() float64 {
-	if l.expected <= 0 {
+// Ratio is the loss ratio; 0 while nothing was expected.
+func (l *LossSums) Ratio() float64 {
+	if l.Expected <= 0 {
 		return 0
 	}
-	return l.lost / l.expected
+	return l.Lost / l.Expected
 }
 
 func clamp(v, lo, hi float64) float64 { return min(max(v, lo), hi) }
