@@ -23,6 +23,13 @@
 //     number, the capture time and a machine-readable frame number
 //     (ReadPatternSeq) drawn on it. At 1280x720, quality 80 its JPEGs are
 //     about the size a real camera gives.
+//   - JPEGs: a directory of JPEG files (package jpegdir says what it may
+//     hold), read once at Open and kept in memory, sent as they are, one
+//     per frame slot in the order of their names, cycling. Nothing is
+//     decoded or encoded, so the frames are byte for byte the files (a
+//     replay of what the record sink wrote, or the transport measured
+//     alone). Quality, size and bit rate are the files': SetQuality,
+//     SetSize and SetBitrate have no effect, SetFPS does.
 //   - None: a receive-only endpoint; Next blocks until ctx is done.
 //
 // Every OpenCV Mat a Source allocates is released by Close; Next allocates
@@ -47,6 +54,7 @@ const (
 	File                    // a video file
 	Pattern                 // the synthetic test pattern
 	None                    // no source: Next blocks until ctx is done
+	JPEGs                   // a directory of JPEG files, sent as they are
 )
 
 // String returns the name used in configuration files and logs.
@@ -60,6 +68,8 @@ func (k Kind) String() string {
 		return "pattern"
 	case None:
 		return "none"
+	case JPEGs:
+		return "jpegs"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -79,10 +89,11 @@ const (
 type Config struct {
 	Kind   Kind
 	Device string // Camera: "0".."N" or "/dev/videoN" (symlinks to one are resolved)
-	Path   string // File: any video OpenCV's FFmpeg backend reads
+	Path   string // File: any video OpenCV's FFmpeg backend reads; JPEGs: the directory
 	// Width and Height are the output size. Frames are resized to it when the
 	// source differs. 0, 0 means the source's own size for Camera and File;
-	// Pattern requires both. Set both or neither.
+	// Pattern requires both. Set both or neither. JPEGs ignores them: its
+	// frames are the files' size.
 	Width, Height int
 	// FPS is the rate in frames per second. 0 means the file's or camera's
 	// own rate (DefaultFPS when it reports none), and DefaultFPS for Pattern.
@@ -90,7 +101,7 @@ type Config struct {
 	// Quality is the JPEG quality 1..100; 0 means DefaultQuality.
 	Quality int
 	// Codec is the encoding: packetizer.CodecJPEG (also when 0) or
-	// packetizer.CodecH264.
+	// packetizer.CodecH264 (not with JPEGs, whose files are JPEG).
 	Codec packetizer.Codec
 	// Bitrate is the H.264 target and ceiling in bits per second
 	// (SetBitrate lowers the target); 0 means DefaultBitrate.
@@ -135,6 +146,7 @@ type Stats struct {
 	EncodeLast time.Duration
 	EncodeMean time.Duration
 	EncodeP95  time.Duration
+	Note       string // what a user should know of this source's settings (JPEGsNote); "" mostly
 }
 
 // Errors a caller may branch on.
@@ -164,10 +176,17 @@ func (cfg Config) normalize() (Config, error) {
 			return bad("pattern size %dx%d is too small: set width >= %d and height >= %d",
 				cfg.Width, cfg.Height, MinPatternWidth, MinPatternHeight)
 		}
+	case JPEGs:
+		if cfg.Path == "" {
+			return bad("jpegs source needs a directory")
+		}
+		if cfg.Codec != 0 && cfg.Codec != packetizer.CodecJPEG {
+			return bad("jpegs source sends its JPEG files as they are: codec must be JPEG, not %v", cfg.Codec)
+		}
 	case None:
 		return cfg, nil
 	default:
-		return bad("unknown source kind %d (want camera, file, pattern or none)", int(cfg.Kind))
+		return bad("unknown source kind %d (want camera, file, pattern, jpegs or none)", int(cfg.Kind))
 	}
 	if cfg.Width < 0 || cfg.Height < 0 || (cfg.Width == 0) != (cfg.Height == 0) {
 		return bad("size %dx%d: set width and height both > 0, or both 0 for the source's own size", cfg.Width, cfg.Height)

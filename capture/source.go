@@ -40,6 +40,7 @@ type Source struct {
 	closed  bool
 	gen     generator   // Pattern, File; nil otherwise
 	live    *liveReader // Camera; nil otherwise
+	jpegs   *jpegReplay // JPEGs; nil otherwise
 	img     gocv.Mat    // the image being encoded
 	scale   *scaler
 	pace    pacer
@@ -65,6 +66,8 @@ func Open(cfg Config, log *slog.Logger) (*Source, error) {
 		err = s.openFile()
 	case Camera:
 		err = s.openCamera()
+	case JPEGs:
+		err = s.openJPEGs()
 	}
 	if err != nil {
 		s.img.Close()
@@ -123,6 +126,8 @@ func (s *Source) Next(ctx context.Context, dst []byte) (Frame, error) {
 		err error
 	)
 	switch {
+	case s.jpegs != nil:
+		return s.nextJPEG(ctx, dst)
 	case s.gen != nil:
 		s.gen.setRate(fps)
 		seq, at, err = s.grabMade(ctx)
@@ -232,6 +237,9 @@ func (s *Source) Stats() Stats {
 	st := Stats{Kind: s.cfg.Kind, FPS: int(s.fps.Load()), Quality: int(s.quality.Load()),
 		Codec: s.cfg.Codec, Bitrate: int(s.h264.bitrate.Load()), Keyframes: s.h264.keyframes.Load()}
 	s.m.fill(&st)
+	if s.cfg.Kind == JPEGs {
+		st.Quality, st.Bitrate, st.Note = 0, 0, JPEGsNote
+	}
 	return st
 }
 

@@ -107,7 +107,8 @@ type SinkStatus struct {
 	Skipped      uint64  `json:"skipped"` // replaced by a newer frame before shown
 	DecodeErrors uint64  `json:"decode_errors"`
 	DecodeMs     float64 `json:"decode_ms"`
-	Held         uint64  `json:"held"` // H.264 frames not shown after the sink itself lost one (a decode error, falling behind)
+	Held         uint64  `json:"held"`            // H.264 frames not shown after the sink itself lost one (a decode error, falling behind)
+	Bytes        uint64  `json:"bytes,omitempty"` // sink "discard": bytes of the frames it took (and dropped undecoded)
 }
 
 // Options are what New needs.

@@ -35,6 +35,9 @@
 //     the container the name says, ".mkv" (Matroska), ".mp4" or ".avi",
 //     or in a directory as stream.h264.
 //   - Null: decodes and drops, for headless endpoints and benchmarks.
+//   - Discard: counts the frames and their bytes and drops them without
+//     decoding (or copying), so that a receiver's CPU is the transport's
+//     alone: for benchmarks, and a relay that only measures.
 //   - None: a send-only endpoint; Show only counts.
 //
 // Frames that do not decode are counted in Stats.DecodeErrors and skipped;
@@ -58,10 +61,11 @@ type Kind int
 
 // The kinds of sink. The zero Kind is invalid.
 const (
-	Window Kind = iota + 1 // a GoCV window
-	Record                 // an AVI file or a JPEG sequence
-	Null                   // decode and drop
-	None                   // count and drop, without decoding
+	Window  Kind = iota + 1 // a GoCV window
+	Record                  // an AVI file or a JPEG sequence
+	Null                    // decode and drop
+	None                    // count and drop, without decoding
+	Discard                 // count frames and bytes, drop without decoding
 )
 
 // String returns the name used in configuration files and logs.
@@ -75,6 +79,8 @@ func (k Kind) String() string {
 		return "null"
 	case None:
 		return "none"
+	case Discard:
+		return "discard"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -128,6 +134,7 @@ type Stats struct {
 	Frozen       uint64 // H.264: not shown, as the daemon said (Use): their chain was broken
 	Held         uint64 // H.264: not shown because the sink itself lost a frame of their chain
 	Breaks       uint64 // H.264: times the sink lost a frame of the chain (see Sink.Breaks)
+	Bytes        uint64 // Discard: bytes of the frames shown (taken and dropped)
 	LastID       uint32 // ID of the last frame shown
 	Width        int    // size of the last frame shown
 	Height       int
@@ -159,10 +166,10 @@ func Open(cfg Config, log *slog.Logger) (*Sink, error) {
 		r, err = newWindow(cfg)
 	case Record:
 		r, err = newRecorder(cfg)
-	case Null, None:
+	case Null, None, Discard:
 		r = nullRenderer{}
 	default:
-		err = fmt.Errorf("display: %w: unknown sink kind %d (want window, record, null or none)", ErrConfig, int(cfg.Kind))
+		err = fmt.Errorf("display: %w: unknown sink kind %d (want window, record, null, discard or none)", ErrConfig, int(cfg.Kind))
 	}
 	if err != nil {
 		return nil, err

@@ -44,6 +44,7 @@ type Sink struct {
 
 	received, shown, skipped, decodeErrs, dropped atomic.Uint64
 	frozen, held, breaks                          atomic.Uint64 // H.264 chains (h264sink.go)
+	bytes                                         atomic.Uint64 // Discard (discard.go)
 
 	mu      sync.Mutex // the hand-off slot and the sink's state
 	slot    []byte
@@ -81,8 +82,12 @@ func newSink(cfg Config, log *slog.Logger, r renderer) *Sink {
 // skipped. Safe for concurrent use; the caller keeps ownership of f.Data.
 func (s *Sink) Show(f Frame) {
 	s.received.Add(1)
-	if s.cfg.Kind == None {
+	switch s.cfg.Kind {
+	case None:
 		s.dropped.Add(1)
+		return
+	case Discard:
+		s.discard(f)
 		return
 	}
 	s.mu.Lock()
@@ -280,6 +285,7 @@ func (s *Sink) Stats() Stats {
 	st.Frozen = s.frozen.Load()
 	st.Held = s.held.Load()
 	st.Breaks = s.breaks.Load()
+	st.Bytes = s.bytes.Load()
 	return st
 }
 

@@ -29,7 +29,7 @@ func (a source) Status() daemon.SourceStatus {
 	ss := daemon.SourceStatus{
 		Kind: st.Kind.String(), Width: st.Width, Height: st.Height, FPS: st.ActualFPS,
 		Configured: st.FPS, Quality: st.Quality, Frames: st.Frames, Dropped: st.Dropped,
-		EncodeMs: float64(st.EncodeMean) / 1e6, Codec: st.Codec.String(), Keyframes: st.Keyframes,
+		EncodeMs: float64(st.EncodeMean) / 1e6, Codec: st.Codec.String(), Keyframes: st.Keyframes, Note: st.Note,
 	}
 	if st.Codec == packetizer.CodecH264 {
 		ss.BitrateBps = st.Bitrate
@@ -50,7 +50,7 @@ func (a sink) Status() daemon.SinkStatus {
 	st := a.s.Stats()
 	return daemon.SinkStatus{
 		Kind: st.Kind.String(), State: st.State, Shown: st.Shown, Skipped: st.Skipped,
-		DecodeErrors: st.DecodeErrors, DecodeMs: float64(st.DecodeMean) / 1e6, Held: st.Held,
+		DecodeErrors: st.DecodeErrors, DecodeMs: float64(st.DecodeMean) / 1e6, Held: st.Held, Bytes: st.Bytes,
 	}
 }
 
@@ -72,6 +72,8 @@ func captureConfig(c *config.Config) capture.Config {
 		cc.Kind = capture.File
 	case config.SourcePattern:
 		cc.Kind = capture.Pattern
+	case config.SourceJPEGs:
+		cc.Kind = capture.JPEGs
 	}
 	return cc
 }
@@ -86,6 +88,8 @@ func displayConfig(c *config.Config) display.Config {
 		dc.Kind = display.Record
 	case config.SinkNull:
 		dc.Kind = display.Null
+	case config.SinkDiscard:
+		dc.Kind = display.Discard
 	}
 	return dc
 }

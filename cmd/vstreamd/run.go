@@ -185,6 +185,9 @@ func cmdGenkey(args []string, stdout, stderr io.Writer) int {
 
 // codecSummary says how frames are encoded, for check-config.
 func codecSummary(cfg *config.Config) string {
+	if cfg.Capture.Kind == config.SourceJPEGs {
+		return "jpeg, the files as they are"
+	}
 	if cfg.Capture.Codec == "h264" {
 		return fmt.Sprintf("h264 %g Mb/s", cfg.Capture.BitrateMbps)
 	}

@@ -162,6 +162,9 @@ func render(s *daemon.Status) string {
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
 				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+			if src.Note != "" {
+				p("              (%s)\n", src.Note)
+			}
 			if src.Codec == "h264" {
 				p("              keyframes %d (%d forced for %d recovery requests from the peer)\n",
 					src.Keyframes, t.KeyframesForced, t.RecoverRequests)
@@ -210,7 +213,9 @@ func render(s *daemon.Status) string {
 		p("              codec %s: frozen %d frames (joined mid-stream, or a frame lost), recovered %d times (last freeze %.0f ms), recovery requests %d, bad media prefix %d\n",
 			r.Codec, r.FramesFrozen, r.Recoveries, r.LastFreezeMs, r.RecoverRequests, r.BadMedia)
 	}
-	if k := r.Sink; k != nil {
+	if k := r.Sink; k != nil && k.Kind == "discard" {
+		p("              display discard: %s, %d frames discarded undecoded, %.1f MB\n", k.State, k.Shown, float64(k.Bytes)/1e6)
+	} else if k != nil {
 		p("              display %s: %s, shown %d, skipped %d, decode errors %d, held %d, decode %.1f ms\n",
 			k.Kind, k.State, k.Shown, k.Skipped, k.DecodeErrors, k.Held, k.DecodeMs)
 	}

@@ -98,7 +98,7 @@ func badConfigs() []badCase {
 
 		// Sources and sinks.
 		{"source unknown", withPeer("[capture]\nsource = \"webcam\"\n"),
-			[]string{`config.toml:3: [capture] source = "webcam": must be "camera:N", "camera:/dev/videoN", "file:PATH", "pattern" or "none"`}},
+			[]string{`config.toml:3: [capture] source = "webcam": must be "camera:N", "camera:/dev/videoN", "file:PATH", "jpegs:DIR", "pattern" or "none"`}},
 		{"source empty", withPeer("[capture]\nsource = \"\"\n"), []string{`[capture] source = "": must be "camera:N"`}},
 		{"camera without device", withPeer("[capture]\nsource = \"camera:\"\n"), []string{`source = "camera:": "camera:" needs a camera number`}},
 		{"camera negative", withPeer("[capture]\nsource = \"camera:-1\"\n"), []string{`source = "camera:-1": "camera:" needs a camera number`}},
@@ -106,9 +106,12 @@ func badConfigs() []badCase {
 		{"camera path outside /dev", withPeer("[capture]\nsource = \"camera:/dev/../etc/passwd\"\n"), []string{`"camera:" needs a camera number (0, 1, ...) or an absolute /dev/ path`}},
 		{"file without path", withPeer("[capture]\nsource = \"file:\"\n"), []string{`source = "file:": "file:" needs a path`}},
 		{"file with tilde", withPeer("[capture]\nsource = \"file:~/clip.mjpeg\"\n"), []string{`source = "file:~/clip.mjpeg": ~ is not expanded`}},
+		{"jpegs without directory", withPeer("[capture]\nsource = \"jpegs:\"\n"), []string{`source = "jpegs:": "jpegs:" needs a directory of JPEG files`}},
+		{"jpegs directory missing", withPeer("[capture]\nsource = \"jpegs:/nonexistent/vstreamd-jpegs\"\n"),
+			[]string{`config.toml:3: [capture] source = "jpegs:/nonexistent/vstreamd-jpegs": the directory /nonexistent/vstreamd-jpegs does not exist: "jpegs:DIR" needs a directory holding only *.jpg or *.jpeg files`}},
 		{"pattern with argument", withPeer("[capture]\nsource = \"pattern:bars\"\n"), []string{`source = "pattern:bars": must be "camera:N"`}},
 		{"sink unknown", withPeer("[display]\nsink = \"screen\"\n"),
-			[]string{`config.toml:3: [display] sink = "screen": must be "window", "record:PATH", "null" or "none"`}},
+			[]string{`config.toml:3: [display] sink = "screen": must be "window", "record:PATH", "null", "discard" or "none"`}},
 		{"record without path", withPeer("[display]\nsink = \"record:\"\n"), []string{`sink = "record:": "record:" needs a path`}},
 		{"source and sink none", withPeer("[capture]\nsource = \"none\"\n[display]\nsink = \"none\"\n"),
 			[]string{`config.toml:5: [display] sink = "none": [capture] source is "none" too`, "neither send nor receive"}},

@@ -55,6 +55,7 @@ const (
 	SourceCamera                    // "camera:N" or "camera:/dev/videoN"
 	SourceFile                      // "file:PATH"
 	SourcePattern                   // "pattern": the synthetic test pattern
+	SourceJPEGs                     // "jpegs:DIR": JPEG files replayed as they are
 )
 
 func (k SourceKind) String() string {
@@ -67,6 +68,8 @@ func (k SourceKind) String() string {
 		return "file"
 	case SourcePattern:
 		return "pattern"
+	case SourceJPEGs:
+		return "jpegs"
 	}
 	return "SourceKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -76,7 +79,7 @@ type Capture struct {
 	Source  string     // as written, e.g. "camera:0"
 	Kind    SourceKind // parsed from Source
 	Device  string     // camera: "0".."N" or an absolute /dev/ path
-	Path    string     // file: the file to play
+	Path    string     // file: the file to play; jpegs: the directory
 	Width   int        // 16..7680
 	Height  int        // 16..4320
 	FPS     int        // 1..120
@@ -92,10 +95,11 @@ type SinkKind int
 
 // Frame sinks, from [display] sink.
 const (
-	SinkNone   SinkKind = iota // "none": send only
-	SinkWindow                 // "window": a GoCV window
-	SinkRecord                 // "record:PATH"
-	SinkNull                   // "null": decode and discard
+	SinkNone    SinkKind = iota // "none": send only
+	SinkWindow                  // "window": a GoCV window
+	SinkRecord                  // "record:PATH"
+	SinkNull                    // "null": decode and discard
+	SinkDiscard                 // "discard": count frames and bytes, no decoding
 )
 
 func (k SinkKind) String() string {
@@ -108,6 +112,8 @@ func (k SinkKind) String() string {
 		return "record"
 	case SinkNull:
 		return "null"
+	case SinkDiscard:
+		return "discard"
 	}
 	return "SinkKind(" + strconv.Itoa(int(k)) + ")"
 }

@@ -65,6 +65,9 @@ func TestParseAccepts(t *testing.T) {
 		{"pattern source", withPeer("[capture]\nsource = \"pattern\"\nwidth = 16\nheight = 4320"), func(c *Config) bool {
 			return c.Capture.Kind == SourcePattern && c.Capture.Width == 16 && c.Capture.Height == 4320
 		}, "pattern at the range limits"},
+		{"discard sink", withPeer("[display]\nsink = \"discard\""), func(c *Config) bool {
+			return c.Display.Kind == SinkDiscard && c.Display.Sink == "discard" && c.Display.Path == ""
+		}, "sink discard"},
 		{"receive only", withPeer("[capture]\nsource = \"none\""), func(c *Config) bool {
 			return c.Capture.Kind == SourceNone && c.Display.Kind == SinkWindow
 		}, "source none, sink window"},
@@ -297,12 +300,12 @@ func TestResolvePeer(t *testing.T) {
 }
 
 func TestKindStrings(t *testing.T) {
-	for k, want := range map[SourceKind]string{SourceNone: "none", SourceCamera: "camera", SourceFile: "file", SourcePattern: "pattern", 9: "SourceKind(9)"} {
+	for k, want := range map[SourceKind]string{SourceNone: "none", SourceCamera: "camera", SourceFile: "file", SourcePattern: "pattern", SourceJPEGs: "jpegs", 9: "SourceKind(9)"} {
 		if got := k.String(); got != want {
 			t.Errorf("SourceKind(%d).String() = %q, want %q", int(k), got, want)
 		}
 	}
-	for k, want := range map[SinkKind]string{SinkNone: "none", SinkWindow: "window", SinkRecord: "record", SinkNull: "null", -1: "SinkKind(-1)"} {
+	for k, want := range map[SinkKind]string{SinkNone: "none", SinkWindow: "window", SinkRecord: "record", SinkNull: "null", SinkDiscard: "discard", -1: "SinkKind(-1)"} {
 		if got := k.String(); got != want {
 			t.Errorf("SinkKind(%d).String() = %q, want %q", int(k), got, want)
 		}

@@ -192,6 +192,9 @@ func (p *parser) crossCheck(c *Config) {
 		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
 			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))
 	}
+	if c.Capture.Kind == SourceJPEGs && !p.bad["capture.source"] {
+		p.checkJPEGs(c)
+	}
 	if c.Capture.Codec == "h264" && c.Capture.Kind != SourceNone && !p.bad["capture.codec"] {
 		for _, k := range []struct {
 			key string

@@ -127,7 +127,7 @@ func checkHostname(h string) string {
 
 // parseSource parses [capture] source into c.
 func parseSource(c *Capture, s string) string {
-	const want = `must be "camera:N", "camera:/dev/videoN", "file:PATH", "pattern" or "none"`
+	const want = `must be "camera:N", "camera:/dev/videoN", "file:PATH", "jpegs:DIR", "pattern" or "none"`
 	src := *c // the other keys of the table stay
 	src.Source, src.Kind, src.Device, src.Path = s, SourceNone, "", ""
 	switch {
@@ -150,6 +150,15 @@ func parseSource(c *Capture, s string) string {
 			return msg
 		}
 		src.Kind, src.Path = SourceFile, path
+	case strings.HasPrefix(s, "jpegs:"):
+		dir := strings.TrimPrefix(s, "jpegs:")
+		if dir == "" {
+			return `"jpegs:" needs a directory of JPEG files, e.g. "jpegs:/var/lib/vstreamd/recording"`
+		}
+		if msg := checkPath(dir); msg != "" {
+			return msg
+		}
+		src.Kind, src.Path = SourceJPEGs, dir
 	default:
 		return want
 	}
@@ -181,6 +190,8 @@ func parseSink(d *Display, s string) string {
 		sink.Kind = SinkWindow
 	case s == "null":
 		sink.Kind = SinkNull
+	case s == "discard":
+		sink.Kind = SinkDiscard
 	case s == "none":
 		sink.Kind = SinkNone
 	case strings.HasPrefix(s, "record:"):
@@ -193,7 +204,7 @@ func parseSink(d *Display, s string) string {
 		}
 		sink.Kind, sink.Path = SinkRecord, path
 	default:
-		return `must be "window", "record:PATH", "null" or "none"`
+		return `must be "window", "record:PATH", "null", "discard" or "none"`
 	}
 	*d = sink
 	return ""

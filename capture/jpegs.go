@@ -1,0 +1,69 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vstreamd/vstreamd/capture/jpegdir"
+	"github.com/vstreamd/vstreamd/packetizer"
+)
+
+// JPEGsNote is what Stats.Note says of a JPEGs source: its frames are sent
+// as the files are, so the adaptation's only lever is the frame rate.
+const JPEGsNote = "replaying JPEG files as they are: quality, size and bit rate are the files'; only the frame rate changes"
+
+// jpegReplay hands out the files of a JPEGs source, one per frame slot,
+// cycling. It is used under Source.mu.
+type jpegReplay struct {
+	images []jpegdir.Image
+	slot   uint64 // the next slot's number; slot n shows image n mod len
+}
+
+// openJPEGs reads the directory (see package jpegdir for what it may
+// hold) and settles the rate and the size the source reports at start.
+func (s *Source) openJPEGs() error {
+	images, err := jpegdir.Load(s.cfg.Path, 0)
+	if err != nil {
+		return fmt.Errorf("capture: jpegs %s: %w", s.cfg.Path, err)
+	}
+	s.jpegs = &jpegReplay{images: images}
+	if s.cfg.FPS == 0 {
+		s.cfg.FPS = DefaultFPS
+	}
+	s.cfg.Width, s.cfg.Height = images[0].Width, images[0].Height
+	var total int
+	for _, im := range images {
+		total += len(im.Data)
+	}
+	s.log.Info("JPEG files loaded for replay", "dir", s.cfg.Path, "files", len(images), "bytes", total)
+	return nil
+}
+
+// nextJPEG waits for the next slot and appends its file to dst[:0]. A slot
+// missed (the caller fell behind) passes over its file, so the replay keeps
+// to the clock as the pattern does; Frame.Seq is the slot number.
+func (s *Source) nextJPEG(ctx context.Context, dst []byte) (Frame, error) {
+	r := s.jpegs
+	missed := s.pace.catchUp(time.Now())
+	s.m.dropped.Add(missed)
+	r.slot += missed
+	if err := sleepUntil(ctx, s.stop, s.pace.due); err != nil {
+		return Frame{}, err
+	}
+	at := time.Now()
+	s.pace.advance()
+	seq := r.slot
+	r.slot++
+	im := &r.images[seq%uint64(len(r.images))]
+	s.m.grabbed.Add(1)
+	f := Frame{
+		Data:  append(dst[:0], im.Data...),
+		Media: packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe},
+		Seq:   seq, Captured: at, Width: im.Width, Height: im.Height,
+	}
+	f.EncodeTime = time.Since(at)
+	s.m.delivered(f)
+	s.pv.offer(s.img, f.Data) // a JPEG: offered as it is, s.img is not used
+	return f, nil
+}
