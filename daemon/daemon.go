@@ -134,8 +134,15 @@ const (
 	reportEvery = time.Second
 	// lostAfter is the silence after which the peer counts as lost.
 	lostAfter = 3 * time.Second
-	// tick is the longest the receive loop sleeps, to expire frames.
-	tick = 20 * time.Millisecond
+	// tick is how often, at most, the receive loop does its timed work
+	// (session timers, the peer's state) while datagrams keep it busy;
+	// idleWake is the longest it sleeps when nothing else is due (frames
+	// expire and feedback goes out on time whatever these are: wakeAt).
+	tick     = 20 * time.Millisecond
+	idleWake = 100 * time.Millisecond
+	// wakeSlack is how far the wanted wake-up may move before the read
+	// deadline is set again.
+	wakeSlack = time.Millisecond
 	// socketBuffer is the kernel buffer asked for each direction: a few
 	// large frames' worth of datagrams.
 	socketBuffer = 4 << 20
@@ -175,7 +182,8 @@ type Daemon struct {
 	rates    rates
 	sock     *udp.Conn // the UDP socket, batched I/O
 	sendErrs atomic.Uint64
-	rxAlive  atomic.Int64 // Unix ns of the receive loop's last turn
+	rxAlive  atomic.Int64  // Unix ns of the receive loop's last turn
+	rxTurns  atomic.Uint64 // the receive loop's turns: reads, deadlines, errors
 	pace     pacer
 	sess     *session.Session
 	adapt    adaptation

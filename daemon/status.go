@@ -103,6 +103,7 @@ type RXStatus struct {
 	PacketsUnwanted   uint64            `json:"packets_unwanted"` // video while this endpoint shows none
 	ReadErrors        uint64            `json:"read_errors"`      // socket errors, e.g. ICMP unreachable
 	ReadCalls         uint64            `json:"read_calls"`       // system calls that read datagrams (batched)
+	Wakeups           uint64            `json:"wakeups"`          // receive loop turns: reads, timed work, errors
 	Invalid           map[string]uint64 `json:"invalid,omitempty"`
 	LossRatio         float64           `json:"loss_ratio"`
 	FPS               float64           `json:"fps"`
@@ -251,6 +252,7 @@ func (d *Daemon) Status() Status {
 	case <-d.ready: // the socket is bound (and d.sock set before)
 		s.TX.SendCalls = d.sock.Stats().SendCalls.Load()
 		s.RX.ReadCalls = d.sock.Stats().RecvCalls.Load()
+		s.RX.Wakeups = d.rxTurns.Load()
 		s.Offload = d.offload()
 	default:
 	}

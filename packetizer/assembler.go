@@ -332,6 +332,12 @@ func (a *Assembler) Expire(now time.Time) {
 	}
 }
 
+// NextExpiry returns a time before which no frame in reassembly expires:
+// call Expire at or after it; the zero time when none is open. It may be
+// earlier than needed (a frame completed since), never later. A receive
+// loop uses it to sleep until the next frame expiry instead of polling.
+func (a *Assembler) NextExpiry() time.Time { return a.deadline }
+
 // Reset forgets every frame in progress (counting them incomplete) and the
 // frame-id position, keeping the peer's session. The daemon calls it when
 // the peer has been silent long enough to be considered lost.
