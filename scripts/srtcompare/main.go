@@ -76,6 +76,7 @@ type measurement struct {
 	wall    time.Duration
 	mediaMb float64 // media Mb/s carried
 	wireMb  float64 // Mb/s on the wire (vstreamd: datagrams sent; SRT: payload)
+	detail  string  // more to say, or ""
 }
 
 // perTen is the share of one core per 10 Mb/s of media, in percent.
@@ -104,8 +105,8 @@ func run(s settings, withSRT bool, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("round %d: vstreamd: %w", round, err)
 		}
-		fmt.Fprintf(out, "round %d: vstreamd %.1f Mb/s media (%.1f on the wire), %.1f%% of a core: %.2f%% per 10 Mb/s\n",
-			round, vm.mediaMb, vm.wireMb, vm.core(), vm.perTen())
+		fmt.Fprintf(out, "round %d: vstreamd %.1f Mb/s media (%.1f on the wire), %.1f%% of a core: %.2f%% per 10 Mb/s\n         (%s)\n",
+			round, vm.mediaMb, vm.wireMb, vm.core(), vm.perTen(), vm.detail)
 		if !withSRT {
 			continue
 		}

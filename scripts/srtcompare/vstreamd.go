@@ -232,13 +232,20 @@ func (p *daemonProc) status() (daemon.Status, error) {
 
 // sample is what one measurement reads at each end of its window.
 type sample struct {
-	cpu         time.Duration
+	cpuA, cpuB  time.Duration
 	frames      uint64 // taken by B's sink
 	media, wire uint64 // bytes: B's sink took, A sent
+	packets     uint64 // datagrams A sent
+	sendCalls   uint64 // A's system calls that sent them
+	readCalls   uint64 // B's that read them
 }
 
 func takeSample(a, b *daemonProc) (sample, error) {
-	cpu, err := procsCPU(a.cmd.Process.Pid, b.cmd.Process.Pid)
+	cpuA, err := procCPU(a.cmd.Process.Pid)
+	if err != nil {
+		return sample{}, err
+	}
+	cpuB, err := procCPU(b.cmd.Process.Pid)
 	if err != nil {
 		return sample{}, err
 	}
@@ -253,7 +260,8 @@ func takeSample(a, b *daemonProc) (sample, error) {
 	if sb.RX.Sink == nil {
 		return sample{}, errors.New("the receiver's status has no sink")
 	}
-	return sample{cpu: cpu, frames: sb.RX.Sink.Shown, media: sb.RX.Sink.Bytes, wire: sa.TX.Bytes}, nil
+	return sample{cpuA: cpuA, cpuB: cpuB, frames: sb.RX.Sink.Shown, media: sb.RX.Sink.Bytes, wire: sa.TX.Bytes,
+		packets: sa.TX.Packets, sendCalls: sa.TX.SendCalls, readCalls: sb.RX.ReadCalls}, nil
 }
 
 // measure runs the two daemons, waits for frames to flow and for the
@@ -301,7 +309,13 @@ func (v *vstreamdSide) measure(s settings, first bool) (measurement, error) {
 		return measurement{}, fmt.Errorf("only %d frames arrived in %v at %d fps (want at least %d): the machine may be too busy", got, wall, s.fps, want)
 	}
 	mb := func(n uint64) float64 { return float64(n) * 8 / wall.Seconds() / 1e6 }
-	return measurement{cpu: s1.cpu - s0.cpu, wall: wall, mediaMb: mb(s1.media - s0.media), wireMb: mb(s1.wire - s0.wire)}, nil
+	frames := float64(s1.frames - s0.frames)
+	return measurement{
+		cpu: s1.cpuA - s0.cpuA + s1.cpuB - s0.cpuB, wall: wall, mediaMb: mb(s1.media - s0.media), wireMb: mb(s1.wire - s0.wire),
+		detail: fmt.Sprintf("sender %.1f%%, receiver %.1f%% of a core; per frame %.0f datagrams, %.1f send and %.1f read system calls",
+			100*(s1.cpuA-s0.cpuA).Seconds()/wall.Seconds(), 100*(s1.cpuB-s0.cpuB).Seconds()/wall.Seconds(),
+			float64(s1.packets-s0.packets)/frames, float64(s1.sendCalls-s0.sendCalls)/frames, float64(s1.readCalls-s0.readCalls)/frames),
+	}, nil
 }
 
 // waitForFrames waits until the receiver's sink has taken a frame.
