@@ -11,7 +11,8 @@
 // middle quality down to the floor, and last lower frame rates at the
 // smallest size. For H.264, whose encoder meets a bit rate by itself, the
 // levels are sizes only, each good down to a bit rate per pixel, then frame
-// rates; the budget goes to the encoder directly.
+// rates; the budget goes to the encoder directly. For frames encoded
+// already (Fixed: a replay of JPEG files), the levels are frame rates only.
 //
 // # Predicting a level's bit rate
 //
@@ -70,6 +71,14 @@ type Codec int
 const (
 	JPEG Codec = iota
 	H264
+	// Fixed is a source whose frames are encoded already (the "jpegs:DIR"
+	// replay): size and quality are the frames' own, so the levels are the
+	// ceiling's frame rate and the lower rates only, predicted from the
+	// measured frame size as for JPEG. A JPEG ladder would step through
+	// qualities and sizes that change nothing, read the unchanged frames as
+	// ever more expensive content, fall to the lowest rates and climb back
+	// through them again and again.
+	Fixed
 )
 
 // Level is one rung: what the encoder is asked to do.
@@ -130,6 +139,11 @@ func (l *Ladder) build(top Level) {
 			break
 		}
 		last = Level{Width: w, Height: h, FPS: top.FPS}
+		if l.codec == Fixed {
+			last.Quality = top.Quality // unused; kept so the ceiling is the top level
+			add(last)
+			break // only the rates below, at the frames' own size
+		}
 		if l.codec == H264 {
 			add(last)
 			continue
@@ -156,7 +170,8 @@ func (l *Ladder) build(top Level) {
 }
 
 // modelBytes is the modelled size of one frame at v, in units of the
-// ceiling's frame (for JPEG) or bits per frame per bit-per-pixel (H.264).
+// ceiling's frame (for JPEG, and Fixed, whose levels all model as 1) or
+// bits per frame per bit-per-pixel (H.264).
 func modelBytes(v, top Level) float64 {
 	px := float64(v.Width*v.Height) / float64(top.Width*top.Height)
 	if v.Quality == 0 {
@@ -216,7 +231,7 @@ func (l *Ladder) predict(i int) float64 {
 // Update picks the level for a media budget in bits per second and
 // reports whether it changed.
 func (l *Ladder) Update(budget float64, now time.Time) (Level, bool) {
-	if l.codec == JPEG && l.scale == 0 {
+	if l.codec != H264 && l.scale == 0 {
 		return l.levels[l.cur], false // nothing measured yet
 	}
 	if cur := l.predict(l.cur); cur > OverFraction*budget && l.cur < len(l.levels)-1 {
