@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -51,7 +52,7 @@ func openT(t testing.TB, cfg Config) *Source {
 }
 
 // next calls s.Next with a deadline far enough out that only a hang hits it.
-func next(t testing.TB, s *Source, dst []byte) Frame {
+func next(t testing.TB, s *Source, dst []byte) media.Frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -22,8 +23,8 @@ func TestMatProfile(t *testing.T) {
 	writeVideo(t, clip, 320, 240, 12, 25)
 	base := gocv.MatProfile.Count()
 	for _, cfg := range []Config{
-		{Kind: Pattern, Width: 640, Height: 480, FPS: MaxFPS},
-		{Kind: File, Path: clip, FPS: MaxFPS, Loop: true, Width: 480, Height: 360},
+		{Kind: media.SourcePattern, Width: 640, Height: 480, FPS: MaxFPS},
+		{Kind: media.SourceFile, Path: clip, FPS: MaxFPS, Loop: true, Width: 480, Height: 360},
 	} {
 		s, err := Open(cfg, nil)
 		if err != nil {
@@ -57,7 +58,7 @@ func TestMatProfile(t *testing.T) {
 func TestMatProfileLive(t *testing.T) {
 	cam := newFakeCamera(t)
 	base := gocv.MatProfile.Count()
-	cfg, _ := Config{Kind: Camera, Device: "fake", FPS: 10}.normalize()
+	cfg, _ := Config{Kind: media.SourceCamera, Device: "fake", FPS: 10}.normalize()
 	s := newSource(cfg, nil)
 	s.live = startLive(cam, cam.now, func() error { return nil }, "camera fake", &s.m)
 	s.start()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -40,7 +41,7 @@ func TestPatternRoundTrip(t *testing.T) {
 		{1920, 1080, 80},
 	} {
 		t.Run(fmt.Sprintf("%dx%d_q%d", tc.w, tc.h, tc.q), func(t *testing.T) {
-			s := openT(t, Config{Kind: Pattern, Width: tc.w, Height: tc.h, FPS: MaxFPS, Quality: tc.q})
+			s := openT(t, Config{Kind: media.SourcePattern, Width: tc.w, Height: tc.h, FPS: MaxFPS, Quality: tc.q})
 			f := next(t, s, nil)
 			if f.Width != tc.w || f.Height != tc.h {
 				t.Errorf("Frame size = %dx%d, want %dx%d", f.Width, f.Height, tc.w, tc.h)
@@ -83,7 +84,7 @@ func TestPatternRoundTrip(t *testing.T) {
 // camera's picture (1280x720 at quality 80: 50 to 150 KB), not like a flat
 // image, since benchmarks of the link use it as the stand-in for a camera.
 func TestPatternJPEGSize(t *testing.T) {
-	s := openT(t, Config{Kind: Pattern, Width: 1280, Height: 720, FPS: MaxFPS, Quality: 80})
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 1280, Height: 720, FPS: MaxFPS, Quality: 80})
 	const n = 20
 	var buf []byte
 	total, least, most := 0, 1<<30, 0

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // fakePreview records what a source puts into it while want is set.
@@ -32,7 +34,7 @@ func (p *fakePreview) Put(jpeg []byte, _ time.Time) {
 // TestPreview: a source offers every frame to its preview, puts nothing
 // while the preview wants nothing, and puts its JPEG frames as they are.
 func TestPreview(t *testing.T) {
-	src, err := Open(Config{Kind: Pattern, Width: 320, Height: 180, FPS: MaxFPS}, nil)
+	src, err := Open(Config{Kind: media.SourcePattern, Width: 320, Height: 180, FPS: MaxFPS}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.adaptFrame(len(f.Data))
 		}
 		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
-		info, err := d.pk.PacketizeTo(frame, f.Time.UnixNano(), out)
+		info, err := d.pk.PacketizeTo(frame, f.Captured.UnixNano(), out)
 		out.flush()
 		if err != nil {
 			d.log.Debug("frame not sent", "bytes", len(frame), "err", err)

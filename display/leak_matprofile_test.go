@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -33,9 +34,9 @@ func TestMatProfile(t *testing.T) {
 		t.Errorf("%d Mats live after decoding, want %d", got, base)
 	}
 	for _, cfg := range []Config{
-		{Kind: Null},
-		{Kind: Record, Path: filepath.Join(t.TempDir(), "out.avi")},
-		{Kind: Record, Path: t.TempDir()},
+		{Kind: media.SinkNull},
+		{Kind: media.SinkRecord, Path: filepath.Join(t.TempDir(), "out.avi")},
+		{Kind: media.SinkRecord, Path: t.TempDir()},
 	} {
 		s, err := Open(cfg, nil)
 		if err != nil {
@@ -43,7 +44,7 @@ func TestMatProfile(t *testing.T) {
 		}
 		for _, f := range frames {
 			s.Show(toShow(f))
-			s.Show(Frame{Data: bad, ID: 1 << 31})
+			s.Show(media.Received{Data: bad, ID: 1 << 31})
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

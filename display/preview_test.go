@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // fakePreview records what a sink puts into it.
@@ -26,7 +28,7 @@ func (p *fakePreview) Put(jpeg []byte, _ time.Time) { p.images <- bytes.Clone(jp
 // its preview wants images, and nothing otherwise.
 func TestPreview(t *testing.T) {
 	frames := patternFrames(t, 320, 180, 80, 3)
-	s, err := Open(Config{Kind: Null}, nil)
+	s, err := Open(Config{Kind: media.SinkNull}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func TestPreview(t *testing.T) {
 	p := &fakePreview{images: make(chan []byte, 10)}
 	s.SetPreview(p)
 	s.Show(toShow(frames[0]))
-	for end := time.Now().Add(20 * time.Second); s.Stats().Shown < 1; {
+	for end := time.Now().Add(20 * time.Second); s.Status().Shown < 1; {
 		if time.Now().After(end) {
 			t.Fatal("the sink did not show the first frame")
 		}

@@ -9,6 +9,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -16,7 +17,7 @@ import (
 // called from the sink's goroutine, one at a time.
 type renderer interface {
 	// render shows or writes img, decoded from data. It may draw on img.
-	render(img *gocv.Mat, data []byte, f Frame, st *Stats) error
+	render(img *gocv.Mat, data []byte, f media.Received, st *media.SinkStatus) error
 	// pollEvery is how often poll must run while no frame comes (0: never).
 	pollEvery() time.Duration
 	// poll keeps a window responsive between frames.
@@ -29,7 +30,7 @@ type renderer interface {
 // closed it or pressed q or Esc.
 var errClosedByUser = errors.New("closed by user")
 
-// Sink is an open frame sink. Show, Stats, Done and Close are safe for
+// Sink is an open frame sink. Show, Status, Done and Close are safe for
 // concurrent use.
 type Sink struct {
 	cfg    Config
@@ -47,12 +48,12 @@ type Sink struct {
 
 	mu      sync.Mutex // the hand-off slot and the sink's state
 	slot    []byte
-	meta    Frame // the slot's frame, without Data
+	meta    media.Received // the slot's frame, without Data
 	full    bool
 	stopped bool
 	state   string
-	err     error // from finishing the output
-	st      Stats // measurements of shown frames (not the counters)
+	err     error            // from finishing the output
+	st      media.SinkStatus // measurements of shown frames (not the counters)
 	at      [window]time.Time
 	dec     [window]time.Duration
 	n       int
@@ -79,9 +80,9 @@ func newSink(cfg Config, log *slog.Logger, r renderer) *Sink {
 // Show hands f to the sink and returns at once. It copies f.Data into the
 // hand-off slot; a frame still waiting there is replaced and counted as
 // skipped. Safe for concurrent use; the caller keeps ownership of f.Data.
-func (s *Sink) Show(f Frame) {
+func (s *Sink) Show(f media.Received) {
 	s.received.Add(1)
-	if s.cfg.Kind == None {
+	if s.cfg.Kind == media.SinkNone {
 		s.dropped.Add(1)
 		return
 	}
@@ -110,11 +111,11 @@ func (s *Sink) Show(f Frame) {
 }
 
 // take swaps the slot's frame into work, if there is one.
-func (s *Sink) take(work []byte) ([]byte, Frame, bool) {
+func (s *Sink) take(work []byte) ([]byte, media.Received, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.full {
-		return work, Frame{}, false
+		return work, media.Received{}, false
 	}
 	work, s.slot = s.slot, work
 	s.full = false
@@ -166,7 +167,7 @@ func (s *Sink) drain(work []byte) ([]byte, error) {
 			return work, err
 		}
 	}
-	var f Frame
+	var f media.Received
 	var ok bool
 	if work, f, ok = s.take(work); !ok {
 		return work, nil
@@ -176,7 +177,7 @@ func (s *Sink) drain(work []byte) ([]byte, error) {
 
 // show decodes and renders one frame. Only a render error is returned: it
 // stops the sink.
-func (s *Sink) show(data []byte, f Frame) error {
+func (s *Sink) show(data []byte, f media.Received) error {
 	start := time.Now()
 	img, err := s.decode(data, f.ID)
 	took := time.Since(start)
@@ -189,7 +190,7 @@ func (s *Sink) show(data []byte, f Frame) error {
 }
 
 // decodeFailed counts a frame that did not decode, logging the first.
-func (s *Sink) decodeFailed(f Frame, data []byte, err error) {
+func (s *Sink) decodeFailed(f media.Received, data []byte, err error) {
 	if s.decodeErrs.Add(1) == 1 {
 		s.log.Warn("frame does not decode; skipping it (further ones are counted in decode_errors, not logged)",
 			"id", f.ID, "codec", f.Codec, "bytes", len(data), "err", err)
@@ -197,7 +198,7 @@ func (s *Sink) decodeFailed(f Frame, data []byte, err error) {
 }
 
 // present renders a decoded frame and records it as shown.
-func (s *Sink) present(img *gocv.Mat, data []byte, f Frame, took time.Duration) error {
+func (s *Sink) present(img *gocv.Mat, data []byte, f media.Received, took time.Duration) error {
 	s.pv.offer(*img, data)
 	s.mu.Lock()
 	st := s.st // a copy for the overlay
@@ -223,7 +224,7 @@ func (s *Sink) measure() {
 	for _, d := range s.dec[:n] {
 		sum += d
 	}
-	s.st.DecodeMean = sum / time.Duration(n)
+	s.st.DecodeMs = float64(sum/time.Duration(n)) / 1e6
 	s.st.FPS = 0
 	if n >= 2 {
 		first, last := s.at[(s.n-n)%window], s.at[(s.n-1)%window]
@@ -265,8 +266,8 @@ func (s *Sink) finish(state string, err error) {
 	s.mu.Unlock()
 }
 
-// Stats returns a snapshot of the counters. Safe for concurrent use.
-func (s *Sink) Stats() Stats {
+// Status returns a snapshot of the counters. Safe for concurrent use.
+func (s *Sink) Status() media.SinkStatus {
 	s.mu.Lock()
 	st := s.st
 	st.State = s.state
@@ -306,7 +307,7 @@ func (s *Sink) Close() error {
 // nullRenderer drops frames (Null) or never sees any (None).
 type nullRenderer struct{}
 
-func (nullRenderer) render(*gocv.Mat, []byte, Frame, *Stats) error { return nil }
-func (nullRenderer) pollEvery() time.Duration                      { return 0 }
-func (nullRenderer) poll() error                                   { return nil }
-func (nullRenderer) close() error                                  { return nil }
+func (nullRenderer) render(*gocv.Mat, []byte, media.Received, *media.SinkStatus) error { return nil }
+func (nullRenderer) pollEvery() time.Duration                                          { return 0 }
+func (nullRenderer) poll() error                                                       { return nil }
+func (nullRenderer) close() error                                                      { return nil }
