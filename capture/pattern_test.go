@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
@@ -64,7 +65,7 @@ func TestPatternRoundTrip(t *testing.T) {
 			p.draw(&want, f.Seq, f.Captured)
 			p.draw(&other, f.Seq+1, f.Captured.Add(time.Second/30))
 
-			same, neighbour := psnr(t, want, got), psnr(t, other, got)
+			same, neighbour := capturetest.PSNR(t, want, got), capturetest.PSNR(t, other, got)
 			t.Logf("%dx%d q%d: %d bytes, PSNR %.1f dB (neighbouring frame %.1f dB)", tc.w, tc.h, tc.q, len(f.Data), same, neighbour)
 			floor := psnrMin[tc.q]
 			if same < floor {

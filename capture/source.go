@@ -36,7 +36,8 @@ type Source struct {
 	stop    chan struct{} // closed by Close: wakes a waiting Next
 	once    sync.Once
 	m       meter
-	pv      previewer // offers frames to a live view (SetPreview)
+	pv      media.Previewer // offers frames to a live view (SetPreview)
+	pvBuf   []byte          // a preview image the source encoded; Next's goroutine owns it
 
 	mu      sync.Mutex // held by Next, and by Close to release the OpenCV objects
 	closed  bool
@@ -203,7 +204,7 @@ func (s *Source) encode(dst []byte, seq uint64, at time.Time) (media.Frame, erro
 	}
 	f := media.Frame{Data: data, Media: m, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
 	s.m.delivered(f)
-	s.pv.offer(img, data)
+	s.offerPreview(img, data)
 	return f, nil
 }
 

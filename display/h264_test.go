@@ -8,6 +8,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -23,7 +24,7 @@ func TestH264RoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("frame %d (%+v, %d bytes): %v", i, c.media[i], len(au), err)
 		}
-		p := psnr(t, c.ref[i], img)
+		p := capturetest.PSNR(t, c.ref[i], img)
 		img.Close()
 		worst, sum = min(worst, p), sum+p
 	}
@@ -76,7 +77,7 @@ type scored struct {
 }
 
 func (r *scored) render(img *gocv.Mat, _ []byte, f media.Received, _ *media.SinkStatus) error {
-	r.psnr[f.ID] = psnr(r.t, r.clip.ref[f.ID], *img)
+	r.psnr[f.ID] = capturetest.PSNR(r.t, r.clip.ref[f.ID], *img)
 	r.ids <- f.ID
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
@@ -28,14 +27,7 @@ func (g *gate) decode(data []byte, id uint32) (gocv.Mat, error) {
 // expect waits until the sink starts decoding frame id.
 func (g *gate) expect(t *testing.T, id uint32) {
 	t.Helper()
-	select {
-	case got := <-g.entered:
-		if got != id {
-			t.Fatalf("sink took frame %d, want %d", got, id)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("sink did not take frame %d", id)
-	}
+	expectID(t, g.entered, id, "took")
 }
 
 // seen records what reached the renderer: ids and the frame number in

@@ -64,13 +64,20 @@ func (w *rendered) render(img *gocv.Mat, data []byte, f media.Received, st *medi
 // wait waits for the sink to finish with frame id.
 func (w *rendered) wait(t testing.TB, id uint32) {
 	t.Helper()
+	expectID(t, w.ids, id, "finished")
+}
+
+// expectID waits up to 20 s for the next frame id the sink reports on c
+// and fails t unless it is want; did says what the sink did with it.
+func expectID(t testing.TB, c <-chan uint32, want uint32, did string) {
+	t.Helper()
 	select {
-	case got := <-w.ids:
-		if got != id {
-			t.Fatalf("sink finished frame %d, want %d", got, id)
+	case got := <-c:
+		if got != want {
+			t.Fatalf("sink %s frame %d, want %d", did, got, want)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatalf("sink did not finish frame %d", id)
+		t.Fatalf("sink never %s frame %d", did, want)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -78,7 +79,7 @@ func TestRecordH264(t *testing.T) {
 		n := 0
 		for vc.Read(&img) && !img.Empty() {
 			if n < len(want) {
-				if p := psnr(t, c.ref[want[n]], img); p < 27 {
+				if p := capturetest.PSNR(t, c.ref[want[n]], img); p < 27 {
 					t.Errorf("%s: picture %d (frame %d) at %.1f dB against its source", file, n, want[n], p)
 				}
 			}

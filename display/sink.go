@@ -41,7 +41,8 @@ type Sink struct {
 	quit   chan struct{}                                  // closed by Close
 	done   chan struct{}                                  // closed when the goroutine has ended
 	once   sync.Once
-	pv     previewer // offers decoded frames to a live view (SetPreview)
+	pv     media.Previewer // offers decoded frames to a live view (SetPreview)
+	pvBuf  []byte          // a preview image the sink encoded; the sink's goroutine owns it
 
 	received, shown, skipped, decodeErrs, dropped atomic.Uint64
 	frozen, held, breaks                          atomic.Uint64 // H.264 chains (h264sink.go)
@@ -199,7 +200,7 @@ func (s *Sink) decodeFailed(f media.Received, data []byte, err error) {
 
 // present renders a decoded frame and records it as shown.
 func (s *Sink) present(img *gocv.Mat, data []byte, f media.Received, took time.Duration) error {
-	s.pv.offer(*img, data)
+	s.offerPreview(*img, data)
 	s.mu.Lock()
 	st := s.st // a copy for the overlay
 	s.mu.Unlock()

@@ -1,10 +1,11 @@
 // Package media owns what the daemon and the media packages (capture,
 // display) exchange: the encoded frames going each way, the kinds of frame
 // source and sink that [capture] source and [display] sink name, and the
-// figures each reports for `vstreamd status`. It holds types only, imports
-// nothing of vstreamd but packetizer, and uses no cgo, so the daemon builds
-// without OpenCV or FFmpeg while capture and display hand it their own
-// values, with nothing in between that copies.
+// figures each reports for `vstreamd status`; and the hand-off of frames
+// to a live preview, which sources and sinks share. It imports nothing of
+// vstreamd but packetizer and uses no cgo, so the daemon builds without
+// OpenCV or FFmpeg while capture and display hand it their own values,
+// with nothing in between that copies.
 package media
 
 import (
@@ -36,16 +37,4 @@ type Received struct {
 	ID       uint32        // the transport's frame id
 	Captured time.Time     // the sender's capture time, on this host's clock
 	Latency  time.Duration // capture to complete, one way (shown in a window's overlay)
-}
-
-// Preview takes JPEG images of the latest frames for a live view (the web
-// page's preview of what an endpoint sends and receives). daemon/web's Tap
-// is one; capture.Source and display.Sink offer their frames to one.
-type Preview interface {
-	// Wants reports whether an image is wanted now; it is called once per
-	// frame, so it must be cheap. A preview nobody watches wants none, and
-	// then the source or sink spends nothing on it.
-	Wants(now time.Time) bool
-	// Put stores a copy of a complete JPEG image.
-	Put(jpeg []byte, now time.Time)
 }
