@@ -7,23 +7,24 @@
 // grabbing, encoding or the caller falls behind, frame slots are dropped, not
 // queued: a frame handed out by Next is always the freshest one there is.
 //
-// Kinds of source:
+// Kinds of source (media.SourceKind, declared in daemon/media with the
+// other types the daemon and this package exchange):
 //
-//   - Camera: a V4L2 device by index ("0") or path ("/dev/video0", or a
+//   - SourceCamera: a V4L2 device by index ("0") or path ("/dev/video0", or a
 //     symlink to one such as /dev/v4l/by-id/...). MJPG and the requested
 //     size and rate are set as capture properties; when the device gives
 //     another mode, that is logged once (a warning naming both), frames are
 //     resized to the requested size and paced to at most the requested
 //     rate. A reader goroutine keeps only the newest image, so a slow
 //     consumer never gets stale buffered frames.
-//   - File: any video OpenCV's FFmpeg backend reads, played in real time at
+//   - SourceFile: any video OpenCV's FFmpeg backend reads, played in real time at
 //     its own rate (or Config.FPS), looping when Config.Loop is set so that
 //     a file can stand in for a camera.
-//   - Pattern: a synthetic live test pattern with motion, texture, the frame
+//   - SourcePattern: a synthetic live test pattern with motion, texture, the frame
 //     number, the capture time and a machine-readable frame number
 //     (ReadPatternSeq) drawn on it. At 1280x720, quality 80 its JPEGs are
 //     about the size a real camera gives.
-//   - None: a receive-only endpoint; Next blocks until ctx is done.
+//   - SourceNone: a receive-only endpoint; Next blocks until ctx is done.
 //
 // Every OpenCV Mat a Source allocates is released by Close; Next allocates
 // none per frame that it does not release before it returns.

@@ -11,12 +11,13 @@
 // before them, so they wait in a short queue and every one is decoded, in
 // order; only the newest decoded one is shown (see h264sink.go). A frame
 // whose reference chain is broken is never decoded or shown: the daemon
-// says which (Frame.Use), and the sink holds frames itself after losing
+// says which (media.Received.Use), and the sink holds frames itself after losing
 // one of the chain.
 //
-// Kinds of sink:
+// Kinds of sink (media.SinkKind, declared in daemon/media with the other
+// types the daemon and this package exchange):
 //
-//   - Window: a GoCV (highgui, Qt) window titled Config.Title, optionally
+//   - SinkWindow: a GoCV (highgui, Qt) window titled Config.Title, optionally
 //     with fps and latency drawn over the picture. Pressing q or Esc in it,
 //     or closing it, stops the sink: the window goes away, State becomes
 //     StateClosedByUser, one line is logged, Done is closed, and later
@@ -27,15 +28,15 @@
 //     ends the process if the X server goes away while a window is open.
 //     WaitKey is global to highgui, so one window per process is assumed: a
 //     q typed into one of two windows may stop the other.
-//   - Record: writes every frame it takes to Config.Path, in the codec it
+//   - SinkRecord: writes every frame it takes to Config.Path, in the codec it
 //     arrives in. JPEG: a path ending in ".avi" (or ".mkv") gets MJPG
 //     through gocv.VideoWriter; a path ending in "/" or naming a directory
 //     gets a JPEG sequence frame-000001.jpg, ... (the received bytes, not
 //     re-encoded). H.264: the access units as received (no re-encoding) in
 //     the container the name says, ".mkv" (Matroska), ".mp4" or ".avi",
 //     or in a directory as stream.h264.
-//   - Null: decodes and drops, for headless endpoints and benchmarks.
-//   - None: a send-only endpoint; Show only counts.
+//   - SinkNull: decodes and drops, for headless endpoints and benchmarks.
+//   - SinkNone: a send-only endpoint; Show only counts.
 //
 // Frames that do not decode are counted in Status().DecodeErrors and skipped;
 // the first one is logged.

@@ -13,7 +13,7 @@ import (
 // the ones before it, so the sink cannot replace a waiting frame by a newer
 // one: it queues them (up to h264QueueLen) and decodes every one in order,
 // rendering only the newest decoded one. What the daemon says about each
-// frame's chain (Frame.Use) is followed: UseSkip frames are neither decoded
+// frame's chain (media.Received.Use) is followed: UseSkip frames are neither decoded
 // nor shown. When the sink itself loses a frame of the chain (the queue
 // overflows, or a frame does not decode) it counts a break, which the
 // daemon sees through Breaks and answers by asking the sender for a

@@ -3,25 +3,20 @@
 package display
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
 	"github.com/vstreamd/vstreamd/daemon/media"
-	"gocv.io/x/gocv"
 )
 
-// TestMatProfile counts live Mats exactly with GoCV's MatProfile, which
-// exists only in builds with the matprofile tag:
-//
-//	go test -tags matprofile -run TestMatProfile ./display/
-//
-// Decoding, decode errors and the null and record sinks must release every
-// Mat they make.
+// TestMatProfile: decoding, decode errors and the null and record sinks
+// release every Mat they make (capturetest.LiveMats counts them exactly,
+// in builds with the matprofile tag).
 func TestMatProfile(t *testing.T) {
 	frames := patternFrames(t, 640, 480, 70, 20)
 	bad := badHuffman(frames[0].Data)
-	base := gocv.MatProfile.Count()
+	base := capturetest.LiveMats()
 	for range 50 {
 		if img, err := Decode(frames[0].Data); err == nil {
 			img.Close()
@@ -30,9 +25,7 @@ func TestMatProfile(t *testing.T) {
 			t.Fatal("bad frame decoded")
 		}
 	}
-	if got := gocv.MatProfile.Count(); got != base {
-		t.Errorf("%d Mats live after decoding, want %d", got, base)
-	}
+	capturetest.CheckMats(t, base, "50 decodes of a good and a bad frame")
 	for _, cfg := range []Config{
 		{Kind: media.SinkNull},
 		{Kind: media.SinkRecord, Path: filepath.Join(t.TempDir(), "out.avi")},
@@ -49,10 +42,6 @@ func TestMatProfile(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got := gocv.MatProfile.Count(); got != base {
-			var b bytes.Buffer
-			gocv.MatProfile.WriteTo(&b, 1)
-			t.Errorf("%s sink: %d Mats live after Close, want %d; made at:\n%s", cfg.Kind, got, base, b.String())
-		}
+		capturetest.CheckMats(t, base, cfg.Kind.String()+" sink, closed")
 	}
 }

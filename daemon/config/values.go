@@ -145,10 +145,7 @@ func parseSource(c *Capture, s string) string {
 		}
 		src.Device = arg
 	case media.SourceFile:
-		if arg == "" {
-			return `"file:" needs a path, e.g. "file:/srv/vstreamd/clip.mjpeg"`
-		}
-		if msg := checkPath(arg); msg != "" {
+		if msg := pathArg(name, arg, "file:/srv/vstreamd/clip.mjpeg"); msg != "" {
 			return msg
 		}
 		src.Path = arg
@@ -183,16 +180,22 @@ func parseSink(d *Display, s string) string {
 	}
 	sink := Display{Sink: s, Kind: kind, Title: d.Title, Overlay: d.Overlay}
 	if kind == media.SinkRecord {
-		if arg == "" {
-			return `"record:" needs a path, e.g. "record:/var/lib/vstreamd/call.mjpeg"`
-		}
-		if msg := checkPath(arg); msg != "" {
+		if msg := pathArg(name, arg, "record:/var/lib/vstreamd/call.mjpeg"); msg != "" {
 			return msg
 		}
 		sink.Path = arg
 	}
 	*d = sink
 	return ""
+}
+
+// pathArg checks the path after "kind:" in a source or sink; example is a
+// whole valid value.
+func pathArg(kind, path, example string) string {
+	if path == "" {
+		return fmt.Sprintf("%q needs a path, e.g. %q", kind+":", example)
+	}
+	return checkPath(path)
 }
 
 // checkPath rejects paths the system could not open as meant. An empty path
