@@ -1,7 +1,8 @@
 // Package capture owns frame sources (camera, file, synthetic pattern) and the
 // encoders (JPEG through GoCV, H.264 through FFmpeg's libx264 with
 // go-astiav). It is one of the two packages that use cgo media libraries:
-// the rest of vstreamd sees only encoded bytes and the metadata in media.Frame (package daemon/media).
+// the rest of vstreamd sees only encoded bytes and the metadata in
+// media.Frame (package daemon/media).
 //
 // A Source paces frames at the configured rate and never faster. When
 // grabbing, encoding or the caller falls behind, frame slots are dropped, not

@@ -41,8 +41,8 @@ type Source struct {
 
 	mu      sync.Mutex // held by Next, and by Close to release the OpenCV objects
 	closed  bool
-	gen     generator   // Pattern, media.SourceFile; nil otherwise
-	live    *liveReader // Camera; nil otherwise
+	gen     generator   // pattern, file; nil otherwise
+	live    *liveReader // camera; nil otherwise
 	img     gocv.Mat    // the image being encoded
 	scale   *scaler
 	pace    pacer
