@@ -23,9 +23,20 @@ const (
 	// router queue, at 1.5x 37 KB.
 	paceFactor = 1.5
 	// paceFastFactor and paceCalm: a path without congestion for paceCalm
-	// gets its frames at paceFastFactor times the rate.
+	// (or since the call began) gets its frames at paceFastFactor times
+	// the rate, doubling every paceDouble of calm up to paceMaxFactor: on
+	// a LAN or a fat uplink a 100 KB frame then leaves in about a
+	// millisecond instead of several.
 	paceFastFactor = 4.0
 	paceCalm       = 30 * time.Second
+	paceDouble     = 2 * time.Second
+	paceMaxFactor  = 32.0
+	// paceBackoff and paceMemory: a queue that overflowed under the
+	// frames' bursts (loss late in frames, see congestion.Overflowing)
+	// caps the calm pacing at paceBackoff times the pace it overflowed
+	// at, for paceMemory: the next calm spell does not overflow it again.
+	paceBackoff = 0.7
+	paceMemory  = 5 * time.Minute
 	// paceMargin: the pacing follows at most this multiple of the rate
 	// that arrives, so that the next level of the ladder still leaves in
 	// time.
@@ -62,6 +73,15 @@ type adaptation struct {
 	paceCap    float64 // bits per second; 0: none
 	delays     []time.Duration
 
+	// The calm pacing: when the call began, the last pace a frame had
+	// and whether it was a calm path's, and the cap learned from a queue
+	// that overflowed at such a pace.
+	started    time.Time
+	lastPace   float64
+	lastCalm   bool
+	burstCap   float64 // bits per second; 0: none
+	burstCapAt time.Time
+
 	ceiling atomic.Pointer[ladder.Level] // the configured level; the ladder's top
 	codec   ladder.Codec                 // set at start: a codec change needs a restart
 	// maxBitrate is the H.264 encoder's configured ceiling, bits per
@@ -83,6 +103,7 @@ type AdaptStatus struct {
 	TargetBps     float64 `json:"target_bps"`       // what the sender aims for, parity included
 	MediaBps      float64 `json:"media_budget_bps"` // target less parity
 	PaceBps       float64 `json:"pace_bps"`
+	BurstCapBps   float64 `json:"pace_burst_cap_bps,omitempty"` // the calm pacing's cap after a queue overflowed
 	QueueDelayMs  float64 `json:"queue_delay_ms"`
 	Loss          float64 `json:"loss_ratio"` // as the parity policy sees it
 	Burst         float64 `json:"loss_burst"`
@@ -170,6 +191,13 @@ func (a *adaptation) onFeedback(m *packetizer.Feedback, sent *sendTimes, rtt tim
 	// short router queue.
 	snap := a.cc.Snapshot()
 	overflow := a.cc.Overflowing()
+	if overflow && snap.LastCut.Equal(now) && a.lastCalm {
+		// Cut because a queue overflowed under the frames' bursts, paced
+		// as a calm path is: the calm pacing stays below the pace that
+		// did it for a while. (Overflow at the slow pace is the rate's
+		// to answer.)
+		a.burstCap, a.burstCapAt = paceBackoff*a.lastPace, now
+	}
 	if m.Expected > 0 && snap.State != congestion.StateDecrease && snap.State != congestion.StateHold && !overflow {
 		lost := float64(m.Expected - received)
 		a.fast.add(lost, float64(m.Expected), now, fastLossMemory)
@@ -218,17 +246,14 @@ func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64
 		frameRate := float64(n) * 8 * a.fps()
 		rate = min(rate, max(paceMargin*snap.ReceiveRate, frameRate))
 	}
-	factor := paceFactor
-	if snap.LastCut.IsZero() || now.Sub(snap.LastCut) > paceCalm {
-		factor = paceFastFactor
-	}
-	pace = factor * rate
+	pace, a.lastCalm = a.calmPace(snap, rate, now)
+	a.lastPace = pace
 	if a.paceCap > 0 {
 		pace = min(pace, a.paceCap)
 	}
 	st := AdaptStatus{
 		Enabled: a.on, State: string(snap.State), EstimateBps: snap.ReceiveRate,
-		TargetBps: snap.Target, MediaBps: snap.Target / (1 + parity), PaceBps: pace,
+		TargetBps: snap.Target, MediaBps: snap.Target / (1 + parity), PaceBps: pace, BurstCapBps: a.burstCap,
 		QueueDelayMs: float64(snap.QueueDelay) / 1e6, Loss: loss, Burst: a.burst, Parity: parity,
 		Reason: snap.Reason, FeedbackCount: a.status.Load().FeedbackCount,
 	}
@@ -237,6 +262,33 @@ func (a *adaptation) frame(n, maxShard int, now time.Time) (parity, pace float64
 	}
 	a.status.Store(&st)
 	return parity, pace
+}
+
+// calmPace returns the pace for a rate: paceFactor times it after a cut;
+// on a path calm for paceCalm (or since the call began), paceFastFactor
+// times it, doubling every paceDouble of calm up to paceMaxFactor, and
+// never above what a queue overflowed at lately (burstCap), nor below
+// paceFactor times the rate. calm says whether the path counted as calm.
+func (a *adaptation) calmPace(snap congestion.Snapshot, rate float64, now time.Time) (pace float64, calm bool) {
+	if a.started.IsZero() {
+		a.started = now
+	}
+	calmSince := a.started
+	if !snap.LastCut.IsZero() {
+		calmSince = snap.LastCut.Add(paceCalm)
+	}
+	if now.Before(calmSince) {
+		return paceFactor * rate, false
+	}
+	doublings := float64(now.Sub(calmSince)) / float64(paceDouble)
+	pace = rate * min(paceMaxFactor, paceFastFactor*math.Pow(2, doublings))
+	if a.burstCap > 0 && now.Sub(a.burstCapAt) >= paceMemory {
+		a.burstCap = 0
+	}
+	if a.burstCap > 0 {
+		pace = max(min(pace, a.burstCap), paceFactor*rate)
+	}
+	return pace, true
 }
 
 // level observes a frame of n bytes and returns the encoder level to use

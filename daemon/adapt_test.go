@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -26,9 +27,14 @@ func newAdaptation(t *testing.T) *adaptation {
 
 // feed gives a the feedback of d of traffic, 100 datagrams per 50 ms of
 // which lost are lost in runs of burst (half of them late in frames, as
-// random loss falls), each datagram's one-way delay being delay, and
+// random loss falls: see feedTail), each datagram's one-way delay being delay, and
 // returns the time after it.
 func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, burst uint32, delay time.Duration) time.Time {
+	return feedTail(a, sent, now, d, lost, burst, lost/2, delay)
+}
+
+// feedTail is feed with tailLost of the lost datagrams late in frames.
+func feedTail(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, burst, tailLost uint32, delay time.Duration) time.Time {
 	var pkt uint64 = 1
 	for end := now.Add(d); now.Before(end); now = now.Add(feedbackEvery) {
 		m := packetizer.Feedback{
@@ -37,7 +43,7 @@ func feed(a *adaptation, sent *sendTimes, now time.Time, d time.Duration, lost, 
 		}
 		if lost > 0 {
 			m.Runs = max(1, lost/burst)
-			m.TailLost = lost / 2 // random loss falls late in frames half the time
+			m.TailLost = tailLost
 		}
 		m.TailSeen = m.Received / 2
 		for i := range m.N {
@@ -120,6 +126,62 @@ func TestPaceFollowsTheTargetWithinTheCap(t *testing.T) {
 	a.apply(cfg)
 	if _, pace = a.frame(50_000, 1128, now); pace != 5e6 {
 		t.Errorf("with max_rate_mbps = 5: pace %.1f Mb/s, want 5", pace/1e6)
+	}
+}
+
+// paceRate is the rate frame paces a frame of n bytes at a multiple of.
+func paceRate(a *adaptation, n int) float64 {
+	snap := a.cc.Snapshot()
+	return min(snap.Target, max(paceMargin*snap.ReceiveRate, float64(n)*8*a.fps()))
+}
+
+func TestCalmPaceGrowsAndLearnsAnOverflow(t *testing.T) {
+	const n = 100_000
+	a := newAdaptation(t)
+	var sent sendTimes
+	now := time.Unix(1_700_000_000, 0)
+	factor := func() float64 {
+		_, pace := a.frame(n, 1128, now)
+		return pace / paceRate(a, n)
+	}
+	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-6*want }
+	if f := factor(); !near(f, paceFastFactor) {
+		t.Errorf("at the start: pace %.2fx the rate, want %.0fx", f, paceFastFactor)
+	}
+	// Calm for 3 s: doubled 1.5 times.
+	now = feed(a, &sent, now, 3*time.Second, 0, 0, 5*time.Millisecond)
+	if f, want := factor(), paceFastFactor*math.Pow(2, 1.5); !near(f, want) {
+		t.Errorf("after 3 s of calm: pace %.2fx the rate, want %.2fx", f, want)
+	}
+	now = feed(a, &sent, now, 10*time.Second, 0, 0, 5*time.Millisecond)
+	if f := factor(); !near(f, paceMaxFactor) {
+		t.Errorf("after 13 s of calm: pace %.2fx the rate, want the most, %.0fx", f, paceMaxFactor)
+	}
+	_, overflowed := a.frame(n, 1128, now)
+	// A short router queue overflows under the bursts: loss late in
+	// frames with no standing queue. The controller cuts, and the pacing
+	// slows to paceFactor.
+	now = feedTail(a, &sent, now, time.Second, 10, 1, 10, 5*time.Millisecond)
+	if !a.cc.Overflowing() || a.cc.Snapshot().LastCut.IsZero() {
+		t.Fatalf("loss late in frames: overflowing %v, snapshot %+v; want a cut for an overflow", a.cc.Overflowing(), a.cc.Snapshot())
+	}
+	if f := factor(); !near(f, paceFactor) {
+		t.Errorf("right after the overflow: pace %.2fx the rate, want %.1fx", f, paceFactor)
+	}
+	// Calm again for long: the pace grows, but stays under the one that
+	// overflowed the queue.
+	now = feed(a, &sent, now, paceCalm+20*time.Second, 0, 0, 5*time.Millisecond)
+	_, pace := a.frame(n, 1128, now)
+	if want := max(paceBackoff*overflowed, paceFactor*paceRate(a, n)); !near(pace, want) {
+		t.Errorf("calm after an overflow at %.0f Mb/s: pace %.0f Mb/s, want %.0f (%.1fx it)", overflowed/1e6, pace/1e6, want/1e6, paceBackoff)
+	}
+	if st := a.status.Load(); !near(st.BurstCapBps, paceBackoff*overflowed) {
+		t.Errorf("status pace_burst_cap_bps %.0f, want %.0f", st.BurstCapBps, paceBackoff*overflowed)
+	}
+	// The cap is forgotten after paceMemory.
+	now = feed(a, &sent, now, paceMemory, 0, 0, 5*time.Millisecond)
+	if f := factor(); !near(f, paceMaxFactor) {
+		t.Errorf("%v after the overflow: pace %.2fx the rate, want %.0fx again", paceMemory, f, paceMaxFactor)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
@@ -212,6 +214,13 @@ func TestOneWay(t *testing.T) {
 		t.Fatalf("receive-only endpoint got %d frames", len(b.sink.Frames()))
 	}
 	checkFrames(t, "receive-only", b.sink.Frames())
+	if runtime.GOOS == "linux" {
+		// Capture and encoding run below the transport's priority.
+		base, err := sched.Nice()
+		if got, want := src.Nice(), min(base+sched.BackgroundNice, 19); err != nil || got != want {
+			t.Errorf("the source ran at nice %d, want %d (the transport's is %d, %v)", got, want, base, err)
+		}
+	}
 	as, bs := a.d.Status(), b.d.Status()
 	if as.RX.Enabled || bs.TX.Enabled || bs.TX.Frames != 0 || as.RX.FramesDelivered != 0 {
 		t.Errorf("one-way call: A rx enabled %v frames %d, B tx enabled %v frames %d", as.RX.Enabled, as.RX.FramesDelivered, bs.TX.Enabled, bs.TX.Frames)

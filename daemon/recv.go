@@ -91,7 +91,14 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		st.Count(err)
 		return
 	}
-	r := d.sess.Open(&h, b, from, *peer, now)
+	// A shard of the frame being assembled is opened straight into its
+	// place in the frame (saving a copy of every datagram but the first
+	// of each frame).
+	var into []byte
+	if d.sink != nil && h.Sealed && h.Kind.IsShard() {
+		into = d.asm.Slot(&h, now)
+	}
+	r := d.sess.OpenInto(&h, b, into, from, *peer, now)
 	if r.Finished {
 		d.sendHello(time.Now()) // confirms the new keys to the peer
 	}
@@ -129,6 +136,9 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 		d.rx.highest.Store(h.Packet) // only this goroutine writes it
 	}
 	payload := b[packetizer.HeaderLen:]
+	if r.Placed {
+		payload = into
+	}
 	switch h.Kind {
 	case packetizer.KindData, packetizer.KindParity:
 		if d.sink == nil {

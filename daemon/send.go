@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -21,26 +23,40 @@ type txState struct {
 	forced    atomic.Uint64 // keyframes forced for them
 }
 
-// sendLoop pulls frames from the source and sends them to the peer, as long
-// as the peer is there and shows video. It ends when ctx is done.
+// sendLoop takes frames from the capture goroutine and sends them to the
+// peer, as long as the peer is there and shows video. It ends when ctx is
+// done or the source stops, once the capture goroutine has ended.
 func (d *Daemon) sendLoop(ctx context.Context) {
-	buf := make([]byte, 0, 256<<10)
+	// Two buffers take turns: the next frame is grabbed and encoded while
+	// this one is sent.
+	free := make(chan []byte, 2)
+	free <- make([]byte, 0, 256<<10)
+	free <- make([]byte, 0, 256<<10)
+	ready := make(chan captured)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.captureLoop(ctx, free, ready)
+	}()
+	defer func() { <-done }()
 	frame := make([]byte, 0, 256<<10) // media prefix + picture
 	out := newFrameSender(d)
 	for {
-		f, err := d.src.Next(ctx, buf[:0])
+		var c captured
+		select {
+		case c = <-ready:
+		case <-ctx.Done():
+			return
+		}
+		f, err := c.f, c.err
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 				d.log.Error("frame source stopped; receiving continues", "err", err)
 			}
 			return
 		}
-		buf = f.Data
-		if !d.peer.wantsVideo(time.Now()) {
-			d.tx.skipped.Add(1)
-			continue
-		}
-		if !d.sess.Ready() { // no handshake finished yet
+		if !d.peer.wantsVideo(time.Now()) || !d.sess.Ready() { // no peer showing video, or no handshake finished yet
+			free <- f.Data[:0]
 			d.tx.skipped.Add(1)
 			continue
 		}
@@ -49,6 +65,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 			d.adaptFrame(len(f.Data))
 		}
 		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
+		free <- f.Data[:0]
 		info, err := d.pk.PacketizeTo(frame, f.Captured.UnixNano(), out)
 		out.flush()
 		if err != nil {
@@ -57,6 +74,39 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		}
 		if f.Media.Keyframe() {
 			d.tx.lastKey.Store(1<<32 | uint64(info.ID))
+		}
+	}
+}
+
+// captured is a frame, or the error that stopped the source.
+type captured struct {
+	f   media.Frame
+	err error
+}
+
+// captureLoop runs the source, at background priority on a thread of its
+// own (daemon/sched): it grabs and encodes each frame into a free buffer
+// and hands it to the send loop. It ends when ctx is done or after handing
+// over the source's error.
+func (d *Daemon) captureLoop(ctx context.Context, free <-chan []byte, ready chan<- captured) {
+	if _, err := sched.Background(); err != nil {
+		d.log.Warn("capture and encoding keep the transport's priority", "err", err)
+	}
+	for {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return
+		}
+		f, err := d.src.Next(ctx, buf[:0])
+		select {
+		case ready <- captured{f, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
 		}
 	}
 }

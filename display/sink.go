@@ -10,6 +10,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -125,6 +126,10 @@ func (s *Sink) take(work []byte) ([]byte, media.Received, bool) {
 
 func (s *Sink) run() {
 	defer close(s.done)
+	// Decoding runs below the transport's priority (daemon/sched).
+	if _, err := sched.Background(); err != nil {
+		s.log.Warn("decoding keeps the transport's priority", "err", err)
+	}
 	var tick <-chan time.Time
 	if d := s.r.pollEvery(); d > 0 {
 		t := time.NewTicker(d)

@@ -233,14 +233,11 @@ func (a *Assembler) Push(h *Header, payload []byte, now time.Time) (Frame, error
 		return Frame{}, nil
 	}
 	b.seen[idx/64] |= 1 << (idx % 64)
-	size := s.layout.ShardSize
+	if dst := s.shard(b, idx); len(dst) == 0 || &dst[0] != &payload[0] { // else opened in place (Slot)
+		copy(dst, payload)
+	}
 	if idx < b.k {
-		off := (b.first + idx) * size
-		copy(s.buf[off:off+size], payload)
 		b.dataHave++
-	} else {
-		off := b.parityOff + (idx-b.k)*size
-		copy(s.buf[off:off+size], payload)
 	}
 	b.have++
 	s.shards++
@@ -254,6 +251,39 @@ func (a *Assembler) Push(h *Header, payload []byte, now time.Time) (Frame, error
 		return Frame{}, nil
 	}
 	return a.complete(s, now)
+}
+
+// shard returns where shard idx of block b goes in the frame's buffer.
+func (s *slot) shard(b *block, idx int) []byte {
+	size := s.layout.ShardSize
+	off := b.parityOff + (idx-b.k)*size
+	if idx < b.k {
+		off = (b.first + idx) * size
+	}
+	return s.buf[off : off+size : off+size]
+}
+
+// Slot returns where the payload of the shard datagram h belongs when its
+// frame is the one being assembled, its block has begun and the shard is
+// not yet held; nil otherwise. The session can then open the datagram
+// straight into it, and Push, given that slot as the payload, finds the
+// shard in place instead of copying it. Slot changes nothing, and bytes
+// written to the slot count only once Push accepts them: a datagram that
+// fails authentication there costs nothing but the write.
+func (a *Assembler) Slot(h *Header, now time.Time) []byte {
+	s := a.cur
+	if s == nil || s.state != slotOpen || s.id != h.Frame || !a.haveSession || h.Session != a.session ||
+		!h.Kind.IsShard() || !s.hdr.sameFrame(h) || int(h.Block) >= len(s.blocks) ||
+		(!a.deadline.IsZero() && !now.Before(a.deadline)) {
+		return nil
+	}
+	b := &s.blocks[h.Block]
+	idx := int(h.Shard)
+	if b.m < 0 || b.m != int(h.Parity) || int(h.Data) != b.k || (idx < b.k) != (h.Kind == KindData) ||
+		idx >= b.k+b.m || b.seen[idx/64]&(1<<(idx%64)) != 0 || b.have >= b.k {
+		return nil
+	}
+	return s.shard(b, idx)
 }
 
 // sameFrame reports whether h carries the same frame fields as hdr.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -34,12 +35,14 @@ type Source struct {
 	seq       atomic.Uint64
 	key       atomic.Bool
 	keyframes atomic.Uint64
-	next      time.Time // owned by Next's caller
+	nice      atomic.Int64 // of the thread of the last Next; -100: unknown
+	next      time.Time    // owned by Next's caller
 }
 
 // NewSource returns a Source at the given rate and quality.
 func NewSource(fps, quality, bytes int) *Source {
 	s := &Source{Bytes: bytes}
+	s.nice.Store(-100)
 	s.fps.Store(int64(fps))
 	s.quality.Store(int64(quality))
 	return s
@@ -64,9 +67,16 @@ func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 		return media.Frame{}, err
 	}
 	s.next = s.next.Add(period)
+	if n, err := sched.Nice(); err == nil {
+		s.nice.Store(int64(n))
+	}
 	data := s.frame(dst[:0])
 	return media.Frame{Data: data, Media: s.media(s.seq.Load()), Captured: time.Now()}, nil
 }
+
+// Nice returns the nice value of the thread that last called Next, -100
+// before the first.
+func (s *Source) Nice() int { return int(s.nice.Load()) }
 
 // media says what frame seq (from 1) is.
 func (s *Source) media(seq uint64) packetizer.Media {

@@ -169,8 +169,11 @@ func (s *Session) SealControl(dg []byte) ([]byte, bool) {
 // Result is what Open decided about a datagram.
 type Result struct {
 	// Datagram is the opened datagram (header and plain payload, without
-	// the tag) when Deliver is set.
+	// the tag) when Deliver is set. When Placed is set too, its payload
+	// is still the ciphertext: the plain payload is in OpenInto's into.
 	Datagram []byte
+	// Placed: the plain payload was written to OpenInto's into.
+	Placed bool
 	// Deliver: the datagram is authentic and fresh; the daemon processes
 	// it. Otherwise it was refused (and counted) or was a handshake
 	// message the session consumed.
@@ -188,6 +191,15 @@ type Result struct {
 // parsed header is h, in place. from is its source address and peer the
 // peer's current address. It never allocates for a data datagram.
 func (s *Session) Open(h *packetizer.Header, dg []byte, from, peer netip.AddrPort, now time.Time) Result {
+	return s.OpenInto(h, dg, nil, from, peer, now)
+}
+
+// OpenInto is Open, decrypting the payload into into instead of in place
+// when into has exactly the payload's size, the datagram is sealed and
+// one key set can open it (Result.Placed): the receiver passes the slot
+// the payload goes to (packetizer.Assembler.Slot) and saves a copy. into's
+// bytes are undefined when the datagram is refused.
+func (s *Session) OpenInto(h *packetizer.Header, dg, into []byte, from, peer netip.AddrPort, now time.Time) Result {
 	fromPeer := from.Addr().Unmap() == peer.Addr().Unmap() && from.Port() == peer.Port()
 	if len(dg) < packetizer.HeaderLen { // not what ParseHeader passed
 		s.c.refuse(ReasonAuth)
@@ -226,11 +238,11 @@ func (s *Session) Open(h *packetizer.Header, dg []byte, from, peer netip.AddrPor
 		}
 		return Result{Finished: s.onResp(payload, from, fromPeer, now)}
 	}
-	return s.openData(h, dg, fromPeer, now)
+	return s.openData(h, dg, into, fromPeer, now)
 }
 
 // openData opens a datagram sealed with traffic keys.
-func (s *Session) openData(h *packetizer.Header, dg []byte, fromPeer bool, now time.Time) Result {
+func (s *Session) openData(h *packetizer.Header, dg, into []byte, fromPeer bool, now time.Time) Result {
 	const hl = packetizer.HeaderLen
 	if len(dg) < hl+Overhead {
 		s.c.refuseFromPeer(ReasonAuth, fromPeer, now)
@@ -266,6 +278,10 @@ func (s *Session) openData(h *packetizer.Header, dg []byte, fromPeer bool, now t
 	}
 	var ks *keySet
 	body := dg[hl:]
+	out := body[:0] // in place
+	if n == 1 && len(into) == len(body)-Overhead {
+		out = into[:0]
+	}
 	if n > 1 {
 		if s.scratch == nil {
 			s.scratch = make([]byte, packetizer.MaxDatagram)
@@ -281,7 +297,7 @@ func (s *Session) openData(h *packetizer.Header, dg []byte, fromPeer bool, now t
 		if i > 0 {
 			copy(body, s.scratch[:len(body)])
 		}
-		if _, err := k.rx.Open(body[:0], putNonce(&s.nonce, pn), body, dg[:hl]); err == nil {
+		if _, err := k.rx.Open(out, putNonce(&s.nonce, pn), body, dg[:hl]); err == nil {
 			ks = k
 			break
 		}
@@ -300,7 +316,7 @@ func (s *Session) openData(h *packetizer.Header, dg []byte, fromPeer bool, now t
 	if ks == s.next {
 		s.confirm(now)
 	}
-	r := Result{Datagram: dg[:len(dg)-Overhead], Deliver: true}
+	r := Result{Datagram: dg[:len(dg)-Overhead], Deliver: true, Placed: n == 1 && len(into) == len(body)-Overhead}
 	if ks == s.cur && (!any || pn > last) && !fromPeer {
 		r.Roam = true
 		s.c.moves.Add(1)

@@ -65,6 +65,9 @@ func conditions() []condition {
 		{Name: "cap", Label: "rate cap", Cap: true, NoBound: true},
 		bottleneck("bn10", "10 Mbit/s, 64 KB queue", 10),
 		bottleneck("bn5", "5 Mbit/s, 64 KB queue", 5),
+		// A fat link with a short queue: the stream fits, its frames'
+		// bursts do not (the calm pacing must learn that).
+		bottleneck("fat100", "100 Mbit/s, 32 KB queue", 100, "-queue", "32KB"),
 		bottleneck("bn10lossy", "10 Mbit/s + loss 2% + delay 30ms", 10, "-loss", "0.02", "-delay", "30ms"),
 		drawn(adapt(iidLoss(0.15, nil))),
 		func() condition {

@@ -92,7 +92,7 @@ func TestSelectConditions(t *testing.T) {
 	for _, c := range adapt {
 		adaptNames = append(adaptNames, c.Name)
 	}
-	if want := []string{"clean", "bn10", "bn5", "bn10lossy", "loss15", "shared20", "step"}; !slices.Equal(adaptNames, want) {
+	if want := []string{"clean", "bn10", "bn5", "fat100", "bn10lossy", "loss15", "shared20", "step"}; !slices.Equal(adaptNames, want) {
 		t.Errorf("adapt: %v, want %v", adaptNames, want)
 	}
 }

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package sched
+
+import "runtime"
+
+// Background locks the calling goroutine to its OS thread; elsewhere than
+// on Linux, thread priorities are left alone.
+func Background() (nice int, err error) {
+	runtime.LockOSThread()
+	return 0, nil
+}
+
+// Nice returns 0: thread priorities are Linux's here.
+func Nice() (int, error) { return 0, nil }
