@@ -133,6 +133,7 @@ func parseSource(c *Capture, s string) string {
 	const want = `must be "camera:N", "camera:/dev/videoN", "file:PATH", "pattern" or "none"`
 	name, arg, colon := strings.Cut(s, ":")
 	kind, ok := media.ParseSourceKind(name)
+	// camera and file take an argument after a colon, the others none.
 	if !ok || colon != (kind == media.SourceCamera || kind == media.SourceFile) {
 		return want
 	}
@@ -175,6 +176,7 @@ func isDevPath(s string) bool {
 func parseSink(d *Display, s string) string {
 	name, arg, colon := strings.Cut(s, ":")
 	kind, ok := media.ParseSinkKind(name)
+	// record takes a path after a colon, the others nothing.
 	if !ok || colon != (kind == media.SinkRecord) {
 		return `must be "window", "record:PATH", "null" or "none"`
 	}
