@@ -19,6 +19,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/display"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // loadConfig parses a command's only flag, -config, and loads that file;
@@ -186,7 +187,7 @@ func cmdGenkey(args []string, stdout, stderr io.Writer) int {
 
 // codecSummary says how frames are encoded, for check-config.
 func codecSummary(cfg *config.Config) string {
-	if cfg.Capture.Codec == "h264" {
+	if cfg.Capture.Codec == packetizer.CodecH264 {
 		return fmt.Sprintf("h264 %g Mb/s", cfg.Capture.BitrateMbps)
 	}
 	return fmt.Sprintf("jpeg q%d", cfg.Capture.Quality)

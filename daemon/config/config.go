@@ -30,6 +30,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Config is a validated configuration.
@@ -56,7 +57,7 @@ type Capture struct {
 	Height  int              // 16..4320
 	FPS     int              // 1..120
 	Quality int              // JPEG quality 1..100
-	Codec   string           // "h264" or "jpeg"
+	Codec   packetizer.Codec // H.264 or JPEG
 	// BitrateMbps is the H.264 encoder's target and ceiling, Mb/s (a rate
 	// controller may lower the target); 0.1..50.
 	BitrateMbps float64
@@ -118,7 +119,7 @@ func Default() *Config {
 		Capture: Capture{
 			Source: "camera:0", Kind: media.SourceCamera, Device: "0",
 			Width: 1280, Height: 720, FPS: 30, Quality: 80,
-			Codec: "h264", BitrateMbps: 3,
+			Codec: packetizer.CodecH264, BitrateMbps: 3,
 		},
 		Display: Display{Sink: "window", Kind: media.SinkWindow, Overlay: true},
 		Transport: Transport{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // parser checks one decoded file against specs and collects every problem.
@@ -193,7 +194,7 @@ func (p *parser) crossCheck(c *Config) {
 		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
 			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))
 	}
-	if c.Capture.Codec == "h264" && c.Capture.Kind != media.SourceNone && !p.bad["capture.codec"] {
+	if c.Capture.Codec == packetizer.CodecH264 && c.Capture.Kind != media.SourceNone && !p.bad["capture.codec"] {
 		for _, k := range []struct {
 			key string
 			v   int
