@@ -167,13 +167,6 @@ func str(m map[string]any, key string) string {
 	return s
 }
 
-// eventually is testutil.WaitFor under the name flood_test.go (on the
-// session branch) still calls; it goes once those tests call WaitFor.
-func eventually(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	testutil.WaitFor(t, what, limit, cond)
-}
-
 // stopWithin sends SIGTERM and checks the process exits cleanly in time.
 func (p *proc) stopWithin(t *testing.T, limit time.Duration) {
 	t.Helper()

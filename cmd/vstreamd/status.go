@@ -161,7 +161,7 @@ func render(s *daemon.Status) string {
 			t.Frames, t.Packets, t.ParityPackets, t.SendCalls, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
-				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+				src.Kind, src.Width, src.Height, src.FPS, src.ConfiguredFPS, src.EncodeMs, src.Dropped)
 			if src.Codec == "h264" {
 				p("              keyframes %d (%d forced for %d recovery requests from the peer)\n",
 					src.Keyframes, t.KeyframesForced, t.RecoverRequests)
