@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkPatternEncode(b *testing.B) {
 // BenchmarkSourceNext measures a whole pattern Source's Next at 1280x720
 // quality 80 without pacing (FPS at its maximum): drawing, encoding, stats.
 func BenchmarkSourceNext(b *testing.B) {
-	s, err := Open(Config{Kind: Pattern, Width: 1280, Height: 720, FPS: MaxFPS, Quality: 80}, nil)
+	s, err := Open(Config{Kind: media.SourcePattern, Width: 1280, Height: 720, FPS: MaxFPS, Quality: 80}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

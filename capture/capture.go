@@ -1,36 +1,38 @@
 // Package capture owns frame sources (camera, file, synthetic pattern) and the
 // encoders (JPEG through GoCV, H.264 through FFmpeg's libx264 with
 // go-astiav). It is one of the two packages that use cgo media libraries:
-// the rest of vstreamd sees only encoded bytes and the metadata in Frame.
+// the rest of vstreamd sees only encoded bytes and the metadata in
+// media.Frame (package daemon/media).
 //
 // A Source paces frames at the configured rate and never faster. When
 // grabbing, encoding or the caller falls behind, frame slots are dropped, not
 // queued: a frame handed out by Next is always the freshest one there is.
 //
-// Kinds of source:
+// Kinds of source (media.SourceKind, declared in daemon/media with the
+// other types the daemon and this package exchange):
 //
-//   - Camera: a V4L2 device by index ("0") or path ("/dev/video0", or a
+//   - SourceCamera: a V4L2 device by index ("0") or path ("/dev/video0", or a
 //     symlink to one such as /dev/v4l/by-id/...). MJPG and the requested
 //     size and rate are set as capture properties; when the device gives
 //     another mode, that is logged once (a warning naming both), frames are
 //     resized to the requested size and paced to at most the requested
 //     rate. A reader goroutine keeps only the newest image, so a slow
 //     consumer never gets stale buffered frames.
-//   - File: any video OpenCV's FFmpeg backend reads, played in real time at
+//   - SourceFile: any video OpenCV's FFmpeg backend reads, played in real time at
 //     its own rate (or Config.FPS), looping when Config.Loop is set so that
 //     a file can stand in for a camera.
-//   - Pattern: a synthetic live test pattern with motion, texture, the frame
+//   - SourcePattern: a synthetic live test pattern with motion, texture, the frame
 //     number, the capture time and a machine-readable frame number
 //     (ReadPatternSeq) drawn on it. At 1280x720, quality 80 its JPEGs are
 //     about the size a real camera gives.
-//   - JPEGs: a directory of JPEG files (package jpegdir says what it may
-//     hold), read once at Open and kept in memory, sent as they are, one
-//     per frame slot in the order of their names, cycling. Nothing is
+//   - SourceJPEGs: a directory of JPEG files (package jpegdir says what it
+//     may hold), read once at Open and kept in memory, sent as they are,
+//     one per frame slot in the order of their names, cycling. Nothing is
 //     decoded or encoded, so the frames are byte for byte the files (a
 //     replay of what the record sink wrote, or the transport measured
 //     alone). Quality, size and bit rate are the files': SetQuality,
 //     SetSize and SetBitrate have no effect, SetFPS does.
-//   - None: a receive-only endpoint; Next blocks until ctx is done.
+//   - SourceNone: a receive-only endpoint; Next blocks until ctx is done.
 //
 // Every OpenCV Mat a Source allocates is released by Close; Next allocates
 // none per frame that it does not release before it returns.
@@ -39,40 +41,10 @@ package capture
 import (
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
-
-// Kind selects a frame source.
-type Kind int
-
-// The kinds of source. The zero Kind is invalid so that a forgotten setting
-// is an error rather than a silent default.
-const (
-	Camera  Kind = iota + 1 // a V4L2 camera
-	File                    // a video file
-	Pattern                 // the synthetic test pattern
-	None                    // no source: Next blocks until ctx is done
-	JPEGs                   // a directory of JPEG files, sent as they are
-)
-
-// String returns the name used in configuration files and logs.
-func (k Kind) String() string {
-	switch k {
-	case Camera:
-		return "camera"
-	case File:
-		return "file"
-	case Pattern:
-		return "pattern"
-	case None:
-		return "none"
-	case JPEGs:
-		return "jpegs"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
 
 // Limits and defaults applied by Open.
 const (
@@ -87,13 +59,13 @@ const (
 
 // Config says which source to open and how to encode its frames.
 type Config struct {
-	Kind   Kind
+	Kind   media.SourceKind
 	Device string // Camera: "0".."N" or "/dev/videoN" (symlinks to one are resolved)
-	Path   string // File: any video OpenCV's FFmpeg backend reads; JPEGs: the directory
+	Path   string // File: any video OpenCV's FFmpeg backend reads; SourceJPEGs: the directory
 	// Width and Height are the output size. Frames are resized to it when the
 	// source differs. 0, 0 means the source's own size for Camera and File;
-	// Pattern requires both. Set both or neither. JPEGs ignores them: its
-	// frames are the files' size.
+	// Pattern requires both. Set both or neither. SourceJPEGs ignores them:
+	// its frames are the files' size.
 	Width, Height int
 	// FPS is the rate in frames per second. 0 means the file's or camera's
 	// own rate (DefaultFPS when it reports none), and DefaultFPS for Pattern.
@@ -101,52 +73,13 @@ type Config struct {
 	// Quality is the JPEG quality 1..100; 0 means DefaultQuality.
 	Quality int
 	// Codec is the encoding: packetizer.CodecJPEG (also when 0) or
-	// packetizer.CodecH264 (not with JPEGs, whose files are JPEG).
+	// packetizer.CodecH264.
 	Codec packetizer.Codec
 	// Bitrate is the H.264 target and ceiling in bits per second
 	// (SetBitrate lowers the target); 0 means DefaultBitrate.
 	Bitrate int
 	// Loop makes a File start over at its end instead of returning io.EOF.
 	Loop bool
-}
-
-// Frame is one encoded frame handed out by Source.Next.
-type Frame struct {
-	Data       []byte           // the picture (JPEG or H.264 access unit): the dst passed to Next, extended
-	Media      packetizer.Media // its codec and whether it is a keyframe or starts an intra-refresh wave
-	Seq        uint64           // source frame number; gaps mean dropped or skipped frames
-	Captured   time.Time        // wall-clock time the image was grabbed
-	Width      int              // size of the encoded image
-	Height     int              //
-	EncodeTime time.Duration    // time spent in resize and JPEG encoding
-}
-
-// Stats is a snapshot of a Source's counters and measurements.
-type Stats struct {
-	Kind    Kind
-	Grabbed uint64 // images read from the device or file, or drawn
-	Frames  uint64 // frames delivered by Next
-	// Dropped counts frame slots lost because grabbing, encoding or the
-	// caller fell behind, including slots that passed while nobody called
-	// Next. For a camera: images the caller wanted but that a newer one
-	// replaced first (images between slots are thinned out, not dropped).
-	Dropped   uint64
-	Width     int // actual output size
-	Height    int
-	SourceFPS float64 // the rate the device or file reports (0 for Pattern)
-	FPS       int     // configured rate
-	ActualFPS float64 // measured over the last frames delivered
-	Quality   int     // current JPEG quality
-	Codec     packetizer.Codec
-	Bitrate   int    // current H.264 target, bits per second
-	Keyframes uint64 // H.264 IDRs sent (the first frame, requests, size changes)
-	Bytes     int    // size of the last frame
-	// EncodeLast is the last frame's resize and encode time; EncodeMean and
-	// EncodeP95 are over the last 64 frames.
-	EncodeLast time.Duration
-	EncodeMean time.Duration
-	EncodeP95  time.Duration
-	Note       string // what a user should know of this source's settings (JPEGsNote); "" mostly
 }
 
 // Errors a caller may branch on.
@@ -163,27 +96,27 @@ func (cfg Config) normalize() (Config, error) {
 		return cfg, fmt.Errorf("capture: %w: "+format, append([]any{ErrConfig}, a...)...)
 	}
 	switch cfg.Kind {
-	case Camera:
+	case media.SourceCamera:
 		if cfg.Device == "" {
 			return bad("camera needs a device (\"0\" or \"/dev/video0\")")
 		}
-	case File:
+	case media.SourceFile:
 		if cfg.Path == "" {
 			return bad("file source needs a path")
 		}
-	case Pattern:
+	case media.SourcePattern:
 		if cfg.Width < MinPatternWidth || cfg.Height < MinPatternHeight {
 			return bad("pattern size %dx%d is too small: set width >= %d and height >= %d",
 				cfg.Width, cfg.Height, MinPatternWidth, MinPatternHeight)
 		}
-	case JPEGs:
+	case media.SourceJPEGs:
 		if cfg.Path == "" {
 			return bad("jpegs source needs a directory")
 		}
 		if cfg.Codec != 0 && cfg.Codec != packetizer.CodecJPEG {
 			return bad("jpegs source sends its JPEG files as they are: codec must be JPEG, not %v", cfg.Codec)
 		}
-	case None:
+	case media.SourceNone:
 		return cfg, nil
 	default:
 		return bad("unknown source kind %d (want camera, file, pattern, jpegs or none)", int(cfg.Kind))
@@ -194,7 +127,7 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.FPS < 0 || cfg.FPS > MaxFPS {
 		return bad("fps %d out of range 0..%d", cfg.FPS, MaxFPS)
 	}
-	if cfg.Kind == Pattern && cfg.FPS == 0 {
+	if cfg.Kind == media.SourcePattern && cfg.FPS == 0 {
 		cfg.FPS = DefaultFPS
 	}
 	if cfg.Quality == 0 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -23,21 +25,21 @@ func TestOpenErrors(t *testing.T) {
 		want       []string // substrings of the message
 	}{
 		{"no kind", Config{}, true, []string{"unknown source kind 0"}},
-		{"camera without device", Config{Kind: Camera}, true, []string{"camera needs a device"}},
-		{"file without path", Config{Kind: File}, true, []string{"file source needs a path"}},
-		{"pattern without size", Config{Kind: Pattern}, true, []string{"pattern size 0x0 is too small"}},
-		{"pattern too small", Config{Kind: Pattern, Width: 100, Height: 100}, true, []string{"too small"}},
-		{"half a size", Config{Kind: File, Path: notVideo, Width: 640}, true, []string{"640x0", "both"}},
-		{"fps too high", Config{Kind: Pattern, Width: 320, Height: 240, FPS: 5000}, true, []string{"fps 5000"}},
-		{"quality too high", Config{Kind: Pattern, Width: 320, Height: 240, Quality: 101}, true, []string{"quality 101"}},
-		{"missing file", Config{Kind: File, Path: filepath.Join(dir, "nope.avi")}, false,
+		{"camera without device", Config{Kind: media.SourceCamera}, true, []string{"camera needs a device"}},
+		{"file without path", Config{Kind: media.SourceFile}, true, []string{"file source needs a path"}},
+		{"pattern without size", Config{Kind: media.SourcePattern}, true, []string{"pattern size 0x0 is too small"}},
+		{"pattern too small", Config{Kind: media.SourcePattern, Width: 100, Height: 100}, true, []string{"too small"}},
+		{"half a size", Config{Kind: media.SourceFile, Path: notVideo, Width: 640}, true, []string{"640x0", "both"}},
+		{"fps too high", Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: 5000}, true, []string{"fps 5000"}},
+		{"quality too high", Config{Kind: media.SourcePattern, Width: 320, Height: 240, Quality: 101}, true, []string{"quality 101"}},
+		{"missing file", Config{Kind: media.SourceFile, Path: filepath.Join(dir, "nope.avi")}, false,
 			[]string{"file " + filepath.Join(dir, "nope.avi"), "no such file"}},
-		{"file that is not a video", Config{Kind: File, Path: notVideo}, false, []string{"file " + notVideo}},
-		{"missing camera path", Config{Kind: Camera, Device: filepath.Join(dir, "video9")}, false,
+		{"file that is not a video", Config{Kind: media.SourceFile, Path: notVideo}, false, []string{"file " + notVideo}},
+		{"missing camera path", Config{Kind: media.SourceCamera, Device: filepath.Join(dir, "video9")}, false,
 			[]string{"camera " + filepath.Join(dir, "video9"), "cannot open"}},
-		{"camera path that is no video device", Config{Kind: Camera, Device: notVideo}, false,
+		{"camera path that is no video device", Config{Kind: media.SourceCamera, Device: notVideo}, false,
 			[]string{"camera " + notVideo, "not a V4L2 capture device"}},
-		{"camera index with no device", Config{Kind: Camera, Device: "63"}, false,
+		{"camera index with no device", Config{Kind: media.SourceCamera, Device: "63"}, false,
 			[]string{"camera 63", "cannot open"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,18 +97,18 @@ func TestDeviceIndex(t *testing.T) {
 // TestSetQuality checks that quality changes while running take effect on
 // the next frame.
 func TestSetQuality(t *testing.T) {
-	s := openT(t, Config{Kind: Pattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 90})
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 90})
 	hi := next(t, s, nil)
 	s.SetQuality(20)
 	lo := next(t, s, nil)
-	if st := s.Stats(); st.Quality != 20 {
+	if st := s.Status(); st.Quality != 20 {
 		t.Errorf("Stats.Quality = %d after SetQuality(20)", st.Quality)
 	}
 	if len(lo.Data)*2 > len(hi.Data) {
 		t.Errorf("quality 20 frame is %d bytes, quality 90 frame %d: want less than half", len(lo.Data), len(hi.Data))
 	}
 	s.SetQuality(1000)
-	if st := s.Stats(); st.Quality != 100 {
+	if st := s.Status(); st.Quality != 100 {
 		t.Errorf("Stats.Quality = %d after SetQuality(1000), want 100", st.Quality)
 	}
 }
@@ -114,7 +116,7 @@ func TestSetQuality(t *testing.T) {
 // TestConcurrentControl runs SetQuality, SetFPS and Stats against a
 // running Next and ends with Close; run it with -race.
 func TestConcurrentControl(t *testing.T) {
-	s, err := Open(Config{Kind: Pattern, Width: 320, Height: 240, FPS: 200}, nil)
+	s, err := Open(Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: 200}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +142,14 @@ func TestConcurrentControl(t *testing.T) {
 	for i := range 200 {
 		s.SetQuality(10 + i%90)
 		s.SetFPS(100 + i%200)
-		_ = s.Stats()
+		_ = s.Status()
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
 	wg.Wait()
 	cancel()
-	if st := s.Stats(); st.Frames != uint64(frames) {
+	if st := s.Status(); st.Frames != uint64(frames) {
 		t.Errorf("Stats.Frames = %d, Next returned %d frames", st.Frames, frames)
 	}
 	if err := s.Close(); err != nil {
@@ -156,27 +158,27 @@ func TestConcurrentControl(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	s := openT(t, Config{Kind: Pattern, Width: 320, Height: 240, FPS: 100, Quality: 70})
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: 100, Quality: 70})
 	var buf []byte
 	for range 5 {
 		buf = next(t, s, buf).Data
 	}
-	st := s.Stats()
-	if st.Kind != Pattern || st.Frames != 5 || st.Width != 320 || st.Height != 240 || st.FPS != 100 || st.Quality != 70 {
+	st := s.Status()
+	if st.Kind != media.SourcePattern || st.Frames != 5 || st.Width != 320 || st.Height != 240 || st.ConfiguredFPS != 100 || st.Quality != 70 {
 		t.Errorf("Stats = %+v, want Pattern, 5 frames, 320x240, 100 fps, quality 70", st)
 	}
-	if st.Bytes != len(buf) || st.EncodeLast <= 0 || st.EncodeMean <= 0 || st.EncodeP95 < st.EncodeMean {
-		t.Errorf("Stats bytes %d (last frame %d), encode last %v mean %v p95 %v", st.Bytes, len(buf), st.EncodeLast, st.EncodeMean, st.EncodeP95)
+	if st.Bytes != len(buf) || st.EncodeLast <= 0 || st.EncodeMs <= 0 || float64(st.EncodeP95)/1e6 < st.EncodeMs {
+		t.Errorf("Stats bytes %d (last frame %d), encode last %v mean %.3f ms p95 %v", st.Bytes, len(buf), st.EncodeLast, st.EncodeMs, st.EncodeP95)
 	}
-	if st.ActualFPS <= 0 || st.ActualFPS > 100*1.05 {
-		t.Errorf("ActualFPS = %.1f, want in (0, 105]: paced at 100", st.ActualFPS)
+	if st.FPS <= 0 || st.FPS > 100*1.05 {
+		t.Errorf("measured FPS = %.1f, want in (0, 105]: paced at 100", st.FPS)
 	}
 }
 
 // TestSetSize checks the ladder's resolution steps: the encoded frames take
 // the size asked for, and anything out of range means the configured size.
 func TestSetSize(t *testing.T) {
-	s := openT(t, Config{Kind: Pattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 80})
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 80})
 	for _, tc := range []struct{ w, h, wantW, wantH int }{
 		{320, 240, 320, 240},
 		{160, 90, 160, 90},

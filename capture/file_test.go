@@ -6,6 +6,8 @@ import (
 	"math"
 	"path/filepath"
 	"testing"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // TestFileSource plays a video that the test wrote with VideoWriter and
@@ -29,14 +31,14 @@ func TestFileSource(t *testing.T) {
 		wantH   int
 		wantEOF bool // Next returns io.EOF at the end
 	}{
-		{"plays once, in order, then EOF", Config{Kind: File, Path: path, FPS: 200}, 3 * n, 320, 240, true},
-		{"loops", Config{Kind: File, Path: path, FPS: 200, Loop: true}, 2*n + 3, 320, 240, false},
-		{"resizes", Config{Kind: File, Path: path, FPS: 200, Width: 640, Height: 480}, 3, 640, 480, false},
+		{"plays once, in order, then EOF", Config{Kind: media.SourceFile, Path: path, FPS: 200}, 3 * n, 320, 240, true},
+		{"loops", Config{Kind: media.SourceFile, Path: path, FPS: 200, Loop: true}, 2*n + 3, 320, 240, false},
+		{"resizes", Config{Kind: media.SourceFile, Path: path, FPS: 200, Width: 640, Height: 480}, 3, 640, 480, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openT(t, tc.cfg)
 			var buf []byte
-			var last Frame
+			var last media.Frame
 			read, eof := 0, false
 			for i := range tc.frames {
 				f, err := s.Next(t.Context(), buf)
@@ -77,7 +79,7 @@ func TestFileSource(t *testing.T) {
 			if tc.cfg.Loop && last.Seq < n {
 				t.Errorf("last Seq = %d after %d frames of a %d-frame looping clip, want >= %d", last.Seq, read, n, n)
 			}
-			if st := s.Stats(); st.Frames != uint64(read) || st.Frames+st.Dropped != last.Seq+1 {
+			if st := s.Status(); st.Frames != uint64(read) || st.Frames+st.Dropped != last.Seq+1 {
 				t.Errorf("Stats: Frames %d, Dropped %d; want Frames %d and Frames+Dropped = %d slots", st.Frames, st.Dropped, read, last.Seq+1)
 			}
 		})
@@ -89,10 +91,10 @@ func TestFileSource(t *testing.T) {
 func TestFileOwnRate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clip.avi")
 	writeVideo(t, path, 320, 240, 3, 25)
-	s := openT(t, Config{Kind: File, Path: path})
-	st := s.Stats()
-	if st.FPS != 25 || math.Abs(st.SourceFPS-25) > 0.01 {
-		t.Errorf("Stats FPS, SourceFPS = %d, %.2f; want 25, 25", st.FPS, st.SourceFPS)
+	s := openT(t, Config{Kind: media.SourceFile, Path: path})
+	st := s.Status()
+	if st.ConfiguredFPS != 25 || math.Abs(st.SourceFPS-25) > 0.01 {
+		t.Errorf("Status ConfiguredFPS, SourceFPS = %d, %.2f; want 25, 25", st.ConfiguredFPS, st.SourceFPS)
 	}
 }
 
@@ -102,7 +104,7 @@ func TestFileRealTime(t *testing.T) {
 	const n = 30
 	path := filepath.Join(t.TempDir(), "clip.avi")
 	writeVideo(t, path, 320, 240, n, 25)
-	s := openT(t, Config{Kind: File, Path: path, FPS: 200})
+	s := openT(t, Config{Kind: media.SourceFile, Path: path, FPS: 200})
 	s.SetFPS(100) // half the playback rate
 	var buf []byte
 	var prev uint64

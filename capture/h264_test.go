@@ -8,6 +8,7 @@ import (
 	"github.com/asticode/go-astiav"
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -15,7 +16,7 @@ import (
 func h264Pattern(t testing.TB, bitrate int) *Source {
 	t.Helper()
 	astiav.SetLogLevel(astiav.LogLevelError)
-	return openT(t, Config{Kind: Pattern, Width: 1280, Height: 720, FPS: MaxFPS, Codec: packetizer.CodecH264, Bitrate: bitrate})
+	return openT(t, Config{Kind: media.SourcePattern, Width: 1280, Height: 720, FPS: MaxFPS, Codec: packetizer.CodecH264, Bitrate: bitrate})
 }
 
 // TestH264Stream checks what the encoder hands out at 1280x720 30 fps:
@@ -86,8 +87,8 @@ func TestH264Keyframe(t *testing.T) {
 	if f := next(t, s, nil); f.Media.Keyframe() || HasIDR(f.Data) {
 		t.Fatalf("second frame after RequestKeyframe is a keyframe too: %+v", f.Media)
 	}
-	if st := s.Stats(); st.Keyframes != 2 || st.Codec != packetizer.CodecH264 || st.Bitrate != 3_000_000 {
-		t.Fatalf("Stats: keyframes %d codec %v bitrate %d; want 2, h264, 3000000", st.Keyframes, st.Codec, st.Bitrate)
+	if st := s.Status(); st.Keyframes != 2 || st.Codec != packetizer.CodecH264.String() || st.BitrateBps != 3_000_000 {
+		t.Fatalf("Stats: keyframes %d codec %v bitrate %d; want 2, h264, 3000000", st.Keyframes, st.Codec, st.BitrateBps)
 	}
 }
 
@@ -115,11 +116,11 @@ func TestH264SetBitrate(t *testing.T) {
 		t.Fatalf("mean frame %d bytes at 4 Mb/s and %d at 0.5 Mb/s; want the second far smaller", high, low)
 	}
 	s.SetBitrate(100_000_000)
-	if got := s.Stats().Bitrate; got != 4_000_000 {
+	if got := s.Status().BitrateBps; got != 4_000_000 {
 		t.Fatalf("SetBitrate above the ceiling: bitrate %d, want the ceiling 4000000", got)
 	}
 	s.SetBitrate(1)
-	if got := s.Stats().Bitrate; got != MinBitrate {
+	if got := s.Status().BitrateBps; got != MinBitrate {
 		t.Fatalf("SetBitrate(1): bitrate %d, want %d", got, MinBitrate)
 	}
 }
@@ -157,10 +158,10 @@ func TestHasIDR(t *testing.T) {
 
 func TestConfigCodec(t *testing.T) {
 	for _, c := range []Config{
-		{Kind: Pattern, Width: 321, Height: 180, Codec: packetizer.CodecH264},
-		{Kind: Pattern, Width: 320, Height: 180, Codec: 9},
-		{Kind: Pattern, Width: 320, Height: 180, Bitrate: 5},
-		{Kind: Pattern, Width: 320, Height: 180, Bitrate: MaxBitrate + 1},
+		{Kind: media.SourcePattern, Width: 321, Height: 180, Codec: packetizer.CodecH264},
+		{Kind: media.SourcePattern, Width: 320, Height: 180, Codec: 9},
+		{Kind: media.SourcePattern, Width: 320, Height: 180, Bitrate: 5},
+		{Kind: media.SourcePattern, Width: 320, Height: 180, Bitrate: MaxBitrate + 1},
 	} {
 		if _, err := c.normalize(); err == nil {
 			t.Errorf("normalize(%+v) accepted it", c)

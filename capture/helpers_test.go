@@ -2,27 +2,12 @@ package capture
 
 import (
 	"context"
-	"math"
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
-
-// psnr returns the peak signal-to-noise ratio of b against a in dB
-// (+Inf when they are equal). Both must have the same size and type.
-func psnr(t testing.TB, a, b gocv.Mat) float64 {
-	t.Helper()
-	if a.Rows() != b.Rows() || a.Cols() != b.Cols() || a.Type() != b.Type() {
-		t.Fatalf("psnr: %dx%d type %v against %dx%d type %v", a.Cols(), a.Rows(), a.Type(), b.Cols(), b.Rows(), b.Type())
-	}
-	l2 := gocv.NormWithMats(a, b, gocv.NormL2)
-	mse := l2 * l2 / float64(a.Rows()*a.Cols()*a.Channels())
-	if mse == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/mse)
-}
 
 // decode decodes a JPEG into a BGR Mat the caller closes.
 func decode(t testing.TB, jpeg []byte) gocv.Mat {
@@ -51,7 +36,7 @@ func openT(t testing.TB, cfg Config) *Source {
 }
 
 // next calls s.Next with a deadline far enough out that only a hang hits it.
-func next(t testing.TB, s *Source, dst []byte) Frame {
+func next(t testing.TB, s *Source, dst []byte) media.Frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

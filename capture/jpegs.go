@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture/jpegdir"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
-// JPEGsNote is what Stats.Note says of a JPEGs source: its frames are sent
+// JPEGsNote is what Status().Note says of a jpegs source: its frames are sent
 // as the files are, so the adaptation's only lever is the frame rate.
 const JPEGsNote = "replaying JPEG files as they are: quality, size and bit rate are the files'; only the frame rate changes"
 
-// jpegReplay hands out the files of a JPEGs source, one per frame slot,
+// jpegReplay hands out the files of a jpegs source, one per frame slot,
 // cycling. It is used under Source.mu.
 type jpegReplay struct {
 	images []jpegdir.Image
@@ -43,13 +44,13 @@ func (s *Source) openJPEGs() error {
 // nextJPEG waits for the next slot and appends its file to dst[:0]. A slot
 // missed (the caller fell behind) passes over its file, so the replay keeps
 // to the clock as the pattern does; Frame.Seq is the slot number.
-func (s *Source) nextJPEG(ctx context.Context, dst []byte) (Frame, error) {
+func (s *Source) nextJPEG(ctx context.Context, dst []byte) (media.Frame, error) {
 	r := s.jpegs
 	missed := s.pace.catchUp(time.Now())
 	s.m.dropped.Add(missed)
 	r.slot += missed
 	if err := sleepUntil(ctx, s.stop, s.pace.due); err != nil {
-		return Frame{}, err
+		return media.Frame{}, err
 	}
 	at := time.Now()
 	s.pace.advance()
@@ -57,13 +58,13 @@ func (s *Source) nextJPEG(ctx context.Context, dst []byte) (Frame, error) {
 	r.slot++
 	im := &r.images[seq%uint64(len(r.images))]
 	s.m.grabbed.Add(1)
-	f := Frame{
+	f := media.Frame{
 		Data:  append(dst[:0], im.Data...),
 		Media: packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe},
 		Seq:   seq, Captured: at, Width: im.Width, Height: im.Height,
 	}
 	f.EncodeTime = time.Since(at)
 	s.m.delivered(f)
-	s.pv.offer(s.img, f.Data) // a JPEG: offered as it is, s.img is not used
+	s.offerPreview(s.img, f.Data) // a JPEG: offered as it is; s.img is not used
 	return f, nil
 }

@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vstreamd/vstreamd/capture/jpegdir"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -49,7 +50,7 @@ func writeJPEGs(t *testing.T, n, w, h int) (string, [][]byte) {
 func TestJPEGsReplay(t *testing.T) {
 	const n, fps = 5, 50
 	dir, files := writeJPEGs(t, n, 320, 240)
-	s := openT(t, Config{Kind: JPEGs, Path: dir, FPS: fps, Width: 1280, Height: 720})
+	s := openT(t, Config{Kind: media.SourceJPEGs, Path: dir, FPS: fps, Width: 1280, Height: 720})
 	// The adaptation's levers other than the rate have no effect.
 	s.SetQuality(10)
 	s.SetSize(160, 120)
@@ -57,7 +58,7 @@ func TestJPEGsReplay(t *testing.T) {
 	s.RequestKeyframe()
 
 	seen := map[int]bool{}
-	var first, last Frame
+	var first, last media.Frame
 	var buf []byte
 	const frames = 3 * n
 	for i := range frames {
@@ -81,7 +82,7 @@ func TestJPEGsReplay(t *testing.T) {
 	}
 	// A slot missed on a busy machine passes over its file (each frame is
 	// checked against its slot's file above) and is counted as dropped.
-	st := s.Stats()
+	st := s.Status()
 	if first.Seq != 0 || last.Seq+1 != st.Frames+st.Dropped {
 		t.Errorf("slots %d..%d for %d frames and %d dropped, want 0..frames+dropped-1", first.Seq, last.Seq, st.Frames, st.Dropped)
 	}
@@ -92,17 +93,17 @@ func TestJPEGsReplay(t *testing.T) {
 	if span, min := last.Captured.Sub(first.Captured), time.Duration(last.Seq-first.Seq)*time.Second/fps; span < min-time.Millisecond {
 		t.Errorf("slots %d..%d came in %v, want at least %v at %d fps", first.Seq, last.Seq, span, min, fps)
 	}
-	if st.Kind != JPEGs || st.Width != 320 || st.Height != 240 || st.Frames != frames || st.Note != JPEGsNote ||
-		st.Quality != 0 || st.Bitrate != 0 || st.Codec != packetizer.CodecJPEG || st.Bytes != len(last.Data) {
+	if st.Kind != media.SourceJPEGs || st.Width != 320 || st.Height != 240 || st.Frames != frames || st.Note != JPEGsNote ||
+		st.Quality != 0 || st.BitrateBps != 0 || st.Codec != "jpeg" || st.Bytes != len(last.Data) {
 		t.Errorf("Stats = %+v, want kind jpegs, 320x240 (the files'), %d frames, the note, no quality or bitrate", st, frames)
 	}
 }
 
 func TestJPEGsSetFPS(t *testing.T) {
 	dir, _ := writeJPEGs(t, 2, 160, 90)
-	s := openT(t, Config{Kind: JPEGs, Path: dir, FPS: 100})
-	if st := s.Stats(); st.FPS != 100 {
-		t.Fatalf("configured fps %d, want 100", st.FPS)
+	s := openT(t, Config{Kind: media.SourceJPEGs, Path: dir, FPS: 100})
+	if st := s.Status(); st.ConfiguredFPS != 100 {
+		t.Fatalf("configured fps %d, want 100", st.ConfiguredFPS)
 	}
 	s.SetFPS(10)
 	a := next(t, s, nil)
@@ -129,12 +130,12 @@ func TestJPEGsOpenErrors(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"no path", Config{Kind: JPEGs}, ErrConfig, "needs a directory"},
-		{"h264", Config{Kind: JPEGs, Path: good, Codec: packetizer.CodecH264}, ErrConfig, "codec must be JPEG"},
-		{"empty", Config{Kind: JPEGs, Path: empty}, jpegdir.ErrEmpty, empty},
-		{"a file not a JPEG", Config{Kind: JPEGs, Path: mixed}, jpegdir.ErrNotJPEG, "README"},
-		{"a .jpg not a JPEG", Config{Kind: JPEGs, Path: fake}, jpegdir.ErrNotJPEG, "frame-000002.jpg"},
-		{"missing", Config{Kind: JPEGs, Path: filepath.Join(empty, "nope")}, os.ErrNotExist, "nope"},
+		{"no path", Config{Kind: media.SourceJPEGs}, ErrConfig, "needs a directory"},
+		{"h264", Config{Kind: media.SourceJPEGs, Path: good, Codec: packetizer.CodecH264}, ErrConfig, "codec must be JPEG"},
+		{"empty", Config{Kind: media.SourceJPEGs, Path: empty}, jpegdir.ErrEmpty, empty},
+		{"a file not a JPEG", Config{Kind: media.SourceJPEGs, Path: mixed}, jpegdir.ErrNotJPEG, "README"},
+		{"a .jpg not a JPEG", Config{Kind: media.SourceJPEGs, Path: fake}, jpegdir.ErrNotJPEG, "frame-000002.jpg"},
+		{"missing", Config{Kind: media.SourceJPEGs, Path: filepath.Join(empty, "nope")}, os.ErrNotExist, "nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(tc.cfg, nil)

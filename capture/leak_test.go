@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
@@ -14,8 +15,8 @@ func leakWorkload(t testing.TB, clip string, rounds int) {
 	t.Helper()
 	for range rounds {
 		for _, cfg := range []Config{
-			{Kind: Pattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 70},
-			{Kind: File, Path: clip, FPS: MaxFPS, Loop: true, Width: 480, Height: 360}, // resized
+			{Kind: media.SourcePattern, Width: 640, Height: 480, FPS: MaxFPS, Quality: 70},
+			{Kind: media.SourceFile, Path: clip, FPS: MaxFPS, Loop: true, Width: 480, Height: 360}, // resized
 		} {
 			s, err := Open(cfg, nil)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -60,7 +61,7 @@ func (c *fakeCamera) shoot(t *testing.T, at time.Duration) {
 
 // openFake opens a camera Source on the fake at fps.
 func openFake(t *testing.T, cam *fakeCamera, fps int) *Source {
-	cfg, err := Config{Kind: Camera, Device: "fake", FPS: fps}.normalize()
+	cfg, err := Config{Kind: media.SourceCamera, Device: "fake", FPS: fps}.normalize()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +76,8 @@ func openFake(t *testing.T, cam *fakeCamera, fps int) *Source {
 }
 
 // nextAsync runs Next in a goroutine; the result comes on the channel.
-func nextAsync(s *Source) <-chan Frame {
-	c := make(chan Frame, 1)
+func nextAsync(s *Source) <-chan media.Frame {
+	c := make(chan media.Frame, 1)
 	go func() {
 		f, err := s.Next(context.Background(), nil)
 		if err != nil {
@@ -87,7 +88,7 @@ func nextAsync(s *Source) <-chan Frame {
 	return c
 }
 
-func waitFrame(t *testing.T, c <-chan Frame) Frame {
+func waitFrame(t *testing.T, c <-chan media.Frame) media.Frame {
 	t.Helper()
 	select {
 	case f := <-c:
@@ -98,7 +99,7 @@ func waitFrame(t *testing.T, c <-chan Frame) Frame {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Next did not return")
 	}
-	return Frame{}
+	return media.Frame{}
 }
 
 // TestLiveSlowCaller: when the caller is late, it gets the newest image,
@@ -124,7 +125,7 @@ func TestLiveSlowCaller(t *testing.T) {
 	if seq, ok := ReadPatternSeq(img); !ok || seq != 4 {
 		t.Errorf("picture shows image %d (ok=%v), want 4", seq, ok)
 	}
-	if st := s.Stats(); st.Dropped != 2 || st.Frames != 2 || st.Grabbed != 4 {
+	if st := s.Status(); st.Dropped != 2 || st.Frames != 2 || st.Grabbed != 4 {
 		t.Errorf("Stats: Dropped %d, Frames %d, Grabbed %d; want 2, 2, 4", st.Dropped, st.Frames, st.Grabbed)
 	}
 }
@@ -147,7 +148,7 @@ func TestLiveDecimation(t *testing.T) {
 	if len(got) != len(want) || got[0] != 1 || got[1] != 3 || got[2] != 5 || got[3] != 7 {
 		t.Errorf("delivered images %v, want %v", got, want)
 	}
-	if st := s.Stats(); st.Dropped != 0 || st.Grabbed != 7 {
+	if st := s.Status(); st.Dropped != 0 || st.Grabbed != 7 {
 		t.Errorf("Stats: Dropped %d, Grabbed %d; want 0, 7", st.Dropped, st.Grabbed)
 	}
 }
@@ -156,7 +157,7 @@ func TestLiveDecimation(t *testing.T) {
 // error naming it.
 func TestLiveDeviceLost(t *testing.T) {
 	cam := newFakeCamera(t)
-	cfg, _ := Config{Kind: Camera, Device: "fake", FPS: 10}.normalize()
+	cfg, _ := Config{Kind: media.SourceCamera, Device: "fake", FPS: 10}.normalize()
 	s := newSource(cfg, nil)
 	s.live = startLive(cam, cam.now, func() error { return nil }, "camera fake", &s.m)
 	s.start()

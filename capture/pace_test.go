@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -80,8 +82,8 @@ func TestPacerSetRate(t *testing.T) {
 // slow machine cannot break.)
 func TestNextNeverFaster(t *testing.T) {
 	const fps, n = 50, 12
-	s := openT(t, Config{Kind: Pattern, Width: 320, Height: 240, FPS: fps})
-	var first, last Frame
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: fps})
+	var first, last media.Frame
 	var buf []byte
 	for i := range n {
 		f := next(t, s, buf)
@@ -106,11 +108,11 @@ func TestNextNeverFaster(t *testing.T) {
 // the jump, and no frame is queued.
 func TestSlowCallerDrops(t *testing.T) {
 	const fps = 100
-	s := openT(t, Config{Kind: Pattern, Width: 320, Height: 240, FPS: fps})
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: fps})
 	a := next(t, s, nil)
 	time.Sleep(5 * time.Second / fps) // the caller is busy for five periods: that is the scenario
 	b := next(t, s, nil)
-	st := s.Stats()
+	st := s.Status()
 	if gap := b.Seq - a.Seq; gap < 4 {
 		t.Errorf("Seq went from %d to %d after five periods, want a jump of >= 4", a.Seq, b.Seq)
 	}
@@ -132,18 +134,18 @@ func TestNextStops(t *testing.T) {
 		stop func(cancel context.CancelFunc, s *Source)
 		want error
 	}{
-		{"pattern, ctx cancelled while waiting for the slot", Config{Kind: Pattern, Width: 320, Height: 240, FPS: 1},
+		{"pattern, ctx cancelled while waiting for the slot", Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: 1},
 			func(cancel context.CancelFunc, _ *Source) { cancel() }, context.Canceled},
-		{"pattern, Close while waiting", Config{Kind: Pattern, Width: 320, Height: 240, FPS: 1},
+		{"pattern, Close while waiting", Config{Kind: media.SourcePattern, Width: 320, Height: 240, FPS: 1},
 			func(_ context.CancelFunc, s *Source) { s.Close() }, ErrClosed},
-		{"none, ctx cancelled", Config{Kind: None},
+		{"none, ctx cancelled", Config{Kind: media.SourceNone},
 			func(cancel context.CancelFunc, _ *Source) { cancel() }, context.Canceled},
-		{"none, Close", Config{Kind: None},
+		{"none, Close", Config{Kind: media.SourceNone},
 			func(_ context.CancelFunc, s *Source) { s.Close() }, ErrClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openT(t, tc.cfg)
-			if tc.cfg.Kind == Pattern {
+			if tc.cfg.Kind == media.SourcePattern {
 				next(t, s, nil) // the first frame comes at once; the next is a second away
 			}
 			ctx, cancel := context.WithCancel(context.Background())

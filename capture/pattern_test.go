@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -40,7 +42,7 @@ func TestPatternRoundTrip(t *testing.T) {
 		{1920, 1080, 80},
 	} {
 		t.Run(fmt.Sprintf("%dx%d_q%d", tc.w, tc.h, tc.q), func(t *testing.T) {
-			s := openT(t, Config{Kind: Pattern, Width: tc.w, Height: tc.h, FPS: MaxFPS, Quality: tc.q})
+			s := openT(t, Config{Kind: media.SourcePattern, Width: tc.w, Height: tc.h, FPS: MaxFPS, Quality: tc.q})
 			f := next(t, s, nil)
 			if f.Width != tc.w || f.Height != tc.h {
 				t.Errorf("Frame size = %dx%d, want %dx%d", f.Width, f.Height, tc.w, tc.h)
@@ -63,7 +65,7 @@ func TestPatternRoundTrip(t *testing.T) {
 			p.draw(&want, f.Seq, f.Captured)
 			p.draw(&other, f.Seq+1, f.Captured.Add(time.Second/30))
 
-			same, neighbour := psnr(t, want, got), psnr(t, other, got)
+			same, neighbour := capturetest.PSNR(t, want, got), capturetest.PSNR(t, other, got)
 			t.Logf("%dx%d q%d: %d bytes, PSNR %.1f dB (neighbouring frame %.1f dB)", tc.w, tc.h, tc.q, len(f.Data), same, neighbour)
 			floor := psnrMin[tc.q]
 			if same < floor {
@@ -83,7 +85,7 @@ func TestPatternRoundTrip(t *testing.T) {
 // camera's picture (1280x720 at quality 80: 50 to 150 KB), not like a flat
 // image, since benchmarks of the link use it as the stand-in for a camera.
 func TestPatternJPEGSize(t *testing.T) {
-	s := openT(t, Config{Kind: Pattern, Width: 1280, Height: 720, FPS: MaxFPS, Quality: 80})
+	s := openT(t, Config{Kind: media.SourcePattern, Width: 1280, Height: 720, FPS: MaxFPS, Quality: 80})
 	const n = 20
 	var buf []byte
 	total, least, most := 0, 1<<30, 0

@@ -32,8 +32,8 @@ const (
 
 // PatternCode is what the pattern source draws into each frame.
 type PatternCode struct {
-	Seq uint32 // the frame number (the source's Frame.Seq, truncated)
-	// Ms is the capture time (Frame.Captured) in Unix milliseconds, modulo
+	Seq uint32 // the frame number (the source's media.Frame.Seq, truncated)
+	// Ms is the capture time (media.Frame.Captured) in Unix milliseconds, modulo
 	// 2^32; Captured gives the time back.
 	Ms uint32
 }

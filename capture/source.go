@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/packetizer"
 	"gocv.io/x/gocv"
 )
 
@@ -24,7 +26,7 @@ type generator interface {
 
 // Source is an open frame source. Next is meant to be called from one
 // goroutine at a time (concurrent calls are serialised); SetQuality, SetFPS,
-// Stats and Close are safe for concurrent use with Next and each other.
+// Status and Close are safe for concurrent use with Next and each other.
 type Source struct {
 	cfg     Config // normalized
 	log     *slog.Logger
@@ -34,13 +36,14 @@ type Source struct {
 	stop    chan struct{} // closed by Close: wakes a waiting Next
 	once    sync.Once
 	m       meter
-	pv      previewer // offers frames to a live view (SetPreview)
+	pv      media.Previewer // offers frames to a live view (SetPreview)
+	pvBuf   []byte          // a preview image the source encoded; Next's goroutine owns it
 
 	mu      sync.Mutex // held by Next, and by Close to release the OpenCV objects
 	closed  bool
-	gen     generator   // Pattern, File; nil otherwise
-	live    *liveReader // Camera; nil otherwise
-	jpegs   *jpegReplay // JPEGs; nil otherwise
+	gen     generator   // pattern, file; nil otherwise
+	live    *liveReader // camera; nil otherwise
+	jpegs   *jpegReplay // jpegs; nil otherwise
 	img     gocv.Mat    // the image being encoded
 	scale   *scaler
 	pace    pacer
@@ -57,16 +60,16 @@ func Open(cfg Config, log *slog.Logger) (*Source, error) {
 	}
 	s := newSource(cfg, log)
 	switch cfg.Kind {
-	case Pattern:
+	case media.SourcePattern:
 		var p *pattern
 		if p, err = newPattern(cfg.Width, cfg.Height); err == nil {
 			s.gen = &patternGen{p: p}
 		}
-	case File:
+	case media.SourceFile:
 		err = s.openFile()
-	case Camera:
+	case media.SourceCamera:
 		err = s.openCamera()
-	case JPEGs:
+	case media.SourceJPEGs:
 		err = s.openJPEGs()
 	}
 	if err != nil {
@@ -98,25 +101,25 @@ func (s *Source) start() {
 	if s.gen != nil {
 		s.gen.setRate(cfg.FPS)
 	}
-	if cfg.Kind != None {
+	if cfg.Kind != media.SourceNone {
 		s.log.Info("frame source open", "device", cfg.Device, "path", cfg.Path,
 			"width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS, "codec", cfg.Codec, "quality", cfg.Quality, "bitrate", cfg.Bitrate)
 	}
 }
 
 // Next waits until the next frame is due, grabs it, encodes it and appends
-// the picture to dst[:0]. The returned Frame's Data is that slice; the caller
+// the picture to dst[:0]. The returned frame's Data is that slice; the caller
 // owns it. Next returns ctx.Err() when ctx is done, ErrClosed after Close,
 // io.EOF when a non-looping file has ended, and an error naming the device
 // when a camera stops delivering. A source of kind None waits for ctx.
-func (s *Source) Next(ctx context.Context, dst []byte) (Frame, error) {
+func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return Frame{}, ErrClosed
+		return media.Frame{}, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return Frame{}, err
+		return media.Frame{}, err
 	}
 	fps := int(s.fps.Load())
 	s.pace.setRate(fps)
@@ -142,7 +145,7 @@ func (s *Source) Next(ctx context.Context, dst []byte) (Frame, error) {
 		}
 	}
 	if err != nil {
-		return Frame{}, err
+		return media.Frame{}, err
 	}
 	return s.encode(dst, seq, at)
 }
@@ -193,20 +196,20 @@ func (s *Source) grabLive(ctx context.Context) (uint64, time.Time, error) {
 }
 
 // encode resizes and encodes s.img.
-func (s *Source) encode(dst []byte, seq uint64, at time.Time) (Frame, error) {
+func (s *Source) encode(dst []byte, seq uint64, at time.Time) (media.Frame, error) {
 	start := time.Now()
 	s.scale.size = image.Pt(s.cfg.Width, s.cfg.Height)
 	if wh := s.size.Load(); wh != 0 {
 		s.scale.size = image.Pt(int(wh>>32), int(wh&0xffffffff))
 	}
 	img := s.scale.apply(s.img)
-	data, media, err := s.encodeImage(dst[:0], img)
+	data, m, err := s.encodeImage(dst[:0], img)
 	if err != nil {
-		return Frame{}, fmt.Errorf("capture: %s frame %d: %w", s.cfg.Kind, seq, err)
+		return media.Frame{}, fmt.Errorf("capture: %s frame %d: %w", s.cfg.Kind, seq, err)
 	}
-	f := Frame{Data: data, Media: media, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
+	f := media.Frame{Data: data, Media: m, Seq: seq, Captured: at, Width: img.Cols(), Height: img.Rows(), EncodeTime: time.Since(start)}
 	s.m.delivered(f)
-	s.pv.offer(img, data)
+	s.offerPreview(img, data)
 	return f, nil
 }
 
@@ -232,13 +235,17 @@ func (s *Source) SetSize(w, h int) {
 	s.size.Store(uint64(w)<<32 | uint64(h))
 }
 
-// Stats returns a snapshot of the counters. Safe for concurrent use.
-func (s *Source) Stats() Stats {
-	st := Stats{Kind: s.cfg.Kind, FPS: int(s.fps.Load()), Quality: int(s.quality.Load()),
-		Codec: s.cfg.Codec, Bitrate: int(s.h264.bitrate.Load()), Keyframes: s.h264.keyframes.Load()}
+// Status returns a snapshot of the counters and measurements. Safe for
+// concurrent use.
+func (s *Source) Status() media.SourceStatus {
+	st := media.SourceStatus{Kind: s.cfg.Kind, ConfiguredFPS: int(s.fps.Load()), Quality: int(s.quality.Load()),
+		Codec: s.cfg.Codec.String(), Keyframes: s.h264.keyframes.Load()}
+	if s.cfg.Codec == packetizer.CodecH264 {
+		st.BitrateBps = int(s.h264.bitrate.Load())
+	}
 	s.m.fill(&st)
-	if s.cfg.Kind == JPEGs {
-		st.Quality, st.Bitrate, st.Note = 0, 0, JPEGsNote
+	if s.cfg.Kind == media.SourceJPEGs {
+		st.Quality, st.BitrateBps, st.Note = 0, 0, JPEGsNote
 	}
 	return st
 }
@@ -269,8 +276,8 @@ func (s *Source) Close() error {
 	}
 	s.img.Close()
 	s.closeH264()
-	if s.cfg.Kind != None {
-		st := s.Stats()
+	if s.cfg.Kind != media.SourceNone {
+		st := s.Status()
 		s.log.Info("frame source closed", "frames", st.Frames, "dropped", st.Dropped, "grabbed", st.Grabbed)
 	}
 	return err

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // window is the number of recent frames over which rates and encode times
@@ -27,7 +29,7 @@ type meter struct {
 }
 
 // delivered records a frame handed out by Next.
-func (m *meter) delivered(f Frame) {
+func (m *meter) delivered(f media.Frame) {
 	m.frames.Add(1)
 	m.mu.Lock()
 	i := m.n % window
@@ -40,7 +42,7 @@ func (m *meter) delivered(f Frame) {
 }
 
 // fill sets st's measured fields.
-func (m *meter) fill(st *Stats) {
+func (m *meter) fill(st *media.SourceStatus) {
 	st.Grabbed = m.grabbed.Load()
 	st.Frames = m.frames.Load()
 	st.Dropped = m.dropped.Load()
@@ -58,12 +60,12 @@ func (m *meter) fill(st *Stats) {
 	for _, d := range enc {
 		sum += d
 	}
-	st.EncodeMean = sum / time.Duration(n)
+	st.EncodeMs = float64(sum/time.Duration(n)) / 1e6
 	st.EncodeP95 = enc[(n*95-1)/100]
 	if n >= 2 {
 		first, last := m.at[(m.n-n)%window], m.at[(m.n-1)%window]
 		if span := last.Sub(first); span > 0 {
-			st.ActualFPS = float64(n-1) / span.Seconds()
+			st.FPS = float64(n-1) / span.Seconds()
 		}
 	}
 }

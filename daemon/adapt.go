@@ -132,7 +132,7 @@ func (a *adaptation) init(cfg *config.Config) error {
 	}
 	a.cc = cc
 	a.codec, a.maxBitrate = ladder.JPEG, 0
-	if cfg.Capture.Codec == "h264" {
+	if cfg.Capture.Codec == packetizer.CodecH264 {
 		a.codec, a.maxBitrate = ladder.H264, cfg.Capture.BitrateMbps*1e6
 	}
 	top := ceiling(cfg, a.codec)

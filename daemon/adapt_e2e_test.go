@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // TestAdaptationOverLoopback runs a one-way call on a clean loopback: the
@@ -30,7 +31,7 @@ func TestAdaptationOverLoopback(t *testing.T) {
 			b.stop(t)
 			continue
 		}
-		waitFor(t, "20 feedbacks at the sender", 10*time.Second, func() bool {
+		testutil.WaitFor(t, "20 feedbacks at the sender", 10*time.Second, func() bool {
 			ad := a.d.Status().TX.Adapt
 			return ad != nil && ad.FeedbackCount >= 20 && ad.EstimateBps > 0
 		})

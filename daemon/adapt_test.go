@@ -18,7 +18,7 @@ func newAdaptation(t *testing.T) *adaptation {
 	t.Helper()
 	a := &adaptation{}
 	cfg := config.Default()
-	cfg.Capture.Codec = "jpeg"
+	cfg.Capture.Codec = packetizer.CodecJPEG
 	if err := a.init(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestSendTimes(t *testing.T) {
 // keeps its size as long as that budget carries it.
 func TestH264FollowsTheBudgetWithItsBitrate(t *testing.T) {
 	cfg := config.Default()
-	cfg.Capture.Codec, cfg.Capture.BitrateMbps = "h264", 3
+	cfg.Capture.Codec, cfg.Capture.BitrateMbps = packetizer.CodecH264, 3
 	a := &adaptation{}
 	if err := a.init(cfg); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/fake"
 	"github.com/vstreamd/vstreamd/daemon/session"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -68,7 +69,7 @@ func TestLiveReflection(t *testing.T) {
 	tp.mu.Lock()
 	tp.reflect = stranger
 	tp.mu.Unlock()
-	waitFor(t, "A to refuse a thousand of its own datagrams", 15*time.Second, func() bool {
+	testutil.WaitFor(t, "A to refuse a thousand of its own datagrams", 15*time.Second, func() bool {
 		return a.d.Status().RX.Invalid["reflected"] >= 1000
 	})
 	tp.mu.Lock()
@@ -120,7 +121,7 @@ func TestReplayAttack(t *testing.T) {
 		st0 := e.d.Status()
 		replay0, unknown0 := st0.RX.Invalid["replay"], st0.RX.Invalid["unknown-session"]
 		replayFrom(stranger, dst, rec)
-		waitFor(t, name+": the replays refused", 10*time.Second, func() bool {
+		testutil.WaitFor(t, name+": the replays refused", 10*time.Second, func() bool {
 			st := e.d.Status()
 			return st.RX.Invalid["replay"]-replay0+st.RX.Invalid["unknown-session"]-unknown0 >= uint64(len(rec))
 		})
@@ -226,7 +227,7 @@ func TestFloodRestart(t *testing.T) {
 	tp.mu.Unlock()
 	f := flood(t, a.cfg.Listen, rec, 16)
 	defer f.halt()
-	waitFor(t, "the flood to be refused", 5*time.Second, func() bool { return a.d.Status().RX.PacketsInvalid > 2000 })
+	testutil.WaitFor(t, "the flood to be refused", 5*time.Second, func() bool { return a.d.Status().RX.PacketsInvalid > 2000 })
 
 	b.stop(t)
 	shownA := len(a.sink.Frames())
@@ -341,7 +342,7 @@ func TestRekeyCall(t *testing.T) {
 	ca.Transport.MaxDelay, cb.Transport.MaxDelay = time.Second, time.Second // a loaded machine must not make frames late
 	a := start(t, "A", ca, fake.NewSource(30, 80, 8000), nil, daemon.RekeyAfter(time.Second))
 	b := start(t, "B", cb, nil, fake.NewSink(), daemon.RekeyAfter(time.Second))
-	waitFor(t, "five rekeys on both sides", 15*time.Second, func() bool {
+	testutil.WaitFor(t, "five rekeys on both sides", 15*time.Second, func() bool {
 		sa, sb := a.d.Status(), b.d.Status()
 		return len(b.sink.Frames()) > 0 && sa.Handshake.KeyEpoch >= 6 && sb.Handshake.KeyEpoch >= 6
 	})

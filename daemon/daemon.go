@@ -24,6 +24,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/daemon/udp"
@@ -35,7 +36,7 @@ import (
 type Source interface {
 	// Next blocks until the next frame is due and returns it, its bytes
 	// appended to dst[:0]. It returns ctx.Err() once ctx is done.
-	Next(ctx context.Context, dst []byte) (Captured, error)
+	Next(ctx context.Context, dst []byte) (media.Frame, error)
 	SetQuality(q int) // safe for concurrent use
 	SetFPS(fps int)   // safe for concurrent use
 	// SetSize sets the size of the frames, from the next frame on; 0, 0
@@ -48,67 +49,20 @@ type Source interface {
 	// RequestKeyframe makes the next frame a keyframe (a recovery point for
 	// a receiver that lost frames or just joined). Safe for concurrent use.
 	RequestKeyframe()
-	Status() SourceStatus
-}
-
-// Captured is one encoded frame from a Source.
-type Captured struct {
-	Data  []byte
-	Media packetizer.Media // the codec, and whether Data is a keyframe or starts a refresh wave
-	Time  time.Time        // when the image was grabbed (wall clock)
-}
-
-// SourceStatus is what status shows about the source.
-type SourceStatus struct {
-	Kind       string  `json:"kind"`
-	Width      int     `json:"width"`
-	Height     int     `json:"height"`
-	FPS        float64 `json:"fps"` // measured
-	Quality    int     `json:"quality"`
-	Frames     uint64  `json:"frames"`
-	Dropped    uint64  `json:"dropped"` // skipped because capture or sending fell behind
-	EncodeMs   float64 `json:"encode_ms"`
-	Codec      string  `json:"codec"`
-	BitrateBps int     `json:"bitrate_bps,omitempty"` // H.264 target
-	Keyframes  uint64  `json:"keyframes"`             // H.264 IDRs: the first frame, requests, size changes
-	Note       string  `json:"note,omitempty"`
-	Configured int     `json:"fps_configured"`
+	Status() media.SourceStatus
 }
 
 // Sink takes decoded-to-be frames; it must never block.
 type Sink interface {
 	// Show hands a frame over; the sink copies what it keeps. Safe for
 	// concurrent use.
-	Show(f Shown)
+	Show(f media.Received)
 	// Breaks counts the frames the sink found it could not use (one did not
 	// decode, or it fell behind the H.264 stream): the daemon then treats
 	// the chain as broken and asks the sender for a recovery point. Safe for
 	// concurrent use.
 	Breaks() uint64
-	Status() SinkStatus
-}
-
-// Shown is a received frame handed to a Sink.
-type Shown struct {
-	Data     []byte // the picture, without the media prefix
-	Codec    packetizer.Codec
-	Use      packetizer.Use // show, decode only, or skip: see packetizer.Chain
-	Start    uint32         // the frame the chain starts at (packetizer.Chain.Next)
-	ID       uint32
-	Captured time.Time     // the sender's capture time, on this host's clock
-	Latency  time.Duration // capture to complete, one way
-}
-
-// SinkStatus is what status shows about the sink.
-type SinkStatus struct {
-	Kind         string  `json:"kind"`
-	State        string  `json:"state"`
-	Shown        uint64  `json:"shown"`
-	Skipped      uint64  `json:"skipped"` // replaced by a newer frame before shown
-	DecodeErrors uint64  `json:"decode_errors"`
-	DecodeMs     float64 `json:"decode_ms"`
-	Held         uint64  `json:"held"`            // H.264 frames not shown after the sink itself lost one (a decode error, falling behind)
-	Bytes        uint64  `json:"bytes,omitempty"` // sink "discard": bytes of the frames it took (and dropped undecoded)
+	Status() media.SinkStatus
 }
 
 // Options are what New needs.

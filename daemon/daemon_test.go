@@ -115,14 +115,6 @@ func (e *endpoint) stop(t testing.TB) {
 	}
 }
 
-// waitFor is testutil.WaitFor under the name security_test.go and
-// adapt_e2e_test.go (other branches' work) still call; it goes once they
-// call testutil.WaitFor.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	testutil.WaitFor(t, what, limit, cond)
-}
-
 // checkFrames verifies a sink's frames: intact, in increasing order.
 func checkFrames(t *testing.T, name string, frames []fake.Frame) {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -26,7 +27,7 @@ type checkSink struct {
 	broken int
 }
 
-func (s *checkSink) Show(f Shown) {
+func (s *checkSink) Show(f media.Received) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.shown++
@@ -36,8 +37,8 @@ func (s *checkSink) Show(f Shown) {
 	}
 }
 
-func (s *checkSink) Status() SinkStatus { return SinkStatus{} }
-func (s *checkSink) Breaks() uint64     { return 0 }
+func (s *checkSink) Status() media.SinkStatus { return media.SinkStatus{} }
+func (s *checkSink) Breaks() uint64           { return 0 }
 
 // selfChecking is a frame as the sender packetizes it: a JPEG media prefix,
 // then n bytes and their CRC-32.

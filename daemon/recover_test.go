@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -74,7 +75,7 @@ func TestRecoverAfterLoss(t *testing.T) {
 	a := start(t, "A", testConfig(t, pa, relay.addr()), src, nil)
 	b := start(t, "B", testConfig(t, pb, relay.addr()), nil, sink)
 
-	waitFor(t, "frames after the last loss to show again", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "frames after the last loss to show again", 20*time.Second, func() bool {
 		for _, f := range sink.Frames() {
 			if f.ID > 46 && f.Use == packetizer.UseShow && f.Start > 46 {
 				return true
@@ -139,12 +140,12 @@ func TestRecoverAfterSinkBreak(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, "a frame to show", 10*time.Second, func() bool { return shownAfter(0) })
+	testutil.WaitFor(t, "a frame to show", 10*time.Second, func() bool { return shownAfter(0) })
 	keys := src.Keyframes()
 	sink.Break()
 	breakAt := sink.Frames()[len(sink.Frames())-1].ID
-	waitFor(t, "a keyframe after the sink's break", 10*time.Second, func() bool { return src.Keyframes() > keys })
-	waitFor(t, "frames to show again", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "a keyframe after the sink's break", 10*time.Second, func() bool { return src.Keyframes() > keys })
+	testutil.WaitFor(t, "frames to show again", 10*time.Second, func() bool {
 		for _, f := range sink.Frames() {
 			if f.ID > breakAt && f.Use == packetizer.UseShow && f.Start > breakAt {
 				return true

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -235,5 +236,5 @@ func (d *Daemon) deliver(f packetizer.Frame, now time.Time) {
 	if !ok {
 		return
 	}
-	d.sink.Show(Shown{Data: pic, Codec: m.Codec, Use: use, Start: start, ID: f.ID, Captured: captured, Latency: lat})
+	d.sink.Show(media.Received{Data: pic, Codec: m.Codec, Use: use, Start: start, ID: f.ID, Captured: captured, Latency: lat})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/fec"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Reload applies a new configuration while running. What can change without
@@ -77,7 +78,7 @@ func (d *Daemon) Reload(ctx context.Context, next *config.Config) error {
 			d.src.SetQuality(applied.Capture.Quality)
 			d.src.SetFPS(applied.Capture.FPS)
 		}
-	} else if d.src != nil && applied.Capture.Codec != "jpeg" {
+	} else if d.src != nil && applied.Capture.Codec != packetizer.CodecJPEG {
 		// The H.264 ladder steps sizes and rates only; the JPEG quality
 		// (which H.264 does not use) is the source's own.
 		d.src.SetQuality(applied.Capture.Quality)

@@ -14,6 +14,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/fake"
 	"github.com/vstreamd/vstreamd/daemon/session"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // writeKey writes a key file (mode 0600) and returns its path.
@@ -62,7 +63,7 @@ func TestEncryptedCall(t *testing.T) {
 	} else if h := st.Handshake; h == nil || h.KeyEpoch == 0 || h.Handshakes == 0 || h.LastRekeySeconds < 0 {
 		t.Errorf("status: handshake figures %+v", h)
 	}
-	waitFor(t, "both ends to count the same handshakes", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "both ends to count the same handshakes", 5*time.Second, func() bool {
 		return a.d.Status().Handshake.Handshakes == b.d.Status().Handshake.Handshakes
 	})
 }
@@ -71,13 +72,13 @@ func TestWrongKey(t *testing.T) {
 	pa, pb := freePort(t), freePort(t)
 	a := start(t, "A", secureConfig(t, pa, pb, writeKey(t, newKey(t))), fake.NewSource(30, 80, 5000), fake.NewSink())
 	b := start(t, "B", secureConfig(t, pb, pa, writeKey(t, newKey(t))), fake.NewSource(30, 80, 5000), fake.NewSink())
-	waitFor(t, "both sides to report auth-failed", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "both sides to report auth-failed", 5*time.Second, func() bool {
 		return a.d.Status().State == daemon.StateAuthFailed && b.d.Status().State == daemon.StateAuthFailed
 	})
 	// Evidence that more handshakes were tried and refused since, before
 	// asserting that nothing got through.
 	a0, b0 := a.d.Status().RX.Invalid["auth"], b.d.Status().RX.Invalid["auth"]
-	waitFor(t, "further refused handshakes on both sides", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "further refused handshakes on both sides", 5*time.Second, func() bool {
 		return a.d.Status().RX.Invalid["auth"] >= a0+2 && b.d.Status().RX.Invalid["auth"] >= b0+2
 	})
 	for _, e := range []*endpoint{a, b} {
@@ -92,7 +93,7 @@ func TestEncryptionMismatch(t *testing.T) {
 	pa, pb := freePort(t), freePort(t)
 	a := start(t, "encrypted", secureConfig(t, pa, pb, writeKey(t, newKey(t))), fake.NewSource(30, 80, 5000), fake.NewSink())
 	b := start(t, "plain", testConfig(t, pb, pa), fake.NewSource(30, 80, 5000), fake.NewSink())
-	waitFor(t, "both sides to report the mismatch", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "both sides to report the mismatch", 5*time.Second, func() bool {
 		return a.d.Status().State == daemon.StateEncryptionMismatch && b.d.Status().State == daemon.StateEncryptionMismatch
 	})
 	as, bs := a.d.Status(), b.d.Status()
@@ -227,7 +228,7 @@ func TestReplayTamperRoam(t *testing.T) {
 		_, _ = tp.b.WriteToUDPAddrPort(d, pb)
 		flipped++
 	}
-	waitFor(t, "tampered datagrams refused", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "tampered datagrams refused", 5*time.Second, func() bool {
 		st := b.d.Status().RX
 		return st.Invalid["auth"]+st.Invalid["replay"]+st.Invalid["unknown-session"]+st.Invalid["rate-limited"]-authBefore >= uint64(flipped)
 	})
@@ -251,7 +252,7 @@ func TestReplayTamperRoam(t *testing.T) {
 	for _, d := range rec[:100] {
 		_, _ = stranger.WriteToUDPAddrPort(d, pb) // replays: authentic but old
 	}
-	waitFor(t, "the stranger's replays refused", 5*time.Second, func() bool { return refusedNow()-r0 >= 100 })
+	testutil.WaitFor(t, "the stranger's replays refused", 5*time.Second, func() bool { return refusedNow()-r0 >= 100 })
 	if st := b.d.Status(); st.PeerMoves != 0 || st.PeerAddr != addr(tp.b).String() {
 		t.Fatalf("replays from a stranger moved the peer: moves %d, peer %s", st.PeerMoves, st.PeerAddr)
 	}
@@ -260,7 +261,7 @@ func TestReplayTamperRoam(t *testing.T) {
 	tp.mu.Lock()
 	tp.viaB = stranger
 	tp.mu.Unlock()
-	waitFor(t, "B to follow the peer to its new address", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "B to follow the peer to its new address", 5*time.Second, func() bool {
 		st := b.d.Status()
 		return st.PeerMoves == 1 && st.PeerAddr == addr(stranger).String()
 	})

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -65,7 +66,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		}
 		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
 		free <- f.Data[:0]
-		info, err := d.pk.PacketizeTo(frame, f.Time.UnixNano(), out)
+		info, err := d.pk.PacketizeTo(frame, f.Captured.UnixNano(), out)
 		out.flush()
 		if err != nil {
 			d.log.Debug("frame not sent", "bytes", len(frame), "err", err)
@@ -79,7 +80,7 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 
 // captured is a frame, or the error that stopped the source.
 type captured struct {
-	f   Captured
+	f   media.Frame
 	err error
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -55,11 +56,11 @@ type TXStatus struct {
 	// RecoverRequests counts the peer's requests for a recovery point;
 	// KeyframesForced those answered with a keyframe (the rest were already
 	// answered by one on its way).
-	RecoverRequests uint64        `json:"recover_requests"`
-	KeyframesForced uint64        `json:"keyframes_forced"`
-	Source          *SourceStatus `json:"source,omitempty"`
-	PeerReport      *PeerReport   `json:"peer_report,omitempty"`
-	Adapt           *AdaptStatus  `json:"adapt,omitempty"` // the adaptation; nil when off
+	RecoverRequests uint64              `json:"recover_requests"`
+	KeyframesForced uint64              `json:"keyframes_forced"`
+	Source          *media.SourceStatus `json:"source,omitempty"`
+	PeerReport      *PeerReport         `json:"peer_report,omitempty"`
+	Adapt           *AdaptStatus        `json:"adapt,omitempty"` // the adaptation; nil when off
 }
 
 // FrameCounts are the outcomes of a stream's frames at the receiver. Every
@@ -120,12 +121,12 @@ type RXStatus struct {
 	// long the last such freeze lasted, RecoverRequests the requests for a
 	// recovery point sent to the peer, and BadMedia the frames dropped for a
 	// malformed media prefix.
-	FramesFrozen    uint64      `json:"frames_frozen"`
-	Recoveries      uint64      `json:"recoveries"`
-	LastFreezeMs    float64     `json:"last_freeze_ms"`
-	RecoverRequests uint64      `json:"recover_requests"`
-	BadMedia        uint64      `json:"bad_media"`
-	Sink            *SinkStatus `json:"sink,omitempty"`
+	FramesFrozen    uint64            `json:"frames_frozen"`
+	Recoveries      uint64            `json:"recoveries"`
+	LastFreezeMs    float64           `json:"last_freeze_ms"`
+	RecoverRequests uint64            `json:"recover_requests"`
+	BadMedia        uint64            `json:"bad_media"`
+	Sink            *media.SinkStatus `json:"sink,omitempty"`
 }
 
 // Status returns the daemon's current status. Safe for concurrent use.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -18,7 +19,7 @@ import (
 // second, which a slow machine only lowers.
 func TestIdleReceiveLoopSleeps(t *testing.T) {
 	b := start(t, "B", testConfig(t, freePort(t), freePort(t)), nil, fake.NewSink())
-	waitFor(t, "the receive loop to run", 5*time.Second, func() bool { return b.d.Status().RX.Wakeups > 0 })
+	testutil.WaitFor(t, "the receive loop to run", 5*time.Second, func() bool { return b.d.Status().RX.Wakeups > 0 })
 	r0, t0 := b.d.Status().RX.Wakeups, time.Now()
 	time.Sleep(time.Second) // the window the calls are counted over
 	r1, elapsed := b.d.Status().RX.Wakeups, time.Since(t0)
@@ -40,7 +41,7 @@ func TestFrameExpiresWithoutDatagrams(t *testing.T) {
 	r := newCutRelay(t, pa, pb)
 	start(t, "A", testConfig(t, pa, addr(r.a)), fake.NewSource(30, 80, 8000), nil)
 	b := start(t, "B", testConfig(t, pb, addr(r.b)), nil, fake.NewSink())
-	waitFor(t, "frames to be delivered and then one left incomplete", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "frames to be delivered and then one left incomplete", 10*time.Second, func() bool {
 		st := b.d.Status()
 		return st.RX.FramesDelivered >= 5 && st.RX.FramesIncomplete >= 1
 	})

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/capture/capturetest"
 )
 
 // BenchmarkDecode measures Decode (header checks and IMDecode) of pattern
@@ -76,7 +77,7 @@ func BenchmarkH264Decode(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sum += psnr(b, c.ref[i%n], img)
+			sum += capturetest.PSNR(b, c.ref[i%n], img)
 			img.Close()
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")
@@ -89,7 +90,7 @@ func BenchmarkH264Decode(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sum += psnr(b, c.ref[i%n], img)
+			sum += capturetest.PSNR(b, c.ref[i%n], img)
 			img.Close()
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")

@@ -1,12 +1,16 @@
 package display
 
-import "time"
+import (
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
+)
 
 // discard counts f as shown and drops it: no copy, no decoding. It keeps
 // the measurements Stats gives of shown frames (rate, last id and
 // latency); the size of the picture is unknown, since nothing is decoded.
 // After Close, frames are counted as dropped, as with the other sinks.
-func (s *Sink) discard(f Frame) {
+func (s *Sink) discard(f media.Received) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {

@@ -11,12 +11,13 @@
 // before them, so they wait in a short queue and every one is decoded, in
 // order; only the newest decoded one is shown (see h264sink.go). A frame
 // whose reference chain is broken is never decoded or shown: the daemon
-// says which (Frame.Use), and the sink holds frames itself after losing
+// says which (media.Received.Use), and the sink holds frames itself after losing
 // one of the chain.
 //
-// Kinds of sink:
+// Kinds of sink (media.SinkKind, declared in daemon/media with the other
+// types the daemon and this package exchange):
 //
-//   - Window: a GoCV (highgui, Qt) window titled Config.Title, optionally
+//   - SinkWindow: a GoCV (highgui, Qt) window titled Config.Title, optionally
 //     with fps and latency drawn over the picture. Pressing q or Esc in it,
 //     or closing it, stops the sink: the window goes away, State becomes
 //     StateClosedByUser, one line is logged, Done is closed, and later
@@ -27,20 +28,20 @@
 //     ends the process if the X server goes away while a window is open.
 //     WaitKey is global to highgui, so one window per process is assumed: a
 //     q typed into one of two windows may stop the other.
-//   - Record: writes every frame it takes to Config.Path, in the codec it
+//   - SinkRecord: writes every frame it takes to Config.Path, in the codec it
 //     arrives in. JPEG: a path ending in ".avi" (or ".mkv") gets MJPG
 //     through gocv.VideoWriter; a path ending in "/" or naming a directory
 //     gets a JPEG sequence frame-000001.jpg, ... (the received bytes, not
 //     re-encoded). H.264: the access units as received (no re-encoding) in
 //     the container the name says, ".mkv" (Matroska), ".mp4" or ".avi",
 //     or in a directory as stream.h264.
-//   - Null: decodes and drops, for headless endpoints and benchmarks.
-//   - Discard: counts the frames and their bytes and drops them without
-//     decoding (or copying), so that a receiver's CPU is the transport's
-//     alone: for benchmarks, and a relay that only measures.
-//   - None: a send-only endpoint; Show only counts.
+//   - SinkNull: decodes and drops, for headless endpoints and benchmarks.
+//   - SinkDiscard: counts the frames and their bytes and drops them
+//     without decoding (or copying), so that a receiver's CPU is the
+//     transport's alone: for benchmarks, and a receiver that only measures.
+//   - SinkNone: a send-only endpoint; Show only counts.
 //
-// Frames that do not decode are counted in Stats.DecodeErrors and skipped;
+// Frames that do not decode are counted in Status().DecodeErrors and skipped;
 // the first one is logged.
 package display
 
@@ -51,43 +52,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/vstreamd/vstreamd/packetizer"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
-
-// Kind selects a frame sink.
-type Kind int
-
-// The kinds of sink. The zero Kind is invalid.
-const (
-	Window  Kind = iota + 1 // a GoCV window
-	Record                  // an AVI file or a JPEG sequence
-	Null                    // decode and drop
-	None                    // count and drop, without decoding
-	Discard                 // count frames and bytes, drop without decoding
-)
-
-// String returns the name used in configuration files and logs.
-func (k Kind) String() string {
-	switch k {
-	case Window:
-		return "window"
-	case Record:
-		return "record"
-	case Null:
-		return "null"
-	case None:
-		return "none"
-	case Discard:
-		return "discard"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
 
 // Config says which sink to open.
 type Config struct {
-	Kind Kind
+	Kind media.SinkKind
 	// Path is where Record writes: "name.mkv", "name.mp4" or "name.avi",
 	// or a directory (an existing one, or a path ending in "/", created if
 	// needed) for a JPEG sequence or stream.h264.
@@ -97,21 +68,7 @@ type Config struct {
 	FPS     int    // Record (AVI): the nominal rate written into the file; 30 when 0
 }
 
-// Frame is one encoded frame for Show.
-type Frame struct {
-	Data  []byte           // the JPEG or H.264 access unit; Show copies it
-	Codec packetizer.Codec // 0 is JPEG
-	// Use and Start say what the receiver's packetizer.Chain decided:
-	// whether to show the frame, only decode it, or skip it, and the frame
-	// its chain starts at. JPEG frames are always shown.
-	Use      packetizer.Use
-	Start    uint32
-	ID       uint32        // the transport's frame id
-	Captured time.Time     // the sender's capture time
-	Latency  time.Duration // the transport's one-way estimate, shown in the overlay
-}
-
-// States a sink reports in Stats.State.
+// States a sink reports in its Status().State.
 const (
 	StateRunning      = "running"
 	StateClosedByUser = "closed by user"
@@ -119,30 +76,6 @@ const (
 	// A sink that failed reports "failed: " and the reason.
 	statePrefixFailed = "failed: "
 )
-
-// Stats is a snapshot of a Sink's counters. Every frame given to Show ends
-// up in exactly one of Shown, Skipped, DecodeErrors, Dropped, Frozen and
-// Held, except those waiting in the hand-off or being shown at that moment.
-type Stats struct {
-	Kind         Kind
-	State        string
-	Received     uint64 // Show calls
-	Shown        uint64 // decoded and shown or written
-	Skipped      uint64 // replaced by a newer frame before the sink took it
-	DecodeErrors uint64 // taken but not decodable
-	Dropped      uint64 // given after the sink had stopped, or lost with it
-	Frozen       uint64 // H.264: not shown, as the daemon said (Use): their chain was broken
-	Held         uint64 // H.264: not shown because the sink itself lost a frame of their chain
-	Breaks       uint64 // H.264: times the sink lost a frame of the chain (see Sink.Breaks)
-	Bytes        uint64 // Discard: bytes of the frames shown (taken and dropped)
-	LastID       uint32 // ID of the last frame shown
-	Width        int    // size of the last frame shown
-	Height       int
-	FPS          float64       // frames shown per second, over the last 64
-	Latency      time.Duration // Latency of the last frame shown
-	DecodeLast   time.Duration
-	DecodeMean   time.Duration // over the last 64 frames
-}
 
 // ErrConfig wraps every configuration error returned by Open.
 var ErrConfig = errors.New("invalid display config")
@@ -162,11 +95,11 @@ func Open(cfg Config, log *slog.Logger) (*Sink, error) {
 		err error
 	)
 	switch cfg.Kind {
-	case Window:
+	case media.SinkWindow:
 		r, err = newWindow(cfg)
-	case Record:
+	case media.SinkRecord:
 		r, err = newRecorder(cfg)
-	case Null, None, Discard:
+	case media.SinkNull, media.SinkNone, media.SinkDiscard:
 		r = nullRenderer{}
 	default:
 		err = fmt.Errorf("display: %w: unknown sink kind %d (want window, record, null, discard or none)", ErrConfig, int(cfg.Kind))
@@ -176,7 +109,7 @@ func Open(cfg Config, log *slog.Logger) (*Sink, error) {
 	}
 	s := newSink(cfg, log, r)
 	go s.run()
-	if cfg.Kind != None {
+	if cfg.Kind != media.SinkNone {
 		log.Info("frame sink open", "path", cfg.Path, "title", cfg.Title, "overlay", cfg.Overlay)
 	}
 	return s, nil

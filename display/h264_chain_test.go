@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -36,7 +37,7 @@ func TestH264ChainAfterLoss(t *testing.T) {
 		use, _ := ch.Next(uint32(i), c.media[i])
 		if img, err := plain.decode(c.au[i]); err == nil {
 			if use == packetizer.UseSkip {
-				p := psnr(t, want, img)
+				p := capturetest.PSNR(t, want, img)
 				worstHeld = min(worstHeld, p)
 				if i == idrAt-1 {
 					beforeKey = p
@@ -50,7 +51,7 @@ func TestH264ChainAfterLoss(t *testing.T) {
 				t.Fatalf("frame %d does not decode: %v", i, err)
 			}
 			shown = append(shown, i)
-			if p := psnr(t, want, img); !math.IsInf(p, 1) {
+			if p := capturetest.PSNR(t, want, img); !math.IsInf(p, 1) {
 				t.Errorf("frame %d shown at %.1f dB against the picture without the loss, want identical", i, p)
 			}
 			img.Close()
@@ -95,7 +96,7 @@ func TestH264RefreshIsNoRecoveryPoint(t *testing.T) {
 		if i >= 30 {
 			if img, err := late.decode(c.au[i]); err == nil { // held back until the recovery point
 				if firstAt < 0 {
-					first, firstAt = psnr(t, want, img), i
+					first, firstAt = capturetest.PSNR(t, want, img), i
 				}
 				img.Close()
 			}

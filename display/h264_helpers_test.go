@@ -1,7 +1,6 @@
 package display
 
 import (
-	"math"
 	"testing"
 
 	"github.com/asticode/go-astiav"
@@ -53,21 +52,6 @@ func encodeClip(t testing.TB, w, h, n, bitrate int, idr ...int) *h264Clip {
 		c.au, c.media = append(c.au, au), append(c.media, m)
 	}
 	return c
-}
-
-// psnr returns the peak signal-to-noise ratio of b against a in dB (+Inf
-// when they are equal).
-func psnr(t testing.TB, a, b gocv.Mat) float64 {
-	t.Helper()
-	if a.Rows() != b.Rows() || a.Cols() != b.Cols() || a.Type() != b.Type() {
-		t.Fatalf("psnr: %dx%d type %v against %dx%d type %v", a.Cols(), a.Rows(), a.Type(), b.Cols(), b.Rows(), b.Type())
-	}
-	l2 := gocv.NormWithMats(a, b, gocv.NormL2)
-	mse := l2 * l2 / float64(a.Rows()*a.Cols()*a.Channels())
-	if mse == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/mse)
 }
 
 // newDecoderT opens an H.264 decoder closed when the test ends.

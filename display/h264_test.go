@@ -9,6 +9,8 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -23,7 +25,7 @@ func TestH264RoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("frame %d (%+v, %d bytes): %v", i, c.media[i], len(au), err)
 		}
-		p := psnr(t, c.ref[i], img)
+		p := capturetest.PSNR(t, c.ref[i], img)
 		img.Close()
 		worst, sum = min(worst, p), sum+p
 	}
@@ -97,18 +99,18 @@ func newScored(t testing.TB, c *h264Clip) *scored {
 	return r
 }
 
-func (r *scored) render(img *gocv.Mat, _ []byte, f Frame, _ *Stats) error {
-	r.psnr[f.ID] = psnr(r.t, r.clean[f.ID], *img)
+func (r *scored) render(img *gocv.Mat, _ []byte, f media.Received, _ *media.SinkStatus) error {
+	r.psnr[f.ID] = capturetest.PSNR(r.t, r.clean[f.ID], *img)
 	r.ids <- f.ID
 	return nil
 }
 
 // settle waits until the sink has accounted for every frame given to it.
-func settle(t testing.TB, s *Sink) Stats {
+func settle(t testing.TB, s *Sink) media.SinkStatus {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st := s.Stats()
+		st := s.Status()
 		if st.Shown+st.Skipped+st.DecodeErrors+st.Dropped+st.Frozen+st.Held == st.Received {
 			return st
 		}
@@ -126,12 +128,12 @@ func settle(t testing.TB, s *Sink) Stats {
 func TestSinkH264Chain(t *testing.T) {
 	c := encodeClip(t, 640, 360, 12, 1_000_000, 8)
 	r := newScored(t, c)
-	s := newSink(Config{Kind: Null}, nil, r)
+	s := newSink(Config{Kind: media.SinkNull}, nil, r)
 	go s.run()
 	closeT(t, s)
 	const damaged = 4
 	for i, au := range c.au {
-		f := Frame{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Start: 0}
+		f := media.Received{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Start: 0}
 		if c.media[i].Keyframe() && i > 0 {
 			f.Start = uint32(i)
 		} else if i > 8 {
@@ -166,7 +168,7 @@ func TestSinkH264Chain(t *testing.T) {
 func TestSinkH264Use(t *testing.T) {
 	c := encodeClip(t, 640, 360, 6, 1_000_000, 4)
 	r := newScored(t, c)
-	s := newSink(Config{Kind: Null}, nil, r)
+	s := newSink(Config{Kind: media.SinkNull}, nil, r)
 	go s.run()
 	closeT(t, s)
 	uses := []packetizer.Use{packetizer.UseShow, packetizer.UseShow, packetizer.UseSkip, packetizer.UseSkip, packetizer.UseShow, packetizer.UseShow}
@@ -175,7 +177,7 @@ func TestSinkH264Use(t *testing.T) {
 		if i >= 4 {
 			start = 4
 		}
-		s.Show(Frame{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Use: uses[i], Start: start})
+		s.Show(media.Received{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Use: uses[i], Start: start})
 		settle(t, s)
 	}
 	st := settle(t, s)
@@ -196,18 +198,18 @@ func TestSinkH264Use(t *testing.T) {
 // is not running: the frames queued are given up as held, the sink counts
 // a break, and only a frame that starts a chain is queued after it.
 func TestH264QueueOverflow(t *testing.T) {
-	s := newSink(Config{Kind: Null}, nil, nullRenderer{})
-	h264 := func(id, start uint32) Frame {
-		return Frame{Data: []byte{0, 0, 1, 0x41, byte(id)}, Codec: packetizer.CodecH264, ID: id, Start: start}
+	s := newSink(Config{Kind: media.SinkNull}, nil, nullRenderer{})
+	h264 := func(id, start uint32) media.Received {
+		return media.Received{Data: []byte{0, 0, 1, 0x41, byte(id)}, Codec: packetizer.CodecH264, ID: id, Start: start}
 	}
 	for id := range uint32(h264QueueLen) {
 		s.Show(h264(id, 0))
 	}
-	if st := s.Stats(); st.Held != 0 || s.Breaks() != 0 || s.hq.n != h264QueueLen {
+	if st := s.Status(); st.Held != 0 || s.Breaks() != 0 || s.hq.n != h264QueueLen {
 		t.Fatalf("queue full: held %d, breaks %d, queued %d; want 0, 0, %d", st.Held, s.Breaks(), s.hq.n, h264QueueLen)
 	}
 	s.Show(h264(h264QueueLen, 0)) // one more: the chain is lost
-	if st := s.Stats(); st.Held != h264QueueLen+1 || s.Breaks() != 1 || s.hq.n != 0 || s.breakAt != h264QueueLen {
+	if st := s.Status(); st.Held != h264QueueLen+1 || s.Breaks() != 1 || s.hq.n != 0 || s.breakAt != h264QueueLen {
 		t.Fatalf("overflow: held %d, breaks %d, queued %d, break at %d; want %d, 1, 0, %d",
 			st.Held, s.Breaks(), s.hq.n, s.breakAt, h264QueueLen+1, h264QueueLen)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -12,7 +13,7 @@ import (
 // the ones before it, so the sink cannot replace a waiting frame by a newer
 // one: it queues them (up to h264QueueLen) and decodes every one in order,
 // rendering only the newest decoded one. What the daemon says about each
-// frame's chain (Frame.Use) is followed: UseSkip frames are neither decoded
+// frame's chain (media.Received.Use) is followed: UseSkip frames are neither decoded
 // nor shown. When the sink itself loses a frame of the chain (the queue
 // overflows, or a frame does not decode) it counts a break, which the
 // daemon sees through Breaks and answers by asking the sender for a
@@ -26,12 +27,12 @@ const h264QueueLen = 8
 // h264Queue holds H.264 frames in arrival order. It is guarded by Sink.mu.
 type h264Queue struct {
 	bufs    [h264QueueLen][]byte
-	meta    [h264QueueLen]Frame
+	meta    [h264QueueLen]media.Received
 	head, n int
 }
 
 // push copies f into the queue; false when it is full.
-func (q *h264Queue) push(f Frame) bool {
+func (q *h264Queue) push(f media.Received) bool {
 	if q.n == h264QueueLen {
 		return false
 	}
@@ -45,9 +46,9 @@ func (q *h264Queue) push(f Frame) bool {
 
 // pop swaps the oldest frame's bytes into work and returns them, the frame,
 // and whether more frames wait behind it.
-func (q *h264Queue) pop(work []byte) (data []byte, f Frame, more, ok bool) {
+func (q *h264Queue) pop(work []byte) (data []byte, f media.Received, more, ok bool) {
 	if q.n == 0 {
-		return work, Frame{}, false, false
+		return work, media.Received{}, false, false
 	}
 	data, q.bufs[q.head] = q.bufs[q.head], work
 	f = q.meta[q.head]
@@ -71,7 +72,7 @@ type h264State struct {
 }
 
 // queueH264 takes an H.264 frame for the sink's goroutine; s.mu is held.
-func (s *Sink) queueH264(f Frame) {
+func (s *Sink) queueH264(f media.Received) {
 	if f.Use == packetizer.UseSkip {
 		s.frozen.Add(1)
 		return
@@ -91,7 +92,7 @@ func (s *Sink) queueH264(f Frame) {
 
 // showH264 decodes one queued H.264 frame and renders it when its chain is
 // whole and no newer frame waits. Only a render error is returned.
-func (s *Sink) showH264(data []byte, f Frame, more bool) error {
+func (s *Sink) showH264(data []byte, f media.Received, more bool) error {
 	hs := &s.h264
 	s.mu.Lock()
 	if s.breakPending {
@@ -150,5 +151,5 @@ func (s *Sink) closeH264() {
 // keeper is a renderer that keeps every decoded H.264 frame, rendered or
 // not (a recording needs the whole chain).
 type keeper interface {
-	keep(img *gocv.Mat, data []byte, f Frame) error
+	keep(img *gocv.Mat, data []byte, f media.Received) error
 }

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -27,14 +27,7 @@ func (g *gate) decode(data []byte, id uint32) (gocv.Mat, error) {
 // expect waits until the sink starts decoding frame id.
 func (g *gate) expect(t *testing.T, id uint32) {
 	t.Helper()
-	select {
-	case got := <-g.entered:
-		if got != id {
-			t.Fatalf("sink took frame %d, want %d", got, id)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("sink did not take frame %d", id)
-	}
+	expectID(t, g.entered, id, "took")
 }
 
 // seen records what reached the renderer: ids and the frame number in
@@ -45,7 +38,7 @@ type seen struct {
 	t         *testing.T
 }
 
-func (s *seen) render(img *gocv.Mat, _ []byte, f Frame, _ *Stats) error {
+func (s *seen) render(img *gocv.Mat, _ []byte, f media.Received, _ *media.SinkStatus) error {
 	s.ids = append(s.ids, f.ID)
 	s.seqs = append(s.seqs, seqOf(s.t, *img, "rendered frame"))
 	return nil
@@ -54,7 +47,7 @@ func (s *seen) render(img *gocv.Mat, _ []byte, f Frame, _ *Stats) error {
 // startGated starts a null sink with the gate as its decoder.
 func startGated(t *testing.T) (*Sink, *gate, *seen) {
 	g, r := newGate(), &seen{t: t}
-	s := newSink(Config{Kind: Null}, nil, r)
+	s := newSink(Config{Kind: media.SinkNull}, nil, r)
 	s.decode = g.decode
 	go s.run()
 	return s, g, r
@@ -71,7 +64,7 @@ func TestLatestWins(t *testing.T) {
 	for _, f := range frames[1:] {
 		s.Show(toShow(f))
 	}
-	if st := s.Stats(); st.Received != 10 || st.Skipped != 8 || st.Shown != 0 {
+	if st := s.Status(); st.Received != 10 || st.Skipped != 8 || st.Shown != 0 {
 		t.Errorf("while busy: Received %d, Skipped %d, Shown %d; want 10, 8, 0", st.Received, st.Skipped, st.Shown)
 	}
 	g.release <- struct{}{}
@@ -88,7 +81,7 @@ func TestLatestWins(t *testing.T) {
 	if len(r.seqs) != 2 || r.seqs[1] != want[1] {
 		t.Errorf("rendered pictures show frames %v, want %v: the slot's data and id disagree", r.seqs, want)
 	}
-	st := s.Stats()
+	st := s.Status()
 	if st.Received != 10 || st.Shown != 2 || st.Skipped != 8 || st.DecodeErrors != 0 || st.Dropped != 0 {
 		t.Errorf("Stats: Received %d Shown %d Skipped %d DecodeErrors %d Dropped %d; want 10 2 8 0 0",
 			st.Received, st.Shown, st.Skipped, st.DecodeErrors, st.Dropped)
@@ -106,7 +99,7 @@ func TestDecodeErrorSkipped(t *testing.T) {
 
 	s.Show(toShow(frames[0]))
 	g.expect(t, uint32(frames[0].Seq))
-	bad := Frame{Data: []byte{0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x04, 'h', 'i', 0xFF, 0xD9}, ID: 1000}
+	bad := media.Received{Data: []byte{0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x04, 'h', 'i', 0xFF, 0xD9}, ID: 1000}
 	s.Show(bad)
 	g.release <- struct{}{}
 	g.expect(t, bad.ID)
@@ -117,7 +110,7 @@ func TestDecodeErrorSkipped(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st := s.Stats()
+	st := s.Status()
 	if st.Received != 3 || st.Shown != 2 || st.DecodeErrors != 1 || st.Skipped != 0 {
 		t.Errorf("Stats: Received %d Shown %d DecodeErrors %d Skipped %d; want 3 2 1 0", st.Received, st.Shown, st.DecodeErrors, st.Skipped)
 	}
@@ -131,7 +124,7 @@ func TestDecodeErrorSkipped(t *testing.T) {
 // Run it with -race.
 func TestShowConcurrent(t *testing.T) {
 	frames := patternFrames(t, 160, 120, 50, 4)
-	s, err := Open(Config{Kind: Null}, nil)
+	s, err := Open(Config{Kind: media.SinkNull}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +140,7 @@ func TestShowConcurrent(t *testing.T) {
 					f.Data = []byte("garbage")
 				}
 				s.Show(f)
-				_ = s.Stats()
+				_ = s.Status()
 			}
 		}()
 	}
@@ -156,7 +149,7 @@ func TestShowConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Show(toShow(frames[0])) // after Close: dropped
-	st := s.Stats()
+	st := s.Status()
 	total := st.Shown + st.Skipped + st.DecodeErrors + st.Dropped
 	if st.Received != senders*each+1 || total != st.Received {
 		t.Errorf("Received %d = Shown %d + Skipped %d + DecodeErrors %d + Dropped %d = %d; want %d both",
@@ -168,13 +161,13 @@ func TestShowConcurrent(t *testing.T) {
 }
 
 func TestNoneSink(t *testing.T) {
-	s, err := Open(Config{Kind: None}, nil)
+	s, err := Open(Config{Kind: media.SinkNone}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeT(t, s)
-	s.Show(Frame{Data: []byte("anything"), ID: 1})
-	if st := s.Stats(); st.Received != 1 || st.Dropped != 1 || st.Shown != 0 || st.DecodeErrors != 0 || st.State != StateRunning {
+	s.Show(media.Received{Data: []byte("anything"), ID: 1})
+	if st := s.Status(); st.Received != 1 || st.Dropped != 1 || st.Shown != 0 || st.DecodeErrors != 0 || st.State != StateRunning {
 		t.Errorf("none sink Stats = %+v, want 1 received and dropped, running", st)
 	}
 }
@@ -187,9 +180,9 @@ func TestOpenErrors(t *testing.T) {
 		want string
 	}{
 		{"no kind", Config{}, "unknown sink kind 0"},
-		{"record without path", Config{Kind: Record}, "record needs a path"},
-		{"record to mov", Config{Kind: Record, Path: dir + "/out.mov"}, "want a name ending in .avi, .mkv or .mp4"},
-		{"record into a missing directory", Config{Kind: Record, Path: dir + "/nope/out.avi"}, "record " + dir + "/nope/out.avi"},
+		{"record without path", Config{Kind: media.SinkRecord}, "record needs a path"},
+		{"record to mov", Config{Kind: media.SinkRecord, Path: dir + "/out.mov"}, "want a name ending in .avi, .mkv or .mp4"},
+		{"record into a missing directory", Config{Kind: media.SinkRecord, Path: dir + "/nope/out.avi"}, "record " + dir + "/nope/out.avi"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(tc.cfg, nil)

@@ -3,24 +3,20 @@
 package display
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
-	"gocv.io/x/gocv"
+	"github.com/vstreamd/vstreamd/capture/capturetest"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
-// TestMatProfile counts live Mats exactly with GoCV's MatProfile, which
-// exists only in builds with the matprofile tag:
-//
-//	go test -tags matprofile -run TestMatProfile ./display/
-//
-// Decoding, decode errors and the null and record sinks must release every
-// Mat they make.
+// TestMatProfile: decoding, decode errors and the null and record sinks
+// release every Mat they make (capturetest.LiveMats counts them exactly,
+// in builds with the matprofile tag).
 func TestMatProfile(t *testing.T) {
 	frames := patternFrames(t, 640, 480, 70, 20)
 	bad := badHuffman(frames[0].Data)
-	base := gocv.MatProfile.Count()
+	base := capturetest.LiveMats()
 	for range 50 {
 		if img, err := Decode(frames[0].Data); err == nil {
 			img.Close()
@@ -29,13 +25,11 @@ func TestMatProfile(t *testing.T) {
 			t.Fatal("bad frame decoded")
 		}
 	}
-	if got := gocv.MatProfile.Count(); got != base {
-		t.Errorf("%d Mats live after decoding, want %d", got, base)
-	}
+	capturetest.CheckMats(t, base, "50 decodes of a good and a bad frame")
 	for _, cfg := range []Config{
-		{Kind: Null},
-		{Kind: Record, Path: filepath.Join(t.TempDir(), "out.avi")},
-		{Kind: Record, Path: t.TempDir()},
+		{Kind: media.SinkNull},
+		{Kind: media.SinkRecord, Path: filepath.Join(t.TempDir(), "out.avi")},
+		{Kind: media.SinkRecord, Path: t.TempDir()},
 	} {
 		s, err := Open(cfg, nil)
 		if err != nil {
@@ -43,15 +37,11 @@ func TestMatProfile(t *testing.T) {
 		}
 		for _, f := range frames {
 			s.Show(toShow(f))
-			s.Show(Frame{Data: bad, ID: 1 << 31})
+			s.Show(media.Received{Data: bad, ID: 1 << 31})
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got := gocv.MatProfile.Count(); got != base {
-			var b bytes.Buffer
-			gocv.MatProfile.WriteTo(&b, 1)
-			t.Errorf("%s sink: %d Mats live after Close, want %d; made at:\n%s", cfg.Kind, got, base, b.String())
-		}
+		capturetest.CheckMats(t, base, cfg.Kind.String()+" sink, closed")
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
@@ -23,16 +23,16 @@ func badHuffman(f []byte) []byte {
 
 // sinkWorkload pushes frames through null and record sinks, one at a
 // time so that every frame is decoded, and opens and closes sinks.
-func sinkWorkload(t testing.TB, frames []capture.Frame, dir string, rounds int) {
+func sinkWorkload(t testing.TB, frames []media.Frame, dir string, rounds int) {
 	t.Helper()
 	bad := badHuffman(frames[0].Data)
 	for round := range rounds {
 		for _, cfg := range []Config{
-			{Kind: Null},
-			{Kind: Record, Path: filepath.Join(dir, "r"+strconv.Itoa(round)+".avi")},
+			{Kind: media.SinkNull},
+			{Kind: media.SinkRecord, Path: filepath.Join(dir, "r"+strconv.Itoa(round)+".avi")},
 		} {
 			var r renderer = nullRenderer{}
-			if cfg.Kind == Record {
+			if cfg.Kind == media.SinkRecord {
 				rec, err := newRecorder(cfg)
 				if err != nil {
 					t.Fatal(err)
@@ -45,7 +45,7 @@ func sinkWorkload(t testing.TB, frames []capture.Frame, dir string, rounds int) 
 			for _, f := range frames {
 				s.Show(toShow(f))
 				w.wait(t, uint32(f.Seq))
-				s.Show(Frame{Data: bad, ID: 1 << 31}) // fails to decode; the next Show may skip it
+				s.Show(media.Received{Data: bad, ID: 1 << 31}) // fails to decode; the next Show may skip it
 			}
 			if err := s.Close(); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -47,7 +48,7 @@ func newRecorder(cfg Config) (*recorder, error) {
 	return &recorder{path: cfg.Path, dir: dir, fps: fps, scaled: gocv.NewMat()}, nil
 }
 
-func (r *recorder) render(img *gocv.Mat, data []byte, f Frame, _ *Stats) error {
+func (r *recorder) render(img *gocv.Mat, data []byte, f media.Received, _ *media.SinkStatus) error {
 	if f.Codec == packetizer.CodecH264 || r.mux != nil || r.h264 != nil {
 		return nil // H.264 frames are written by keep; a JPEG into an H.264 recording is not
 	}
@@ -77,7 +78,7 @@ func (r *recorder) render(img *gocv.Mat, data []byte, f Frame, _ *Stats) error {
 }
 
 // keep writes an H.264 frame the sink decoded, shown or not.
-func (r *recorder) keep(img *gocv.Mat, data []byte, f Frame) error {
+func (r *recorder) keep(img *gocv.Mat, data []byte, f media.Received) error {
 	if r.vw != nil || (r.dir && r.n > 0) {
 		return nil // a JPEG recording
 	}

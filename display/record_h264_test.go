@@ -9,6 +9,8 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/capture/capturetest"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -22,11 +24,11 @@ func TestRecordH264(t *testing.T) {
 	// Frames 0..2 are before the first keyframe the sink sees (joined
 	// late: the daemon says skip); 6 is damaged, so 7..9 are held until
 	// the keyframe at 10.
-	frames := func() []Frame {
-		var out []Frame
+	frames := func() []media.Received {
+		var out []media.Received
 		base := time.Now()
 		for i, au := range c.au {
-			f := Frame{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Captured: base.Add(time.Duration(i) * time.Second / 30)}
+			f := media.Received{Data: au, Codec: packetizer.CodecH264, ID: uint32(i), Captured: base.Add(time.Duration(i) * time.Second / 30)}
 			switch {
 			case i < 3:
 				f.Use = packetizer.UseSkip
@@ -45,11 +47,11 @@ func TestRecordH264(t *testing.T) {
 	want := []int{3, 4, 5, 10, 11, 12, 13, 14, 15}
 	dir := t.TempDir()
 	for _, path := range []string{filepath.Join(dir, "call.mkv"), filepath.Join(dir, "call.mp4"), filepath.Join(dir, "seq") + "/"} {
-		r, err := newRecorder(Config{Kind: Record, Path: path})
+		r, err := newRecorder(Config{Kind: media.SinkRecord, Path: path})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := newSink(Config{Kind: Record}, nil, r)
+		s := newSink(Config{Kind: media.SinkRecord}, nil, r)
 		go s.run()
 		for _, f := range frames {
 			s.Show(f)
@@ -77,7 +79,7 @@ func TestRecordH264(t *testing.T) {
 		n := 0
 		for vc.Read(&img) && !img.Empty() {
 			if n < len(want) {
-				if p := psnr(t, c.ref[want[n]], img); p < 27 {
+				if p := capturetest.PSNR(t, c.ref[want[n]], img); p < 27 {
 					t.Errorf("%s: picture %d (frame %d) at %.1f dB against its source", file, n, want[n], p)
 				}
 			}
@@ -96,7 +98,7 @@ func TestRecordH264(t *testing.T) {
 func TestRecordJPEGMatroska(t *testing.T) {
 	const n = 5
 	path := filepath.Join(t.TempDir(), "call.mkv")
-	s, w := startRecord(t, Config{Kind: Record, Path: path, FPS: 30})
+	s, w := startRecord(t, Config{Kind: media.SinkRecord, Path: path, FPS: 30})
 	record(t, s, w, patternFrames(t, 320, 240, 80, n))
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -25,7 +25,7 @@ func startRecord(t *testing.T, cfg Config) (*Sink, *rendered) {
 }
 
 // record shows each frame and waits until the sink has written it.
-func record(t *testing.T, s *Sink, w *rendered, frames []capture.Frame) {
+func record(t *testing.T, s *Sink, w *rendered, frames []media.Frame) {
 	t.Helper()
 	for _, f := range frames {
 		s.Show(toShow(f))
@@ -41,12 +41,12 @@ func TestRecordAVI(t *testing.T) {
 	frames := patternFrames(t, 320, 240, 80, n)
 	frames = append(frames, patternFrames(t, 640, 480, 80, 1)[0]) // another size at the end
 
-	s, w := startRecord(t, Config{Kind: Record, Path: path, FPS: 25})
+	s, w := startRecord(t, Config{Kind: media.SinkRecord, Path: path, FPS: 25})
 	record(t, s, w, frames)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if st := s.Stats(); st.Shown != n+1 || st.Skipped != 0 || st.DecodeErrors != 0 {
+	if st := s.Status(); st.Shown != n+1 || st.Skipped != 0 || st.DecodeErrors != 0 {
 		t.Errorf("Stats: Shown %d, Skipped %d, DecodeErrors %d; want %d, 0, 0", st.Shown, st.Skipped, st.DecodeErrors, n+1)
 	}
 
@@ -99,7 +99,7 @@ func TestRecordJPEGSequence(t *testing.T) {
 			if dir == "" {
 				dir = tc.path
 			}
-			s, w := startRecord(t, Config{Kind: Record, Path: tc.path})
+			s, w := startRecord(t, Config{Kind: media.SinkRecord, Path: tc.path})
 			record(t, s, w, frames)
 			if err := s.Close(); err != nil {
 				t.Fatal(err)

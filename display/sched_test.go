@@ -6,6 +6,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sched"
 )
 
@@ -15,7 +16,7 @@ type niceRenderer struct {
 	nice chan int
 }
 
-func (r niceRenderer) render(*gocv.Mat, []byte, Frame, *Stats) error {
+func (r niceRenderer) render(*gocv.Mat, []byte, media.Received, *media.SinkStatus) error {
 	n, _ := sched.Nice()
 	r.nice <- n
 	return nil
@@ -28,7 +29,7 @@ func TestSinkRunsInBackground(t *testing.T) {
 		t.Skip("thread priorities are Linux's")
 	}
 	r := niceRenderer{nice: make(chan int, 1)}
-	s := newSink(Config{Kind: Null}, nil, r)
+	s := newSink(Config{Kind: media.SinkNull}, nil, r)
 	go s.run()
 	closeT(t, s)
 	s.Show(toShow(patternFrames(t, 320, 180, 80, 1)[0]))

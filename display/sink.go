@@ -9,6 +9,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -17,7 +18,7 @@ import (
 // called from the sink's goroutine, one at a time.
 type renderer interface {
 	// render shows or writes img, decoded from data. It may draw on img.
-	render(img *gocv.Mat, data []byte, f Frame, st *Stats) error
+	render(img *gocv.Mat, data []byte, f media.Received, st *media.SinkStatus) error
 	// pollEvery is how often poll must run while no frame comes (0: never).
 	pollEvery() time.Duration
 	// poll keeps a window responsive between frames.
@@ -30,7 +31,7 @@ type renderer interface {
 // closed it or pressed q or Esc.
 var errClosedByUser = errors.New("closed by user")
 
-// Sink is an open frame sink. Show, Stats, Done and Close are safe for
+// Sink is an open frame sink. Show, Status, Done and Close are safe for
 // concurrent use.
 type Sink struct {
 	cfg    Config
@@ -41,20 +42,21 @@ type Sink struct {
 	quit   chan struct{}                                  // closed by Close
 	done   chan struct{}                                  // closed when the goroutine has ended
 	once   sync.Once
-	pv     previewer // offers decoded frames to a live view (SetPreview)
+	pv     media.Previewer // offers decoded frames to a live view (SetPreview)
+	pvBuf  []byte          // a preview image the sink encoded; the sink's goroutine owns it
 
 	received, shown, skipped, decodeErrs, dropped atomic.Uint64
 	frozen, held, breaks                          atomic.Uint64 // H.264 chains (h264sink.go)
-	bytes                                         atomic.Uint64 // Discard (discard.go)
+	bytes                                         atomic.Uint64 // SinkDiscard (discard.go)
 
 	mu      sync.Mutex // the hand-off slot and the sink's state
 	slot    []byte
-	meta    Frame // the slot's frame, without Data
+	meta    media.Received // the slot's frame, without Data
 	full    bool
 	stopped bool
 	state   string
-	err     error // from finishing the output
-	st      Stats // measurements of shown frames (not the counters)
+	err     error            // from finishing the output
+	st      media.SinkStatus // measurements of shown frames (not the counters)
 	at      [window]time.Time
 	dec     [window]time.Duration
 	n       int
@@ -81,13 +83,13 @@ func newSink(cfg Config, log *slog.Logger, r renderer) *Sink {
 // Show hands f to the sink and returns at once. It copies f.Data into the
 // hand-off slot; a frame still waiting there is replaced and counted as
 // skipped. Safe for concurrent use; the caller keeps ownership of f.Data.
-func (s *Sink) Show(f Frame) {
+func (s *Sink) Show(f media.Received) {
 	s.received.Add(1)
 	switch s.cfg.Kind {
-	case None:
+	case media.SinkNone:
 		s.dropped.Add(1)
 		return
-	case Discard:
+	case media.SinkDiscard:
 		s.discard(f)
 		return
 	}
@@ -116,11 +118,11 @@ func (s *Sink) Show(f Frame) {
 }
 
 // take swaps the slot's frame into work, if there is one.
-func (s *Sink) take(work []byte) ([]byte, Frame, bool) {
+func (s *Sink) take(work []byte) ([]byte, media.Received, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.full {
-		return work, Frame{}, false
+		return work, media.Received{}, false
 	}
 	work, s.slot = s.slot, work
 	s.full = false
@@ -176,7 +178,7 @@ func (s *Sink) drain(work []byte) ([]byte, error) {
 			return work, err
 		}
 	}
-	var f Frame
+	var f media.Received
 	var ok bool
 	if work, f, ok = s.take(work); !ok {
 		return work, nil
@@ -186,7 +188,7 @@ func (s *Sink) drain(work []byte) ([]byte, error) {
 
 // show decodes and renders one frame. Only a render error is returned: it
 // stops the sink.
-func (s *Sink) show(data []byte, f Frame) error {
+func (s *Sink) show(data []byte, f media.Received) error {
 	start := time.Now()
 	img, err := s.decode(data, f.ID)
 	took := time.Since(start)
@@ -199,7 +201,7 @@ func (s *Sink) show(data []byte, f Frame) error {
 }
 
 // decodeFailed counts a frame that did not decode, logging the first.
-func (s *Sink) decodeFailed(f Frame, data []byte, err error) {
+func (s *Sink) decodeFailed(f media.Received, data []byte, err error) {
 	if s.decodeErrs.Add(1) == 1 {
 		s.log.Warn("frame does not decode; skipping it (further ones are counted in decode_errors, not logged)",
 			"id", f.ID, "codec", f.Codec, "bytes", len(data), "err", err)
@@ -207,8 +209,8 @@ func (s *Sink) decodeFailed(f Frame, data []byte, err error) {
 }
 
 // present renders a decoded frame and records it as shown.
-func (s *Sink) present(img *gocv.Mat, data []byte, f Frame, took time.Duration) error {
-	s.pv.offer(*img, data)
+func (s *Sink) present(img *gocv.Mat, data []byte, f media.Received, took time.Duration) error {
+	s.offerPreview(*img, data)
 	s.mu.Lock()
 	st := s.st // a copy for the overlay
 	s.mu.Unlock()
@@ -233,7 +235,7 @@ func (s *Sink) measure() {
 	for _, d := range s.dec[:n] {
 		sum += d
 	}
-	s.st.DecodeMean = sum / time.Duration(n)
+	s.st.DecodeMs = float64(sum/time.Duration(n)) / 1e6
 	s.st.FPS = 0
 	if n >= 2 {
 		first, last := s.at[(s.n-n)%window], s.at[(s.n-1)%window]
@@ -275,8 +277,8 @@ func (s *Sink) finish(state string, err error) {
 	s.mu.Unlock()
 }
 
-// Stats returns a snapshot of the counters. Safe for concurrent use.
-func (s *Sink) Stats() Stats {
+// Status returns a snapshot of the counters. Safe for concurrent use.
+func (s *Sink) Status() media.SinkStatus {
 	s.mu.Lock()
 	st := s.st
 	st.State = s.state
@@ -317,7 +319,7 @@ func (s *Sink) Close() error {
 // nullRenderer drops frames (Null) or never sees any (None).
 type nullRenderer struct{}
 
-func (nullRenderer) render(*gocv.Mat, []byte, Frame, *Stats) error { return nil }
-func (nullRenderer) pollEvery() time.Duration                      { return 0 }
-func (nullRenderer) poll() error                                   { return nil }
-func (nullRenderer) close() error                                  { return nil }
+func (nullRenderer) render(*gocv.Mat, []byte, media.Received, *media.SinkStatus) error { return nil }
+func (nullRenderer) pollEvery() time.Duration                                          { return 0 }
+func (nullRenderer) poll() error                                                       { return nil }
+func (nullRenderer) close() error                                                      { return nil }

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -61,7 +62,7 @@ func newWindow(cfg Config) (*windowRenderer, error) {
 	return w, nil
 }
 
-func (w *windowRenderer) render(img *gocv.Mat, _ []byte, f Frame, st *Stats) error {
+func (w *windowRenderer) render(img *gocv.Mat, _ []byte, f media.Received, st *media.SinkStatus) error {
 	got := image.Pt(img.Cols(), img.Rows())
 	if w.size == (image.Point{}) {
 		w.size = got
@@ -143,7 +144,7 @@ func userKey(k int) error {
 // drawOverlay writes the received size, the shown rate, the latency and
 // the frame id in the top right corner (the top left carries the test
 // pattern's frame code).
-func drawOverlay(img *gocv.Mat, received image.Point, f Frame, st *Stats) {
+func drawOverlay(img *gocv.Mat, received image.Point, f media.Received, st *media.SinkStatus) {
 	lat := "latency -"
 	if f.Latency > 0 {
 		lat = fmt.Sprintf("latency %d ms", f.Latency.Milliseconds())

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/display/internal/xvfb"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -16,7 +17,7 @@ import (
 func showsH264(t *testing.T, x *xvfb.Server) {
 	c := encodeClip(t, 640, 360, 3, 1_000_000)
 	title := fmt.Sprintf("peer %s", t.Name())
-	s, w, _ := startWindow(t, Config{Kind: Window, Title: title}, nil)
+	s, w, _ := startWindow(t, Config{Kind: media.SinkWindow, Title: title}, nil)
 	d := newDecoderT(t)
 	for i, au := range c.au {
 		want, err := d.decode(au)
@@ -28,7 +29,7 @@ func showsH264(t *testing.T, x *xvfb.Server) {
 		if !ok {
 			t.Fatalf("frame %d: no frame number in the decoded picture", i)
 		}
-		s.Show(Frame{Data: au, Codec: packetizer.CodecH264, ID: uint32(i)})
+		s.Show(media.Received{Data: au, Codec: packetizer.CodecH264, ID: uint32(i)})
 		w.wait(t, uint32(i))
 		shot, at := onScreen(t, x, want, seq)
 		crop := shot.Region(at)
@@ -39,7 +40,7 @@ func showsH264(t *testing.T, x *xvfb.Server) {
 			t.Errorf("frame %d: the window's picture is at %.1f dB against the decoded one, want it shown 1:1", i, p)
 		}
 	}
-	if st := s.Stats(); st.Shown != 3 || st.DecodeErrors != 0 {
+	if st := s.Status(); st.Shown != 3 || st.DecodeErrors != 0 {
 		t.Errorf("Stats: shown %d, decode errors %d; want 3, 0", st.Shown, st.DecodeErrors)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/display/internal/xvfb"
 	"gocv.io/x/gocv"
 )
@@ -86,8 +87,8 @@ func TestWindowChild(t *testing.T) {
 // keepsSize shows a frame, then a smaller one (the sender's adaptation
 // stepped the resolution down): the window keeps the first frame's size
 // and shows the smaller frame scaled up to it.
-func keepsSize(t *testing.T, x *xvfb.Server, big, small capture.Frame) {
-	s, w, _ := startWindow(t, Config{Kind: Window, Title: "peer " + t.Name()}, nil)
+func keepsSize(t *testing.T, x *xvfb.Server, big, small media.Frame) {
+	s, w, _ := startWindow(t, Config{Kind: media.SinkWindow, Title: "peer " + t.Name()}, nil)
 	s.Show(toShow(big))
 	w.wait(t, uint32(big.Seq))
 	small.Seq = big.Seq + 1000
@@ -136,9 +137,9 @@ func startWindow(t *testing.T, cfg Config, log *slog.Logger) (*Sink, *rendered, 
 // not blank, the frame is there pixel for pixel (with the overlay, apart
 // from its corner), it carries the right frame number, and the screen
 // changes from one frame to the next.
-func showsFrames(t *testing.T, x *xvfb.Server, frames []capture.Frame, overlay bool) {
+func showsFrames(t *testing.T, x *xvfb.Server, frames []media.Frame, overlay bool) {
 	title := fmt.Sprintf("peer %s", t.Name())
-	s, w, _ := startWindow(t, Config{Kind: Window, Title: title, Overlay: overlay}, nil)
+	s, w, _ := startWindow(t, Config{Kind: media.SinkWindow, Title: title, Overlay: overlay}, nil)
 	var prev gocv.Mat
 	for i, f := range frames[:2] {
 		s.Show(toShow(f))
@@ -176,18 +177,18 @@ func showsFrames(t *testing.T, x *xvfb.Server, frames []capture.Frame, overlay b
 		}
 		prev = shot
 	}
-	if st := s.Stats(); st.Shown != 2 || st.State != StateRunning || st.Width != 640 {
+	if st := s.Status(); st.Shown != 2 || st.State != StateRunning || st.Width != 640 {
 		t.Errorf("Stats: Shown %d, State %q, Width %d; want 2, running, 640", st.Shown, st.State, st.Width)
 	}
 }
 
 // closedByUser shows a frame, lets close close the window as a user would,
 // and checks the sink stops as documented while Show goes on working.
-func closedByUser(t *testing.T, x *xvfb.Server, frames []capture.Frame, closeIt func(title string, w *windowRenderer)) {
+func closedByUser(t *testing.T, x *xvfb.Server, frames []media.Frame, closeIt func(title string, w *windowRenderer)) {
 	title := fmt.Sprintf("peer %s", strings.ReplaceAll(t.Name(), "/", " "))
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	s, w, r := startWindow(t, Config{Kind: Window, Title: title}, log)
+	s, w, r := startWindow(t, Config{Kind: media.SinkWindow, Title: title}, log)
 	s.Show(toShow(frames[0]))
 	w.wait(t, uint32(frames[0].Seq))
 	want, err := Decode(frames[0].Data)
@@ -205,7 +206,7 @@ func closedByUser(t *testing.T, x *xvfb.Server, frames []capture.Frame, closeIt 
 		t.Fatal("the sink did not stop after the window was closed")
 	}
 	s.Show(toShow(frames[1]))
-	st := s.Stats()
+	st := s.Status()
 	if st.State != StateClosedByUser || st.Shown != 1 || st.Dropped != 1 || st.Received != 2 {
 		t.Errorf("Stats after the user closed the window: State %q, Shown %d, Dropped %d, Received %d; want %q, 1, 1, 2",
 			st.State, st.Shown, st.Dropped, st.Received, StateClosedByUser)
@@ -328,7 +329,7 @@ func TestWindowWithoutDisplay(t *testing.T) {
 		{"nonsense", "DISPLAY=nonsense"},
 	} {
 		t.Setenv("DISPLAY", tc.display)
-		s, err := Open(Config{Kind: Window, Title: "nowhere"}, nil)
+		s, err := Open(Config{Kind: media.SinkWindow, Title: "nowhere"}, nil)
 		if err == nil {
 			s.Close()
 			t.Fatalf("Open(window) with DISPLAY=%q succeeded, want an error", tc.display)

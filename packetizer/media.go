@@ -57,6 +57,17 @@ func (c Codec) String() string {
 	return fmt.Sprintf("codec(%d)", uint8(c))
 }
 
+// ParseCodec returns the codec String names: "jpeg" or "h264".
+func ParseCodec(name string) (c Codec, ok bool) {
+	switch name {
+	case "jpeg":
+		return CodecJPEG, true
+	case "h264":
+		return CodecH264, true
+	}
+	return 0, false
+}
+
 // Media flags.
 const (
 	MediaKeyframe uint8 = 1 << 0 // decodes on its own

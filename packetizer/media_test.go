@@ -108,3 +108,18 @@ func TestMediaChainAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per frame, want 0", allocs)
 	}
 }
+
+// TestParseCodec: every codec's name parses back to it, and nothing else
+// parses.
+func TestParseCodec(t *testing.T) {
+	for c := CodecJPEG; c < codecEnd; c++ {
+		if got, ok := ParseCodec(c.String()); got != c || !ok {
+			t.Errorf("ParseCodec(%q) = %v, %v; want %v, true", c, got, ok, c)
+		}
+	}
+	for _, bad := range []string{"", "JPEG", "h265", "mjpeg", Codec(0).String()} {
+		if c, ok := ParseCodec(bad); ok {
+			t.Errorf("ParseCodec(%q) = %v, true; want false", bad, c)
+		}
+	}
+}

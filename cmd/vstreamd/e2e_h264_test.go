@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // writeCodecConfig writes a config for an endpoint listening on port and
@@ -78,7 +80,7 @@ func TestH264LossEndToEnd(t *testing.T) {
 	a, b := startProc(t, "A", cfgA, sockA), startProc(t, "B", cfgB, sockB)
 
 	var sa, sb map[string]any
-	eventually(t, "both sides to recover from lost frames three times", 30*time.Second, func() bool {
+	testutil.WaitFor(t, "both sides to recover from lost frames three times", 30*time.Second, func() bool {
 		var errA, errB error
 		sa, errA = a.status(t)
 		sb, errB = b.status(t)
@@ -119,7 +121,7 @@ func TestMixedCodecsEndToEnd(t *testing.T) {
 	cfgB, sockB := writeCodecConfig(t, dir, "b", pb, pa, "h264", 0.25)
 	a, b := startProc(t, "A", cfgA, sockA), startProc(t, "B", cfgB, sockB)
 	var sa, sb map[string]any
-	eventually(t, "both sides to show 45 frames", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "both sides to show 45 frames", 20*time.Second, func() bool {
 		var errA, errB error
 		sa, errA = a.status(t)
 		sb, errB = b.status(t)

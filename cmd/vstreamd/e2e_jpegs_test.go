@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
@@ -18,7 +19,7 @@ import (
 // files' bytes in order.
 func jpegFiles(t *testing.T, n int) (string, [][]byte) {
 	t.Helper()
-	src, err := capture.Open(capture.Config{Kind: capture.Pattern, Width: 640, Height: 360, FPS: capture.MaxFPS, Quality: 60}, nil)
+	src, err := capture.Open(capture.Config{Kind: media.SourcePattern, Width: 640, Height: 360, FPS: capture.MaxFPS, Quality: 60}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -126,7 +127,7 @@ func TestFlood(t *testing.T) {
 		acc1, del1 := outcomes(sb1)
 		return acc1 - acc0, del1 - del0
 	}
-	eventually(t, "B streaming", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "B streaming", 20*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && num(s, "rx", "frames_delivered") > 30
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // chromium finds Debian's chromium. Without it the test skips, except in CI
@@ -41,7 +42,7 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	bin := chromium(t)
 	_, b, _, urlB := startWebCall(t)
-	eventually(t, "B to receive 30 frames", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "B to receive 30 frames", 20*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && num(s, "rx", "frames_delivered") >= 30
 	})

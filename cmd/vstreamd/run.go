@@ -15,9 +15,11 @@ import (
 	"github.com/vstreamd/vstreamd/capture"
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/display"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // loadConfig parses a command's only flag, -config, and loads that file;
@@ -66,16 +68,16 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 	opt := daemon.Options{Config: cfg, Logger: log, LogLevel: level, Notifier: sdnotify.New(), Version: version()}
 	var src *capture.Source
 	var snk *display.Sink
-	if cfg.Capture.Kind != config.SourceNone {
+	if cfg.Capture.Kind != media.SourceNone {
 		var err error
 		src, err = capture.Open(captureConfig(cfg), log.With("component", "capture"))
 		if err != nil {
 			return fmt.Errorf("%s: [capture] source = %q: %w", cfg.File, cfg.Capture.Source, err)
 		}
 		defer src.Close()
-		opt.Source = source{src}
+		opt.Source = src
 	}
-	if cfg.Display.Kind != config.SinkNone {
+	if cfg.Display.Kind != media.SinkNone {
 		var err error
 		snk, err = display.Open(displayConfig(cfg), log.With("component", "display"))
 		if err != nil {
@@ -86,7 +88,7 @@ func serve(cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logg
 				log.Warn("closing the display", "err", err)
 			}
 		}()
-		opt.Sink = sink{snk}
+		opt.Sink = snk
 	}
 	ws, err := openWeb(cfg, src, snk, log)
 	if err != nil {
@@ -185,10 +187,10 @@ func cmdGenkey(args []string, stdout, stderr io.Writer) int {
 
 // codecSummary says how frames are encoded, for check-config.
 func codecSummary(cfg *config.Config) string {
-	if cfg.Capture.Kind == config.SourceJPEGs {
+	if cfg.Capture.Kind == media.SourceJPEGs {
 		return "jpeg, the files as they are"
 	}
-	if cfg.Capture.Codec == "h264" {
+	if cfg.Capture.Codec == packetizer.CodecH264 {
 		return fmt.Sprintf("h264 %g Mb/s", cfg.Capture.BitrateMbps)
 	}
 	return fmt.Sprintf("jpeg q%d", cfg.Capture.Quality)

@@ -17,6 +17,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 const defaultSocket = "/run/vstreamd/vstreamd.sock"
@@ -161,7 +162,7 @@ func render(s *daemon.Status) string {
 			t.Frames, t.Packets, t.ParityPackets, t.SendCalls, t.FramesSkipped, t.FramesTooBig, t.SendErrors)
 		if src := t.Source; src != nil {
 			p("              source %s %dx%d, %.1f of %d fps, encode %.1f ms, dropped %d\n",
-				src.Kind, src.Width, src.Height, src.FPS, src.Configured, src.EncodeMs, src.Dropped)
+				src.Kind, src.Width, src.Height, src.FPS, src.ConfiguredFPS, src.EncodeMs, src.Dropped)
 			if src.Note != "" {
 				p("              (%s)\n", src.Note)
 			}
@@ -213,7 +214,7 @@ func render(s *daemon.Status) string {
 		p("              codec %s: frozen %d frames (joined mid-stream, or a frame lost), recovered %d times (last freeze %.0f ms), recovery requests %d, bad media prefix %d\n",
 			r.Codec, r.FramesFrozen, r.Recoveries, r.LastFreezeMs, r.RecoverRequests, r.BadMedia)
 	}
-	if k := r.Sink; k != nil && k.Kind == "discard" {
+	if k := r.Sink; k != nil && k.Kind == media.SinkDiscard {
 		p("              display discard: %s, %d frames discarded undecoded, %.1f MB\n", k.State, k.Shown, float64(k.Bytes)/1e6)
 	} else if k != nil {
 		p("              display %s: %s, shown %d, skipped %d, decode errors %d, held %d, decode %.1f ms\n",

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // freeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -112,7 +113,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		t.Skip("end-to-end: real processes")
 	}
 	a, b, urlA, _ := startWebCall(t)
-	eventually(t, "both sides to deliver 30 frames", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "both sides to deliver 30 frames", 20*time.Second, func() bool {
 		sa, errA := a.status(t)
 		sb, errB := b.status(t)
 		return errA == nil && errB == nil && num(sa, "rx", "frames_delivered") >= 30 && num(sb, "rx", "frames_delivered") >= 30
@@ -171,11 +172,11 @@ func TestMetricsEndToEnd(t *testing.T) {
 
 	// Values move with the call.
 	frames := value(t, m1, "vstreamd_rx_frames_total", "outcome", "delivered")
-	eventually(t, "delivered frames to grow in /metrics", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "delivered frames to grow in /metrics", 10*time.Second, func() bool {
 		return value(t, scrape(t, urlA), "vstreamd_rx_frames_total", "outcome", "delivered") >= frames+30
 	})
 	b.stopWithin(t, 2*time.Second)
-	eventually(t, "A's /metrics to show the peer lost", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "A's /metrics to show the peer lost", 10*time.Second, func() bool {
 		return value(t, scrape(t, urlA), "vstreamd_state", "state", "peer-lost") == 1
 	})
 }
@@ -187,7 +188,7 @@ func TestPreviewEndToEnd(t *testing.T) {
 		t.Skip("end-to-end: real processes")
 	}
 	_, b, _, urlB := startWebCall(t)
-	eventually(t, "B to receive 30 frames", 20*time.Second, func() bool {
+	testutil.WaitFor(t, "B to receive 30 frames", 20*time.Second, func() bool {
 		s, err := b.status(t)
 		return err == nil && num(s, "rx", "frames_delivered") >= 30
 	})

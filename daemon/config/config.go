@@ -26,10 +26,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // Config is a validated configuration.
@@ -46,85 +47,29 @@ type Config struct {
 	Log       Log
 }
 
-// SourceKind says where frames come from.
-type SourceKind int
-
-// Frame sources, from [capture] source.
-const (
-	SourceNone    SourceKind = iota // "none": receive only
-	SourceCamera                    // "camera:N" or "camera:/dev/videoN"
-	SourceFile                      // "file:PATH"
-	SourcePattern                   // "pattern": the synthetic test pattern
-	SourceJPEGs                     // "jpegs:DIR": JPEG files replayed as they are
-)
-
-func (k SourceKind) String() string {
-	switch k {
-	case SourceNone:
-		return "none"
-	case SourceCamera:
-		return "camera"
-	case SourceFile:
-		return "file"
-	case SourcePattern:
-		return "pattern"
-	case SourceJPEGs:
-		return "jpegs"
-	}
-	return "SourceKind(" + strconv.Itoa(int(k)) + ")"
-}
-
 // Capture is the [capture] table.
 type Capture struct {
-	Source  string     // as written, e.g. "camera:0"
-	Kind    SourceKind // parsed from Source
-	Device  string     // camera: "0".."N" or an absolute /dev/ path
-	Path    string     // file: the file to play; jpegs: the directory
-	Width   int        // 16..7680
-	Height  int        // 16..4320
-	FPS     int        // 1..120
-	Quality int        // JPEG quality 1..100
-	Codec   string     // "h264" or "jpeg"
+	Source  string           // as written, e.g. "camera:0"
+	Kind    media.SourceKind // parsed from Source
+	Device  string           // camera: "0".."N" or an absolute /dev/ path
+	Path    string           // file: the file to play
+	Width   int              // 16..7680
+	Height  int              // 16..4320
+	FPS     int              // 1..120
+	Quality int              // JPEG quality 1..100
+	Codec   packetizer.Codec // H.264 or JPEG
 	// BitrateMbps is the H.264 encoder's target and ceiling, Mb/s (a rate
 	// controller may lower the target); 0.1..50.
 	BitrateMbps float64
 }
 
-// SinkKind says where received frames go.
-type SinkKind int
-
-// Frame sinks, from [display] sink.
-const (
-	SinkNone    SinkKind = iota // "none": send only
-	SinkWindow                  // "window": a GoCV window
-	SinkRecord                  // "record:PATH"
-	SinkNull                    // "null": decode and discard
-	SinkDiscard                 // "discard": count frames and bytes, no decoding
-)
-
-func (k SinkKind) String() string {
-	switch k {
-	case SinkNone:
-		return "none"
-	case SinkWindow:
-		return "window"
-	case SinkRecord:
-		return "record"
-	case SinkNull:
-		return "null"
-	case SinkDiscard:
-		return "discard"
-	}
-	return "SinkKind(" + strconv.Itoa(int(k)) + ")"
-}
-
 // Display is the [display] table.
 type Display struct {
-	Sink    string   // as written, e.g. "window"
-	Kind    SinkKind // parsed from Sink
-	Path    string   // record: the file to write
-	Title   string   // window title; empty means WindowTitle's default
-	Overlay bool     // draw fps and latency on the window
+	Sink    string         // as written, e.g. "window"
+	Kind    media.SinkKind // parsed from Sink
+	Path    string         // record: the file to write
+	Title   string         // window title; empty means WindowTitle's default
+	Overlay bool           // draw fps and latency on the window
 }
 
 // Transport is the [transport] table.
@@ -172,11 +117,11 @@ func Default() *Config {
 	return &Config{
 		Listen: netip.AddrPortFrom(netip.IPv4Unspecified(), 5600),
 		Capture: Capture{
-			Source: "camera:0", Kind: SourceCamera, Device: "0",
+			Source: "camera:0", Kind: media.SourceCamera, Device: "0",
 			Width: 1280, Height: 720, FPS: 30, Quality: 80,
-			Codec: "h264", BitrateMbps: 3,
+			Codec: packetizer.CodecH264, BitrateMbps: 3,
 		},
-		Display: Display{Sink: "window", Kind: SinkWindow, Overlay: true},
+		Display: Display{Sink: "window", Kind: media.SinkWindow, Overlay: true},
 		Transport: Transport{
 			MaxDatagram:     1200,
 			MaxDelay:        100 * time.Millisecond,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // rootConfig is the documented default configuration at the repository root.
@@ -53,30 +54,30 @@ func TestParseAccepts(t *testing.T) {
 			return c.Peer == "[2001:db8::10]:5600"
 		}, "peer kept as written"},
 		{"camera by number", withPeer("[capture]\nsource = \"camera:2\""), func(c *Config) bool {
-			return c.Capture.Kind == SourceCamera && c.Capture.Device == "2" && c.Capture.Path == ""
+			return c.Capture.Kind == media.SourceCamera && c.Capture.Device == "2" && c.Capture.Path == ""
 		}, "camera device 2"},
 		{"camera by path", withPeer("[capture]\nsource = \"camera:/dev/video1\""), func(c *Config) bool {
-			return c.Capture.Kind == SourceCamera && c.Capture.Device == "/dev/video1"
+			return c.Capture.Kind == media.SourceCamera && c.Capture.Device == "/dev/video1"
 		}, "camera device /dev/video1"},
 		{"file source, relative to the config", withPeer("[capture]\nsource = \"file:clips/a.mjpeg\""), func(c *Config) bool {
-			return c.Capture.Kind == SourceFile && c.Capture.Source == "file:clips/a.mjpeg" &&
+			return c.Capture.Kind == media.SourceFile && c.Capture.Source == "file:clips/a.mjpeg" &&
 				c.Capture.Path == filepath.Join(dir, "clips/a.mjpeg") && c.Capture.Device == ""
 		}, "file source with path resolved against the config's directory"},
 		{"pattern source", withPeer("[capture]\nsource = \"pattern\"\nwidth = 16\nheight = 4320"), func(c *Config) bool {
-			return c.Capture.Kind == SourcePattern && c.Capture.Width == 16 && c.Capture.Height == 4320
+			return c.Capture.Kind == media.SourcePattern && c.Capture.Width == 16 && c.Capture.Height == 4320
 		}, "pattern at the range limits"},
 		{"discard sink", withPeer("[display]\nsink = \"discard\""), func(c *Config) bool {
-			return c.Display.Kind == SinkDiscard && c.Display.Sink == "discard" && c.Display.Path == ""
+			return c.Display.Kind == media.SinkDiscard && c.Display.Sink == "discard" && c.Display.Path == ""
 		}, "sink discard"},
 		{"receive only", withPeer("[capture]\nsource = \"none\""), func(c *Config) bool {
-			return c.Capture.Kind == SourceNone && c.Display.Kind == SinkWindow
+			return c.Capture.Kind == media.SourceNone && c.Display.Kind == media.SinkWindow
 		}, "source none, sink window"},
 		{"record sink", withPeer("[display]\nsink = \"record:/var/lib/vstreamd/call.mjpeg\"\ntitle = \"T\"\noverlay = false"), func(c *Config) bool {
-			return c.Display.Kind == SinkRecord && c.Display.Path == "/var/lib/vstreamd/call.mjpeg" &&
+			return c.Display.Kind == media.SinkRecord && c.Display.Path == "/var/lib/vstreamd/call.mjpeg" &&
 				c.Display.Title == "T" && !c.Display.Overlay
 		}, "record sink with its path, title and overlay"},
 		{"send only", withPeer("[display]\nsink = \"none\""), func(c *Config) bool {
-			return c.Display.Kind == SinkNone
+			return c.Display.Kind == media.SinkNone
 		}, "sink none"},
 		{"parity an integer", withPeer("[transport]\nparity = 2\nmax_delay_ms = 10000"), func(c *Config) bool {
 			return c.Transport.Parity == 2 && c.Transport.MaxDelay == 10*time.Second
@@ -296,18 +297,5 @@ func TestResolvePeer(t *testing.T) {
 	cancel() // a cancelled lookup fails without touching the network
 	if _, err := c.ResolvePeer(ctx); err == nil || !strings.Contains(err.Error(), `peer = "vstreamd-test.invalid:5600"`) {
 		t.Errorf("ResolvePeer with a failing lookup: error = %v, want it to name the peer key and value", err)
-	}
-}
-
-func TestKindStrings(t *testing.T) {
-	for k, want := range map[SourceKind]string{SourceNone: "none", SourceCamera: "camera", SourceFile: "file", SourcePattern: "pattern", SourceJPEGs: "jpegs", 9: "SourceKind(9)"} {
-		if got := k.String(); got != want {
-			t.Errorf("SourceKind(%d).String() = %q, want %q", int(k), got, want)
-		}
-	}
-	for k, want := range map[SinkKind]string{SinkNone: "none", SinkWindow: "window", SinkRecord: "record", SinkNull: "null", SinkDiscard: "discard", -1: "SinkKind(-1)"} {
-		if got := k.String(); got != want {
-			t.Errorf("SinkKind(%d).String() = %q, want %q", int(k), got, want)
-		}
 	}
 }

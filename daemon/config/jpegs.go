@@ -5,11 +5,8 @@ import (
 	"io/fs"
 
 	"github.com/vstreamd/vstreamd/capture/jpegdir"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
-
-// mediaPrefix is the bytes each frame carries before its picture
-// (packetizer.MediaLen): a JPEG file may be at most max_frame_bytes less it.
-const mediaPrefix = 4
 
 // checkJPEGs checks [capture] source = "jpegs:DIR" against the rest of the
 // table and the directory's listing: its files are sent as they are, so
@@ -19,16 +16,16 @@ const mediaPrefix = 4
 // and checks their headers when it starts.
 func (p *parser) checkJPEGs(c *Config) {
 	if p.md.IsDefined("capture", "codec") {
-		if c.Capture.Codec != "jpeg" && !p.bad["capture.codec"] {
-			p.add("capture.codec", c.Capture.Codec,
+		if c.Capture.Codec != packetizer.CodecJPEG && !p.bad["capture.codec"] {
+			p.add("capture.codec", c.Capture.Codec.String(),
 				`source "jpegs:DIR" sends its JPEG files as they are, without encoding: set codec = "jpeg", or leave the key out`)
 		}
 	} else {
-		c.Capture.Codec = "jpeg"
+		c.Capture.Codec = packetizer.CodecJPEG
 	}
 	limit := 0
 	if !p.bad["transport.max_frame_bytes"] {
-		limit = c.Transport.MaxFrameBytes - mediaPrefix
+		limit = c.Transport.MaxFrameBytes - packetizer.MediaLen // each frame carries the media prefix
 	}
 	const want = `"jpegs:DIR" needs a directory holding only *.jpg or *.jpeg files`
 	switch err := jpegdir.Check(c.Capture.Path, limit); {

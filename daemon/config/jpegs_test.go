@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // jpegDir makes a directory holding one real JPEG of size bytes or more
@@ -41,11 +44,11 @@ func TestJPEGsSource(t *testing.T) {
 	// A relative directory is taken from the config file's; the codec,
 	// left out (its default is h264), becomes jpeg.
 	c := mustParse(t, withPeer("[capture]\nsource = \"jpegs:rec\"\n"), file)
-	if c.Capture.Kind != SourceJPEGs || c.Capture.Path != rec || c.Capture.Codec != "jpeg" || c.Capture.Kind.String() != "jpegs" {
+	if c.Capture.Kind != media.SourceJPEGs || c.Capture.Path != rec || c.Capture.Codec != packetizer.CodecJPEG || c.Capture.Kind.String() != "jpegs" {
 		t.Errorf("source jpegs:rec = kind %v, path %q, codec %q; want jpegs, %q, jpeg", c.Capture.Kind, c.Capture.Path, c.Capture.Codec, rec)
 	}
 	c = mustParse(t, withPeer("[capture]\nsource = \"jpegs:rec\"\ncodec = \"jpeg\"\n"), file)
-	if c.Capture.Codec != "jpeg" {
+	if c.Capture.Codec != packetizer.CodecJPEG {
 		t.Errorf("codec = %q, want jpeg", c.Capture.Codec)
 	}
 	// A round trip keeps it.
@@ -53,7 +56,7 @@ func TestJPEGsSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back := mustParse(t, string(b), file); back.Capture.Kind != SourceJPEGs || back.Capture.Path != rec {
+	if back := mustParse(t, string(b), file); back.Capture.Kind != media.SourceJPEGs || back.Capture.Path != rec {
 		t.Errorf("MarshalTOML round trip: kind %v path %q", back.Capture.Kind, back.Capture.Path)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // parser checks one decoded file against specs and collects every problem.
@@ -174,7 +176,7 @@ func (p *parser) crossCheck(c *Config) {
 	if !p.md.IsDefined("peer") {
 		p.add("peer", nil, `missing: set it to the other endpoint's address, e.g. peer = "192.0.2.10:5600"`)
 	}
-	if c.Capture.Kind == SourceNone && c.Display.Kind == SinkNone &&
+	if c.Capture.Kind == media.SourceNone && c.Display.Kind == media.SinkNone &&
 		!p.bad["capture.source"] && !p.bad["display.sink"] {
 		p.add("display.sink", c.Display.Sink,
 			`[capture] source is "none" too: this endpoint would neither send nor receive; set one of them`)
@@ -192,10 +194,10 @@ func (p *parser) crossCheck(c *Config) {
 		p.add("transport.min_bitrate_mbps", c.Transport.MinBitrateMbps, fmt.Sprintf(
 			"is above max_bitrate_mbps (%g): the adaptation would have no room; lower it or raise max_bitrate_mbps", c.Transport.MaxBitrateMbps))
 	}
-	if c.Capture.Kind == SourceJPEGs && !p.bad["capture.source"] {
+	if c.Capture.Kind == media.SourceJPEGs && !p.bad["capture.source"] {
 		p.checkJPEGs(c)
 	}
-	if c.Capture.Codec == "h264" && c.Capture.Kind != SourceNone && !p.bad["capture.codec"] {
+	if c.Capture.Codec == packetizer.CodecH264 && c.Capture.Kind != media.SourceNone && !p.bad["capture.codec"] {
 		for _, k := range []struct {
 			key string
 			v   int

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/vstreamd/vstreamd/packetizer"
 )
 
 // kind is the TOML type a key takes.
@@ -59,12 +60,16 @@ func specs() []spec {
 		intKey("capture.height", 16, 4320, "", func(c *Config) *int { return &c.Capture.Height }),
 		live(intKey("capture.fps", 1, 120, "", func(c *Config) *int { return &c.Capture.FPS })),
 		live(intKey("capture.quality", 1, 100, "JPEG quality", func(c *Config) *int { return &c.Capture.Quality })),
-		strKey("capture.codec", func(s string) string {
-			if s != "h264" && s != "jpeg" {
-				return `must be "h264" or "jpeg"`
-			}
-			return ""
-		}, func(c *Config) *string { return &c.Capture.Codec }),
+		{key: "capture.codec", kind: kindString,
+			set: func(c *Config, v value) string {
+				codec, ok := packetizer.ParseCodec(v.s)
+				if !ok {
+					return `must be "h264" or "jpeg"`
+				}
+				c.Capture.Codec = codec
+				return ""
+			},
+			get: func(c *Config) any { return c.Capture.Codec.String() }},
 		{key: "capture.bitrate_mbps", kind: kindFloat,
 			set: func(c *Config, v value) string {
 				if !(v.f >= 0.1 && v.f <= 50) { // also rejects nan

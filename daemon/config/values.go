@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // maxSocketPath is the longest unix socket path: sun_path holds 108 bytes
@@ -125,42 +127,34 @@ func checkHostname(h string) string {
 	return ""
 }
 
-// parseSource parses [capture] source into c.
+// parseSource parses [capture] source into c: a kind's name, and for the
+// kinds that need one, a colon and an argument.
 func parseSource(c *Capture, s string) string {
 	const want = `must be "camera:N", "camera:/dev/videoN", "file:PATH", "jpegs:DIR", "pattern" or "none"`
+	name, arg, colon := strings.Cut(s, ":")
+	kind, ok := media.ParseSourceKind(name)
+	// camera, file and jpegs take an argument after a colon, the others none.
+	if !ok || colon != (kind == media.SourceCamera || kind == media.SourceFile || kind == media.SourceJPEGs) {
+		return want
+	}
 	src := *c // the other keys of the table stay
-	src.Source, src.Kind, src.Device, src.Path = s, SourceNone, "", ""
-	switch {
-	case s == "none":
-		src.Kind = SourceNone
-	case s == "pattern":
-		src.Kind = SourcePattern
-	case strings.HasPrefix(s, "camera:"):
-		dev := strings.TrimPrefix(s, "camera:")
-		if !isCameraIndex(dev) && !isDevPath(dev) {
+	src.Source, src.Kind, src.Device, src.Path = s, kind, "", ""
+	switch kind {
+	case media.SourceCamera:
+		if !isCameraIndex(arg) && !isDevPath(arg) {
 			return `"camera:" needs a camera number (0, 1, ...) or an absolute /dev/ path, e.g. "camera:0" or "camera:/dev/video0"`
 		}
-		src.Kind, src.Device = SourceCamera, dev
-	case strings.HasPrefix(s, "file:"):
-		path := strings.TrimPrefix(s, "file:")
-		if path == "" {
-			return `"file:" needs a path, e.g. "file:/srv/vstreamd/clip.mjpeg"`
-		}
-		if msg := checkPath(path); msg != "" {
+		src.Device = arg
+	case media.SourceFile:
+		if msg := pathArg(name, arg, "file:/srv/vstreamd/clip.mjpeg"); msg != "" {
 			return msg
 		}
-		src.Kind, src.Path = SourceFile, path
-	case strings.HasPrefix(s, "jpegs:"):
-		dir := strings.TrimPrefix(s, "jpegs:")
-		if dir == "" {
-			return `"jpegs:" needs a directory of JPEG files, e.g. "jpegs:/var/lib/vstreamd/recording"`
-		}
-		if msg := checkPath(dir); msg != "" {
+		src.Path = arg
+	case media.SourceJPEGs:
+		if msg := pathArg(name, arg, "jpegs:/var/lib/vstreamd/recording"); msg != "" {
 			return msg
 		}
-		src.Kind, src.Path = SourceJPEGs, dir
-	default:
-		return want
+		src.Path = arg // checkJPEGs looks into it once relative paths are resolved
 	}
 	*c = src
 	return ""
@@ -182,32 +176,33 @@ func isDevPath(s string) bool {
 	return strings.HasPrefix(s, "/dev/") && len(s) > len("/dev/") && filepath.Clean(s) == s
 }
 
-// parseSink parses [display] sink into d.
+// parseSink parses [display] sink into d: a kind's name, and for record a
+// colon and a path.
 func parseSink(d *Display, s string) string {
-	sink := Display{Sink: s, Title: d.Title, Overlay: d.Overlay}
-	switch {
-	case s == "window":
-		sink.Kind = SinkWindow
-	case s == "null":
-		sink.Kind = SinkNull
-	case s == "discard":
-		sink.Kind = SinkDiscard
-	case s == "none":
-		sink.Kind = SinkNone
-	case strings.HasPrefix(s, "record:"):
-		path := strings.TrimPrefix(s, "record:")
-		if path == "" {
-			return `"record:" needs a path, e.g. "record:/var/lib/vstreamd/call.mjpeg"`
-		}
-		if msg := checkPath(path); msg != "" {
+	name, arg, colon := strings.Cut(s, ":")
+	kind, ok := media.ParseSinkKind(name)
+	// record takes a path after a colon, the others nothing.
+	if !ok || colon != (kind == media.SinkRecord) {
+		return `must be "window", "record:PATH", "null", "discard" or "none"`
+	}
+	sink := Display{Sink: s, Kind: kind, Title: d.Title, Overlay: d.Overlay}
+	if kind == media.SinkRecord {
+		if msg := pathArg(name, arg, "record:/var/lib/vstreamd/call.mjpeg"); msg != "" {
 			return msg
 		}
-		sink.Kind, sink.Path = SinkRecord, path
-	default:
-		return `must be "window", "record:PATH", "null", "discard" or "none"`
+		sink.Path = arg
 	}
 	*d = sink
 	return ""
+}
+
+// pathArg checks the path after "kind:" in a source or sink; example is a
+// whole valid value.
+func pathArg(kind, path, example string) string {
+	if path == "" {
+		return fmt.Sprintf("%q needs a path, e.g. %q", kind+":", example)
+	}
+	return checkPath(path)
 }
 
 // checkPath rejects paths the system could not open as meant. An empty path

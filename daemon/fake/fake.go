@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -49,7 +49,7 @@ func NewSource(fps, quality, bytes int) *Source {
 }
 
 // Next waits until the next frame is due and returns it.
-func (s *Source) Next(ctx context.Context, dst []byte) (daemon.Captured, error) {
+func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 	period := time.Second / time.Duration(max(1, s.fps.Load()))
 	now := time.Now()
 	if s.next.IsZero() || now.Sub(s.next) > period {
@@ -60,18 +60,18 @@ func (s *Source) Next(ctx context.Context, dst []byte) (daemon.Captured, error) 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return daemon.Captured{}, ctx.Err()
+			return media.Frame{}, ctx.Err()
 		case <-t.C:
 		}
 	} else if err := ctx.Err(); err != nil {
-		return daemon.Captured{}, err
+		return media.Frame{}, err
 	}
 	s.next = s.next.Add(period)
 	if n, err := sched.Nice(); err == nil {
 		s.nice.Store(int64(n))
 	}
 	data := s.frame(dst[:0])
-	return daemon.Captured{Data: data, Media: s.media(s.seq.Load()), Time: time.Now()}, nil
+	return media.Frame{Data: data, Media: s.media(s.seq.Load()), Captured: time.Now()}, nil
 }
 
 // Nice returns the nice value of the thread that last called Next, -100
@@ -146,8 +146,10 @@ func (s *Source) FPS() int { return int(s.fps.Load()) }
 // Quality returns the current quality.
 func (s *Source) Quality() int { return int(s.quality.Load()) }
 
-func (s *Source) Status() daemon.SourceStatus {
-	return daemon.SourceStatus{Kind: "fake", Quality: s.Quality(), Frames: s.seq.Load(), Configured: int(s.fps.Load())}
+// Status reports the Source as a pattern source (status knows no fake
+// kind): its quality, frames made and rate.
+func (s *Source) Status() media.SourceStatus {
+	return media.SourceStatus{Kind: media.SourcePattern, Quality: s.Quality(), Frames: s.seq.Load(), ConfiguredFPS: int(s.fps.Load())}
 }
 
 // Frame is what a Sink recorded about one frame.
@@ -173,7 +175,7 @@ type Sink struct {
 // NewSink returns an empty Sink.
 func NewSink() *Sink { return &Sink{got: make(chan struct{}, 1)} }
 
-func (s *Sink) Show(f daemon.Shown) {
+func (s *Sink) Show(f media.Received) {
 	seq, ok := Check(f.Data)
 	s.mu.Lock()
 	s.frames = append(s.frames, Frame{ID: f.ID, Codec: f.Codec, Use: f.Use, Start: f.Start, Seq: seq, Intact: ok, Bytes: len(f.Data), Latency: f.Latency})
@@ -215,8 +217,10 @@ func (s *Sink) Wait(ctx context.Context, n int) error {
 	}
 }
 
-func (s *Sink) Status() daemon.SinkStatus {
+// Status reports the Sink as a null sink (status knows no fake kind) that
+// showed every frame it recorded.
+func (s *Sink) Status() media.SinkStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return daemon.SinkStatus{Kind: "fake", State: "running", Shown: uint64(len(s.frames))}
+	return media.SinkStatus{Kind: media.SinkNull, State: "running", Shown: uint64(len(s.frames))}
 }

@@ -8,7 +8,10 @@
 // free; when the CPU is short, it waits instead of the transport.
 //
 // Lowering a thread's priority needs no privilege; raising it back does,
-// which is why a background goroutine keeps its thread for good.
+// which is why a background goroutine keeps its thread for good. Nice
+// values weigh against every program on the host, so media work at +5 also
+// yields to other busy programs: the system unit starts the daemon at
+// Nice=-5, which keeps media work level with them and the transport above.
 package sched
 
 // BackgroundNice is how much Background raises a thread's nice value. At

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 // fakeStatus is a status with every part filled in.
@@ -27,13 +28,13 @@ func fakeStatus() daemon.Status {
 		TX: daemon.TXStatus{Enabled: true, Frames: 300, Packets: 1000, ParityPackets: 200, Bytes: 1 << 20, FPS: 30,
 			BitrateBps: 3e7, Parity: 0.25, Quality: 80, FramesSkipped: 3,
 			Adapt:      &daemon.AdaptStatus{Enabled: true, State: "hold", EstimateBps: 2e7, TargetBps: 1.6e7, MediaBps: 1.28e7, QueueDelayMs: 4, Width: 960, Height: 540, FPS: 30, Quality: 50, FeedbackCount: 9},
-			Source:     &daemon.SourceStatus{Kind: "pattern", Width: 1280, Height: 720, FPS: 30, Frames: 303, EncodeMs: 3.3},
+			Source:     &media.SourceStatus{Kind: media.SourcePattern, Width: 1280, Height: 720, FPS: 30, Frames: 303, EncodeMs: 3.3},
 			PeerReport: &daemon.PeerReport{FrameCounts: daemon.FrameCounts{FramesDelivered: 290, FramesLate: 2}, LossRatio: 0.01, LatencyMs: daemon.Percentiles{P50: 8, P95: 12, P99: 20}}},
 		RX: daemon.RXStatus{Enabled: true, FrameCounts: daemon.FrameCounts{FramesDelivered: 280, FramesRecovered: 20, FramesLost: 1},
 			Packets: 900, Bytes: 1 << 19, PacketsInvalid: 5, Invalid: map[string]uint64{"auth": 3, "short": 2},
 			LossRatio: 0.02, FPS: 29.5, BitrateBps: 2.9e7, MaxDelayMs: 100,
 			LatencyMs: daemon.Percentiles{P50: 7, P95: 11, P99: 19, Samples: 280},
-			Sink:      &daemon.SinkStatus{Kind: "null", State: "running", Shown: 279, Skipped: 1, DecodeMs: 6}},
+			Sink:      &media.SinkStatus{Kind: media.SinkNull, State: "running", Shown: 279, Skipped: 1, DecodeMs: 6}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"gocv.io/x/gocv"
 )
 
@@ -14,7 +15,7 @@ import (
 // a decoded pattern frame at origin and grey elsewhere, and the frame's code.
 func window(t *testing.T, size, origin image.Point, w, h int) ([]byte, capture.PatternCode) {
 	t.Helper()
-	src, err := capture.Open(capture.Config{Kind: capture.Pattern, Width: w, Height: h, FPS: capture.MaxFPS}, nil)
+	src, err := capture.Open(capture.Config{Kind: media.SourcePattern, Width: w, Height: h, FPS: capture.MaxFPS}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -253,8 +254,8 @@ func (p *pair) waitStreaming(ctx context.Context, limit time.Duration) error {
 				return fmt.Errorf("%s exited while starting: %v\n%s", proc.name, proc.waitErr, proc.logTail(20))
 			}
 		}
-		sa, errA := queryStatus(ctx, p.sockA)
-		sb, errB := queryStatus(ctx, p.sockB)
+		sa, errA := queryStatus(ctx, p.sockA, 5*time.Second)
+		sb, errB := queryStatus(ctx, p.sockB, 5*time.Second)
 		if errA == nil && errB == nil && sa.State == "streaming" && sb.State == "streaming" && sa.TX.Frames > 0 && (sb.TX.Frames > 0 || p.oneWay) {
 			return nil
 		}
@@ -271,7 +272,7 @@ func (p *pair) waitStreaming(ctx context.Context, limit time.Duration) error {
 // snap is the state of a run at one moment.
 type snap struct {
 	at         time.Time
-	a, b       status
+	a, b       daemon.Status
 	cpuA, cpuB uint64 // ticks
 	cpuRelay   uint64
 	waitA      time.Duration // run-queue wait
@@ -291,8 +292,8 @@ func (p *pair) snapshot(ctx context.Context, end bool) (snap, error) {
 	s.waitA, errs[8] = runqueueWait(p.a.pid())
 	s.waitB, errs[9] = runqueueWait(p.b.pid())
 	var wg sync.WaitGroup
-	wg.Go(func() { s.a, errs[2] = queryStatus(ctx, p.sockA) })
-	s.b, errs[3] = queryStatus(ctx, p.sockB)
+	wg.Go(func() { s.a, errs[2] = queryStatus(ctx, p.sockA, 5*time.Second) })
+	s.b, errs[3] = queryStatus(ctx, p.sockB, 5*time.Second)
 	wg.Wait()
 	s.dropsB, errs[4] = udpDrops(p.b.pid(), p.portB)
 	if end {

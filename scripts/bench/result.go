@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 
+	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -52,8 +53,8 @@ type result struct {
 
 	// Latency at B at the end of the window, over its last 1024 delivered
 	// frames (see the notes in docs/benchmarks.md).
-	Transport percentiles `json:"transport_latency_ms"` // A's first datagram sent to complete
-	Capture   percentiles `json:"capture_latency_ms"`   // capture (before encoding) to complete
+	Transport daemon.Percentiles `json:"transport_latency_ms"` // A's first datagram sent to complete
+	Capture   daemon.Percentiles `json:"capture_latency_ms"`   // capture (before encoding) to complete
 
 	MeanFrameBytes float64 `json:"mean_frame_bytes"` // A's encoded frames
 	GoodputBps     float64 `json:"goodput_bps"`      // delivered frames x mean frame size
@@ -95,6 +96,7 @@ type result struct {
 func window(s, e snap) result {
 	secs := e.at.Sub(s.at).Seconds()
 	bs, be := s.b.RX, e.b.RX
+	srcS, srcE, sinkS, sinkE := source(s.a), source(e.a), sink(s.b), sink(e.b)
 	r := result{
 		WindowS:       secs,
 		Sent:          e.a.TX.Frames - s.a.TX.Frames,
@@ -104,12 +106,12 @@ func window(s, e snap) result {
 		Incomplete:    be.FramesIncomplete - bs.FramesIncomplete,
 		Lost:          be.FramesLost - bs.FramesLost,
 		Corrupt:       be.FramesCorrupt - bs.FramesCorrupt,
-		Shown:         be.Sink.Shown - min(bs.Sink.Shown, be.Sink.Shown),
+		Shown:         sinkE.Shown - min(sinkS.Shown, sinkE.Shown),
 		Frozen:        be.FramesFrozen - min(bs.FramesFrozen, be.FramesFrozen),
 		Recoveries:    be.Recoveries - min(bs.Recoveries, be.Recoveries),
-		EncodeMs:      e.a.TX.Source.EncodeMs,
-		DecodeMs:      be.Sink.DecodeMs,
-		Codec:         e.a.TX.Source.Codec,
+		EncodeMs:      srcE.EncodeMs,
+		DecodeMs:      sinkE.DecodeMs,
+		Codec:         srcE.Codec,
 		Transport:     be.TransportMs,
 		Capture:       be.LatencyMs,
 		CPUA:          float64(e.cpuA-s.cpuA) / userHZ / secs * 100,
@@ -117,7 +119,7 @@ func window(s, e snap) result {
 		CPURelay:      float64(e.cpuRelay-s.cpuRelay) / userHZ / secs * 100,
 		WaitA:         float64(e.waitA-min(s.waitA, e.waitA)) / 1e6 / secs,
 		WaitB:         float64(e.waitB-min(s.waitB, e.waitB)) / 1e6 / secs,
-		SourceDrops:   e.a.TX.Source.Dropped - min(s.a.TX.Source.Dropped, e.a.TX.Source.Dropped),
+		SourceDrops:   srcE.Dropped - min(srcS.Dropped, srcE.Dropped),
 		ClockOffsetMs: e.b.ClockOffsetMs,
 		RTTms:         e.b.RTTms,
 		RSSA:          e.memA.peak,
@@ -127,7 +129,7 @@ func window(s, e snap) result {
 		// Counters from B may restart with a new session; saturate.
 		SocketDrops: e.dropsB - min(s.dropsB, e.dropsB),
 		Invalid:     be.PacketsInvalid - min(bs.PacketsInvalid, be.PacketsInvalid),
-		InvalidWhy:  be.Invalid.String(),
+		InvalidWhy:  reasons(be.Invalid),
 		SendErrors:  e.a.TX.SendErrors - s.a.TX.SendErrors,
 	}
 	outcomes := r.Delivered + r.Late + r.Incomplete + r.Lost + r.Corrupt

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon"
 )
 
 func TestWindow(t *testing.T) {
@@ -12,10 +14,10 @@ func TestWindow(t *testing.T) {
 	var s, e snap
 	s.at, e.at = t0, t0.Add(2*time.Second)
 	// A sends 60 frames of 10 data + 3 parity datagrams, 1000-byte shards.
-	s.a.TX = txStatus{Frames: 100, Packets: 1300, ParityPackets: 300, Bytes: 1300 * 1056}
-	e.a.TX = txStatus{Frames: 160, Packets: 2080, ParityPackets: 480, Bytes: 2080 * 1056}
-	s.b.RX = rxStatus{FramesDelivered: 90, FramesLate: 5}
-	e.b.RX = rxStatus{FramesDelivered: 147, FramesRecovered: 20, FramesLate: 7, FramesIncomplete: 1}
+	s.a.TX = daemon.TXStatus{Frames: 100, Packets: 1300, ParityPackets: 300, Bytes: 1300 * 1056}
+	e.a.TX = daemon.TXStatus{Frames: 160, Packets: 2080, ParityPackets: 480, Bytes: 2080 * 1056}
+	s.b.RX = daemon.RXStatus{FrameCounts: daemon.FrameCounts{FramesDelivered: 90, FramesLate: 5}}
+	e.b.RX = daemon.RXStatus{FrameCounts: daemon.FrameCounts{FramesDelivered: 147, FramesRecovered: 20, FramesLate: 7, FramesIncomplete: 1}}
 	s.cpuA, e.cpuA = 1000, 1060 // 0.6 s in 2 s
 	s.waitB, e.waitB = time.Second, 1200*time.Millisecond
 	e.memA = memory{peak: 80 << 20, anon: 30 << 20}

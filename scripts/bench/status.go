@@ -8,61 +8,48 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/control"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
-// status is the part of `vstreamd status -json` the benchmark reads. The
-// field names follow daemon.Status; this package keeps its own copy so that
-// it depends only on the documented JSON, not on the daemon package.
-type status struct {
-	State         string   `json:"state"`
-	RTTms         float64  `json:"rtt_ms"`
-	ClockOffsetMs float64  `json:"clock_offset_ms"`
-	TX            txStatus `json:"tx"`
-	RX            rxStatus `json:"rx"`
+// queryStatus asks the daemon at the control socket for its status, the
+// same exchange `vstreamd status -json` makes, without starting a process,
+// and decodes it into the daemon's own type: the benchmark reads the
+// schema the daemon writes, not a copy of it. It gives up after timeout.
+func queryStatus(ctx context.Context, socket string, timeout time.Duration) (daemon.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	raw, err := control.Query(ctx, socket, control.Request{Command: "status"})
+	if err != nil {
+		return daemon.Status{}, fmt.Errorf("status of the daemon at %s: %w", socket, err)
+	}
+	var s daemon.Status
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return daemon.Status{}, fmt.Errorf("status of the daemon at %s: decoding its JSON: %w", socket, err)
+	}
+	return s, nil
 }
 
-type txStatus struct {
-	Frames        uint64  `json:"frames"`
-	Packets       uint64  `json:"packets"`
-	ParityPackets uint64  `json:"parity_packets"`
-	Bytes         uint64  `json:"bytes"`
-	BitrateBps    float64 `json:"bitrate_bps"`
-	Parity        float64 `json:"parity"`
-	SendErrors    uint64  `json:"send_errors"`
-	FramesSkipped uint64  `json:"frames_skipped"`
-	Source        struct {
-		Frames   uint64  `json:"frames"`
-		Dropped  uint64  `json:"dropped"` // captured frames the encoder had no time for
-		EncodeMs float64 `json:"encode_ms"`
-		Codec    string  `json:"codec"`
-	} `json:"source"`
+// source is what a status says about the frame source; zero without one.
+func source(s daemon.Status) media.SourceStatus {
+	if s.TX.Source == nil {
+		return media.SourceStatus{}
+	}
+	return *s.TX.Source
 }
 
-type rxStatus struct {
-	FramesDelivered  uint64      `json:"frames_delivered"`
-	FramesRecovered  uint64      `json:"frames_recovered"`
-	FramesLate       uint64      `json:"frames_late"`
-	FramesIncomplete uint64      `json:"frames_incomplete"`
-	FramesLost       uint64      `json:"frames_lost"`
-	FramesCorrupt    uint64      `json:"frames_corrupt"`
-	Packets          uint64      `json:"packets"`
-	PacketsInvalid   uint64      `json:"packets_invalid"`
-	Invalid          invalidMap  `json:"invalid"`
-	LatencyMs        percentiles `json:"latency_ms"`
-	TransportMs      percentiles `json:"transport_latency_ms"`
-	FramesFrozen     uint64      `json:"frames_frozen"`
-	Recoveries       uint64      `json:"recoveries"`
-	Sink             struct {
-		Shown    uint64  `json:"shown"`
-		DecodeMs float64 `json:"decode_ms"`
-	} `json:"sink"`
+// sink is what a status says about the frame sink; zero without one.
+func sink(s daemon.Status) media.SinkStatus {
+	if s.RX.Sink == nil {
+		return media.SinkStatus{}
+	}
+	return *s.RX.Sink
 }
 
-type invalidMap map[string]uint64
-
-// String lists the reasons in a stable order, e.g. "control=2 crc=1".
-func (m invalidMap) String() string {
+// reasons lists the counts of rejected datagrams by reason in a stable
+// order, e.g. "control=2 crc=1".
+func reasons(m map[string]uint64) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -76,28 +63,4 @@ func (m invalidMap) String() string {
 		fmt.Fprintf(&b, "%s=%d", k, m[k])
 	}
 	return b.String()
-}
-
-// percentiles are a latency distribution in milliseconds.
-type percentiles struct {
-	P50     float64 `json:"p50"`
-	P95     float64 `json:"p95"`
-	P99     float64 `json:"p99"`
-	Samples int     `json:"samples"`
-}
-
-// queryStatus asks the daemon at the control socket for its status, the
-// same exchange `vstreamd status -json` makes, without starting a process.
-func queryStatus(ctx context.Context, socket string) (status, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	raw, err := control.Query(ctx, socket, control.Request{Command: "status"})
-	if err != nil {
-		return status{}, fmt.Errorf("status of the daemon at %s: %w", socket, err)
-	}
-	var s status
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return status{}, fmt.Errorf("status of the daemon at %s: decoding its JSON: %w", socket, err)
-	}
-	return s, nil
 }

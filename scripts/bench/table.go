@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/vstreamd/vstreamd/daemon"
 )
 
 // columns returns the table's headings; cells returns a row in this order.
@@ -56,7 +58,7 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 func pct(x float64) string { return fmt.Sprintf("%.2f%%", x*100) }
 
-func lat(p percentiles) string {
+func lat(p daemon.Percentiles) string {
 	if p.Samples == 0 {
 		return "-"
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"image/color"
 	"os"
@@ -16,9 +15,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-
-	"github.com/vstreamd/vstreamd/daemon"
-	"github.com/vstreamd/vstreamd/daemon/control"
 )
 
 // rateStep is a change of the relay's rate cap during a run, at a time
@@ -87,8 +83,8 @@ func timeline(ctx context.Context, p *pair, sched *schedule, relayStart time.Tim
 			return pts
 		case <-t.C:
 		}
-		a, errA := queryDaemon(ctx, p.sockA)
-		b, errB := queryDaemon(ctx, p.sockB)
+		a, errA := queryStatus(ctx, p.sockA, 2*time.Second)
+		b, errB := queryStatus(ctx, p.sockB, 2*time.Second)
 		now := time.Now()
 		if errA != nil || errB != nil {
 			continue
@@ -109,19 +105,6 @@ func timeline(ctx context.Context, p *pair, sched *schedule, relayStart time.Tim
 		}
 		lastDelivered, lastAt = b.RX.FramesDelivered, now
 	}
-}
-
-// queryDaemon asks for the daemon's full status, decoded into the
-// daemon's own type.
-func queryDaemon(ctx context.Context, socket string) (daemon.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	raw, err := control.Query(ctx, socket, control.Request{Command: "status"})
-	if err != nil {
-		return daemon.Status{}, err
-	}
-	var s daemon.Status
-	return s, json.Unmarshal(raw, &s)
 }
 
 // writeTimeline writes the points as CSV and as a PNG of three panels:

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/display"
 	"github.com/vstreamd/vstreamd/display/glass"
 )
@@ -30,12 +31,12 @@ import (
 // showChild runs in the child: it shows pattern frames in a window until
 // ctx is done, writing "SEQ UNIXNANO" for every Show to out.
 func showChild(ctx context.Context, o options, out io.Writer) error {
-	src, err := capture.Open(capture.Config{Kind: capture.Pattern, Width: o.width, Height: o.height, FPS: o.fps}, nil)
+	src, err := capture.Open(capture.Config{Kind: media.SourcePattern, Width: o.width, Height: o.height, FPS: o.fps}, nil)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	snk, err := display.Open(display.Config{Kind: display.Window, Title: o.title, Overlay: true}, nil)
+	snk, err := display.Open(display.Config{Kind: media.SinkWindow, Title: o.title, Overlay: true}, nil)
 	if err != nil {
 		return err
 	}
@@ -53,13 +54,13 @@ func showChild(ctx context.Context, o options, out io.Writer) error {
 		}
 		buf = f.Data
 		at := time.Now()
-		snk.Show(display.Frame{Data: f.Data, ID: uint32(f.Seq), Captured: f.Captured})
+		snk.Show(media.Received{Data: f.Data, ID: uint32(f.Seq), Captured: f.Captured})
 		fmt.Fprintf(w, "%d %d\n", uint32(f.Seq), at.UnixNano())
 		if err := w.Flush(); err != nil {
 			return err
 		}
-		if st := snk.Stats(); st.DecodeMean > 0 && f.Seq%30 == 0 {
-			fmt.Fprintf(os.Stderr, "decode %d\n", st.DecodeMean.Nanoseconds())
+		if st := snk.Status(); st.DecodeMs > 0 && f.Seq%30 == 0 {
+			fmt.Fprintf(os.Stderr, "decode %d\n", int64(st.DecodeMs*1e6))
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vstreamd/vstreamd/capture"
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/control"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/session"
 )
 
@@ -117,7 +118,7 @@ func patternJPEGs(want int) ([][]byte, int, error) {
 }
 
 func encodePattern(quality int) ([][]byte, error) {
-	src, err := capture.Open(capture.Config{Kind: capture.Pattern, Width: frameWidth, Height: frameHeight,
+	src, err := capture.Open(capture.Config{Kind: media.SourcePattern, Width: frameWidth, Height: frameHeight,
 		FPS: capture.MaxFPS, Quality: quality}, nil)
 	if err != nil {
 		return nil, err

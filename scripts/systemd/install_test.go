@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vstreamd/vstreamd/daemon/config"
+	"github.com/vstreamd/vstreamd/daemon/media"
 )
 
 const installScript = "../install.sh"
@@ -101,7 +102,7 @@ func TestInstallSystem(t *testing.T) {
 	if err != nil {
 		t.Fatalf("installed config does not load: %v", err)
 	}
-	if c.Capture.Kind != config.SourceCamera || c.Capture.Device != "0" || c.Display.Kind != config.SinkNull ||
+	if c.Capture.Kind != media.SourceCamera || c.Capture.Device != "0" || c.Display.Kind != media.SinkNull ||
 		c.Security.KeyFile != "/etc/vstreamd/psk" || !c.Security.Encryption || c.Control.Socket != "/run/vstreamd/vstreamd.sock" {
 		t.Errorf("installed config = %+v, want camera 0, sink null, encryption with /etc/vstreamd/psk, socket in /run/vstreamd", c)
 	}
@@ -162,7 +163,7 @@ func TestInstallUser(t *testing.T) {
 		t.Fatalf("installed user config does not load: %v", err)
 	}
 	socket := "/run/user/" + strconv.Itoa(os.Getuid()) + "/vstreamd.sock"
-	if c.Control.Socket != socket || c.Security.KeyFile != filepath.Join(home, ".config/vstreamd/psk") || c.Display.Kind != config.SinkWindow {
+	if c.Control.Socket != socket || c.Security.KeyFile != filepath.Join(home, ".config/vstreamd/psk") || c.Display.Kind != media.SinkWindow {
 		t.Errorf("user config: socket %q, key_file %q, sink %v; want %q, %q, window",
 			c.Control.Socket, c.Security.KeyFile, c.Display.Kind, socket, filepath.Join(home, ".config/vstreamd/psk"))
 	}
