@@ -43,11 +43,11 @@ type SinkKind int
 // The kinds of sink. A new kind is a constant here, before numSinkKinds,
 // and its name in String, in the same place.
 const (
-	SinkWindow SinkKind = iota + 1 // "window": a GoCV window
-	SinkRecord                     // "record:PATH": a video file or a JPEG sequence
-	SinkNull                       // "null": decode and drop
-	SinkNone                       // "none": send only; count and drop without decoding
-	SinkDiscard                    // "discard": count frames and bytes, drop without decoding
+	SinkWindow  SinkKind = iota + 1 // "window": a GoCV window
+	SinkRecord                      // "record:PATH": a video file or a JPEG sequence
+	SinkNull                        // "null": decode and drop
+	SinkNone                        // "none": send only; count and drop without decoding
+	SinkDiscard                     // "discard": count frames and bytes, drop without decoding
 	numSinkKinds
 )
 
