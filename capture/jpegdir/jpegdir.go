@@ -107,16 +107,17 @@ func Size(data []byte) (width, height int, err error) {
 
 // list returns the names of dir's files, sorted, after Check's checks.
 func list(dir string, maxFile int) ([]string, error) {
+	// Stat before opening: opening a named pipe would wait for a writer.
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory (jpegs: takes a directory of JPEG files)", dir)
+	}
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory (jpegs: takes a directory of JPEG files)", dir)
-	}
 	// One more than allowed, so that a huge directory is not read whole.
 	des, err := f.ReadDir(MaxFiles + 1)
 	if err != nil && !errors.Is(err, io.EOF) {

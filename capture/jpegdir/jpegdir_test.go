@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -106,6 +107,20 @@ func TestRejected(t *testing.T) {
 			write(t, dir, "a.jpg", good)
 			return filepath.Join(dir, "a.jpg")
 		}, check: nil, msg: "is not a directory"},
+		{name: "a named pipe, not a directory", setup: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "fifo")
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, check: nil, msg: "is not a directory"},
+		{name: "a named pipe among the files", setup: func(t *testing.T, dir string) string {
+			write(t, dir, "a.jpg", good)
+			if err := syscall.Mkfifo(filepath.Join(dir, "b.jpg"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, check: ErrNotJPEG, msg: "b.jpg"},
 		{name: "empty", setup: func(t *testing.T, dir string) string { return dir },
 			check: ErrEmpty, msg: "empty"},
 		{name: "a text file", setup: func(t *testing.T, dir string) string {
