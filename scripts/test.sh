@@ -37,3 +37,9 @@ fi
 echo "== go test"
 # -p 2: the machines have 2 cores; the end-to-end tests run real daemons.
 go test -p 2 -count=1 "$@" ./...
+
+if [[ $# -eq 0 ]]; then
+	echo "== OpenCV Mat leaks (-tags matprofile)"
+	# GoCV counts every Mat it allocates only when built with this tag.
+	go test -count=1 -tags matprofile -run TestMatProfile ./capture/ ./display/
+fi
