@@ -9,6 +9,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/congestion"
 	"github.com/vstreamd/vstreamd/daemon/ladder"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/fec"
 	"github.com/vstreamd/vstreamd/fec/lossmodel"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -132,7 +133,10 @@ func (a *adaptation) init(cfg *config.Config) error {
 	}
 	a.cc = cc
 	a.codec, a.maxBitrate = ladder.JPEG, 0
-	if cfg.Capture.Codec == packetizer.CodecH264 {
+	switch {
+	case cfg.Capture.Kind == media.SourceJPEGs: // frames encoded already: only the rate can change
+		a.codec = ladder.Fixed
+	case cfg.Capture.Codec == packetizer.CodecH264:
 		a.codec, a.maxBitrate = ladder.H264, cfg.Capture.BitrateMbps*1e6
 	}
 	top := ceiling(cfg, a.codec)

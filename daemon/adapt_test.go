@@ -8,6 +8,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/congestion"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/fec/lossmodel"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -206,6 +207,29 @@ func TestLevelFollowsTheBudgetAndTheCeiling(t *testing.T) {
 	got, changed := a.level(50_000, now)
 	if !changed || a.lad.Levels()[0].Quality != 40 || got.Quality > 40 {
 		t.Errorf("after a reload to quality 40: level %v (changed %v), ceiling %v", got, changed, a.lad.Levels()[0])
+	}
+}
+
+// TestReplayOnlyChangesTheRate: a "jpegs:DIR" source sends its files as
+// they are, so under sustained overuse the adaptation lowers the frame
+// rate and leaves the size and quality the files have.
+func TestReplayOnlyChangesTheRate(t *testing.T) {
+	a := &adaptation{}
+	cfg := config.Default()
+	cfg.Capture.Kind, cfg.Capture.Path, cfg.Capture.Codec = media.SourceJPEGs, "/srv/frames", packetizer.CodecJPEG
+	if err := a.init(cfg); err != nil {
+		t.Fatal(err)
+	}
+	var sent sendTimes
+	now := time.Unix(1_700_000_000, 0)
+	for i := range 60 {
+		now = feed(a, &sent, now, 100*time.Millisecond, 0, 0, time.Duration(i)*5*time.Millisecond)
+		a.frame(100_000, 1128, now)
+		a.level(100_000, now)
+	}
+	lv, top := a.lad.Current(), a.lad.Levels()[0]
+	if lv.FPS >= top.FPS || lv.Width != top.Width || lv.Height != top.Height || lv.Quality != top.Quality {
+		t.Errorf("replay after sustained overuse (target %.1f Mb/s): level %v, want %dx%d q%d at fewer than %d fps", a.cc.Target()/1e6, lv, top.Width, top.Height, top.Quality, top.FPS)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vstreamd/vstreamd/scripts/procstat"
+
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -273,8 +275,8 @@ func (p *pair) waitStreaming(ctx context.Context, limit time.Duration) error {
 type snap struct {
 	at         time.Time
 	a, b       daemon.Status
-	cpuA, cpuB uint64 // ticks
-	cpuRelay   uint64
+	cpuA, cpuB time.Duration
+	cpuRelay   time.Duration
 	waitA      time.Duration // run-queue wait
 	waitB      time.Duration
 	dropsB     uint64 // kernel drops at B's socket
@@ -286,9 +288,9 @@ type snap struct {
 func (p *pair) snapshot(ctx context.Context, end bool) (snap, error) {
 	s := snap{at: time.Now()}
 	var errs [10]error
-	s.cpuA, errs[0] = cpuTicks(p.a.pid())
-	s.cpuB, errs[1] = cpuTicks(p.b.pid())
-	s.cpuRelay, errs[7] = cpuTicks(p.relay.pid())
+	s.cpuA, errs[0] = procstat.CPU(p.a.pid())
+	s.cpuB, errs[1] = procstat.CPU(p.b.pid())
+	s.cpuRelay, errs[7] = procstat.CPU(p.relay.pid())
 	s.waitA, errs[8] = runqueueWait(p.a.pid())
 	s.waitB, errs[9] = runqueueWait(p.b.pid())
 	var wg sync.WaitGroup

@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vstreamd/vstreamd/scripts/procstat"
 )
 
 // options is the command line.
@@ -268,7 +270,7 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 	for _, c := range o.conditions {
 		total += len(paritiesFor(c, o.parities)) * len(o.codecs)
 	}
-	loads = []string{readLoad()}
+	loads = []string{procstat.LoadAvg(1)}
 	n := 0
 	for _, c := range o.conditions {
 		for _, p := range paritiesFor(c, o.parities) {
@@ -284,7 +286,7 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 					res, err = runCondition(ctx, h, c, p, o.capFraction, rows)
 					rs = []result{res}
 				}
-				loads = append(loads, readLoad())
+				loads = append(loads, procstat.LoadAvg(1))
 				if ctx.Err() != nil {
 					return nil, nil, nil, ctx.Err()
 				}

@@ -10,37 +10,6 @@ import (
 	"time"
 )
 
-// userHZ is the unit of the CPU times in /proc/PID/stat: USER_HZ, which the
-// Linux ABI fixes at 100 on every architecture Go supports.
-const userHZ = 100
-
-// cpuTicks returns the user plus system CPU time a process has used, in
-// 1/userHZ seconds, from /proc/PID/stat.
-func cpuTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) is in parentheses and may hold spaces;
-	// count fields after its closing parenthesis. utime and stime are
-	// fields 14 and 15, so the 12th and 13th after it.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name, want at least 13", pid, len(f))
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime %q, stime %q are not numbers", pid, f[11], f[12])
-	}
-	return utime + stime, nil
-}
-
 // runqueueWait returns the total time the threads of a process have spent
 // runnable but waiting for a CPU, from /proc/PID/task/*/schedstat (second
 // field, nanoseconds). Threads that have exited are not counted.

@@ -12,9 +12,6 @@ func TestProcReaders(t *testing.T) {
 		t.Skip("reads /proc; Linux only")
 	}
 	pid := os.Getpid()
-	if _, err := cpuTicks(pid); err != nil {
-		t.Errorf("cpuTicks: %v", err)
-	}
 	if _, err := runqueueWait(pid); err != nil {
 		t.Errorf("runqueueWait: %v", err)
 	}

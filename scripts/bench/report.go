@@ -54,19 +54,6 @@ func describeMachine() machine {
 	return m
 }
 
-// readLoad returns the 1-minute load average, or "?".
-func readLoad() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
-}
-
 // header is what the report says about the run as a whole.
 type header struct {
 	command string

@@ -37,6 +37,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/vstreamd/vstreamd/scripts/procstat"
 )
 
 type settings struct {
@@ -96,7 +98,7 @@ func run(s settings, withSRT bool, out io.Writer) error {
 		return err
 	}
 	defer v.cleanUp()
-	fmt.Fprintf(out, "%s, load average %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAvg())
+	fmt.Fprintf(out, "%s, load average %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), procstat.LoadAvg(3))
 	fmt.Fprintf(out, "vstreamd: %d JPEG files of 1280x720, %d bytes on average (pattern, quality %d), %d fps, parity %g, encrypted\n",
 		len(v.sizes), mean(v.sizes), v.quality, s.fps, s.parity)
 	var ratios []float64
@@ -120,7 +122,7 @@ func run(s settings, withSRT bool, out io.Writer) error {
 			round, sm.mediaMb, sm.core(), sm.perTen(), ratio)
 	}
 	if len(ratios) > 0 {
-		fmt.Fprintf(out, "median vstreamd / srt: %.2f over %d rounds (target <= 0.33); load average %s\n", median(ratios), len(ratios), loadAvg())
+		fmt.Fprintf(out, "median vstreamd / srt: %.2f over %d rounds (target <= 0.33); load average %s\n", median(ratios), len(ratios), procstat.LoadAvg(3))
 	}
 	return nil
 }

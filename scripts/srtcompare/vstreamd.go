@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vstreamd/vstreamd/scripts/procstat"
+
 	"github.com/vstreamd/vstreamd/capture"
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/control"
@@ -242,11 +244,11 @@ type sample struct {
 }
 
 func takeSample(a, b *daemonProc) (sample, error) {
-	cpuA, err := procCPU(a.cmd.Process.Pid)
+	cpuA, err := procstat.CPU(a.cmd.Process.Pid)
 	if err != nil {
 		return sample{}, err
 	}
-	cpuB, err := procCPU(b.cmd.Process.Pid)
+	cpuB, err := procstat.CPU(b.cmd.Process.Pid)
 	if err != nil {
 		return sample{}, err
 	}
