@@ -18,7 +18,7 @@ func TestWindow(t *testing.T) {
 	e.a.TX = daemon.TXStatus{Frames: 160, Packets: 2080, ParityPackets: 480, Bytes: 2080 * 1056}
 	s.b.RX = daemon.RXStatus{FrameCounts: daemon.FrameCounts{FramesDelivered: 90, FramesLate: 5}}
 	e.b.RX = daemon.RXStatus{FrameCounts: daemon.FrameCounts{FramesDelivered: 147, FramesRecovered: 20, FramesLate: 7, FramesIncomplete: 1}}
-	s.cpuA, e.cpuA = 1000, 1060 // 0.6 s in 2 s
+	s.cpuA, e.cpuA = 10*time.Second, 10600*time.Millisecond // 0.6 s in 2 s
 	s.waitB, e.waitB = time.Second, 1200*time.Millisecond
 	e.memA = memory{peak: 80 << 20, anon: 30 << 20}
 
