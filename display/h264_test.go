@@ -105,6 +105,21 @@ func (r *scored) render(img *gocv.Mat, _ []byte, f media.Received, _ *media.Sink
 	return nil
 }
 
+// shown returns the ids of the frames rendered, in order, once the sink
+// is done with them, and fails the test for any not identical to the
+// clean decode.
+func (r *scored) shown() []uint32 {
+	close(r.ids)
+	var ids []uint32
+	for id := range r.ids {
+		ids = append(ids, id)
+		if p := r.psnr[id]; !math.IsInf(p, 1) {
+			r.t.Errorf("frame %d shown at %.1f dB against the decode without damage, want identical", id, p)
+		}
+	}
+	return ids
+}
+
 // settle waits until the sink has accounted for every frame given to it.
 func settle(t testing.TB, s *Sink) media.SinkStatus {
 	t.Helper()
@@ -146,14 +161,7 @@ func TestSinkH264Chain(t *testing.T) {
 		settle(t, s)
 	}
 	st := settle(t, s)
-	close(r.ids)
-	var shown []uint32
-	for id := range r.ids {
-		shown = append(shown, id)
-		if p := r.psnr[id]; !math.IsInf(p, 1) {
-			t.Errorf("frame %d shown at %.1f dB against the decode without damage, want identical", id, p)
-		}
-	}
+	shown := r.shown()
 	if want := []uint32{0, 1, 2, 3, 8, 9, 10, 11}; !slices.Equal(shown, want) {
 		t.Fatalf("frames shown %v, want %v", shown, want)
 	}
@@ -181,14 +189,7 @@ func TestSinkH264Use(t *testing.T) {
 		settle(t, s)
 	}
 	st := settle(t, s)
-	close(r.ids)
-	var shown []uint32
-	for id := range r.ids {
-		shown = append(shown, id)
-		if p := r.psnr[id]; !math.IsInf(p, 1) {
-			t.Errorf("frame %d shown at %.1f dB against the decode without damage, want identical", id, p)
-		}
-	}
+	shown := r.shown()
 	if want := []uint32{0, 1, 4, 5}; !slices.Equal(shown, want) || st.Frozen != 2 || st.DecodeErrors != 0 {
 		t.Fatalf("shown %v, frozen %d, decode errors %d; want %v, 2, 0", shown, st.Frozen, st.DecodeErrors, want)
 	}
