@@ -17,7 +17,10 @@ const batchDatagrams = 128
 // sends them in batches (daemon/udp), within what the pacer allows: when
 // the pacer holds the next datagram back, what is queued goes first, then
 // the sender waits. The data datagrams go out before the parity is
-// computed. Send loop only.
+// computed. It takes each datagram as header and payload apart
+// (packetizer.PartSender) and seals the payload from the frame straight
+// into the batch, so the frame's bytes are read once on their way out.
+// Send loop only.
 type frameSender struct {
 	w     batchWriter
 	pace  *pacer
@@ -37,22 +40,36 @@ func newFrameSender(d *Daemon) *frameSender {
 		batch: udp.NewBatch(batchDatagrams, packetizer.MaxDatagram)}
 }
 
-// Send queues one datagram, sealing it in place first.
+// Send queues one datagram given whole (the packetizer gives them apart,
+// to SendParts).
 func (s *frameSender) Send(dg []byte) error {
-	if s.seal != nil {
-		var ok bool
-		if dg, ok = s.seal.Seal(dg); !ok {
-			return nil // the keys expired mid-frame: lost, as on the wire
-		}
+	if len(dg) < packetizer.HeaderLen {
+		return nil
 	}
-	if wait := s.pace.hold(len(dg)); wait > 0 {
+	return s.SendParts(dg[:packetizer.HeaderLen], dg[packetizer.HeaderLen:])
+}
+
+// SendParts builds one datagram at the batch's tail from its header and
+// payload, sealing the payload from where it lies, and queues it.
+func (s *frameSender) SendParts(header, payload []byte) error {
+	n := len(header) + len(payload) + session.Overhead
+	if wait := s.pace.hold(n); wait > 0 {
 		s.flush()
 		time.Sleep(wait)
 	}
-	if !s.batch.Room(len(dg)) {
+	if !s.batch.Room(n) {
 		s.flush()
 	}
-	_ = s.batch.Add(dg) // fits: the batch is empty or has room
+	dg := append(s.batch.Tail(), header...)
+	if s.seal != nil {
+		var ok bool
+		if dg, ok = s.seal.SealTo(dg, payload); !ok {
+			return nil // the keys expired mid-frame: lost, as on the wire
+		}
+	} else {
+		dg = append(dg, payload...)
+	}
+	_ = s.batch.Commit(dg) // built at the tail of a batch with room for it
 	return nil
 }
 

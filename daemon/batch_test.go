@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"bytes"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -125,3 +127,72 @@ func TestFrameSenderAllocs(t *testing.T) {
 type discard struct{}
 
 func (discard) WriteBatch(b *udp.Batch) (int, error) { return b.Len(), nil }
+
+// keepAll stands in for the socket and keeps copies of the datagrams.
+type keepAll struct{ dgs [][]byte }
+
+func (k *keepAll) WriteBatch(b *udp.Batch) (int, error) {
+	for i := range b.Len() {
+		k.dgs = append(k.dgs, bytes.Clone(b.Datagram(i)))
+	}
+	return b.Len(), nil
+}
+
+// The datagrams built in the batch from header and payload, paced or not,
+// are byte for byte those the packetizer gives whole, and the frames they
+// carry reassemble; a datagram given whole to Send goes out the same.
+func TestFrameSenderBuildsInPlace(t *testing.T) {
+	for _, mbps := range []float64{0, 200} {
+		s, _, pk := newTestSender(t, mbps)
+		ref, err := packetizer.NewPacketizer(packetizer.Config{Parity: 0.25}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := packetizer.NewAssembler(packetizer.AssemblerConfig{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := &keepAll{}
+		s.w = out
+		captured := time.Now().Add(time.Hour).UnixNano() // send delay 0 on both
+		for i, n := range []int{1, 1144, 30_000, 100_000} {
+			frame := bytes.Repeat([]byte{byte(i + 1), 7, 9}, n/3+1)[:n]
+			var want [][]byte
+			if _, err := ref.Packetize(frame, captured, func(dg []byte) error {
+				want = append(want, bytes.Clone(dg))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			out.dgs = out.dgs[:0]
+			if _, err := pk.PacketizeTo(frame, captured, s); err != nil {
+				t.Fatal(err)
+			}
+			s.flush()
+			if len(out.dgs) != len(want) {
+				t.Fatalf("%d Mb/s, %d bytes: %d datagrams sent, want %d", int(mbps), n, len(out.dgs), len(want))
+			}
+			got := 0
+			for j := range want {
+				if !bytes.Equal(out.dgs[j], want[j]) {
+					t.Fatalf("%d Mb/s, %d bytes: datagram %d differs", int(mbps), n, j)
+				}
+				if f, err := a.Receive(out.dgs[j], time.Now()); err == nil && bytes.Equal(f.Data, frame) {
+					got++
+				}
+			}
+			if got != 1 {
+				t.Fatalf("%d Mb/s, %d bytes: frame reassembled %d times", int(mbps), n, got)
+			}
+		}
+		out.dgs = out.dgs[:0]
+		whole := make([]byte, 0, 100)
+		h := packetizer.Header{Kind: packetizer.KindReport, Packet: 77}
+		whole = append(h.AppendTo(whole), "report"...)
+		_ = s.Send(whole)
+		s.flush()
+		if len(out.dgs) != 1 || !bytes.Equal(out.dgs[0], whole) {
+			t.Fatalf("Send: sent %q, want %q", out.dgs, whole)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
@@ -230,6 +231,61 @@ func TestOneWay(t *testing.T) {
 		r := a.d.Status().TX.PeerReport
 		return r != nil && r.FramesDelivered > 0
 	})
+}
+
+// TestReplaySourceInline: a source that encodes nothing (a replay of
+// ready frames) is called by the send loop itself, at the transport's
+// priority rather than on a background thread, and its frames arrive.
+func TestReplaySourceInline(t *testing.T) {
+	pa, pb := freePort(t), freePort(t)
+	src := fake.NewSource(30, 80, 10000)
+	src.Kind = media.SourceJPEGs
+	start(t, "replay", testConfig(t, pa, pb), src, nil)
+	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.sink.Wait(ctx, 10); err != nil {
+		t.Fatalf("got %d frames", len(b.sink.Frames()))
+	}
+	checkFrames(t, "receive-only", b.sink.Frames())
+	if runtime.GOOS == "linux" {
+		base, err := sched.Nice()
+		if got := src.Nice(); err != nil || got != base {
+			t.Errorf("the replay ran at nice %d, want the transport's %d (%v)", got, base, err)
+		}
+	}
+}
+
+// TestFramesOutgrowTheBuffer sends frames larger than the send loop's
+// frame buffers, encoded and replayed: the source grows the buffer, the
+// frame is sent from a copy, and the frames after it go out from the grown
+// buffer; all arrive intact.
+func TestFramesOutgrowTheBuffer(t *testing.T) {
+	for _, kind := range []media.SourceKind{media.SourcePattern, media.SourceJPEGs} {
+		t.Run(kind.String(), func(t *testing.T) {
+			pa, pb := freePort(t), freePort(t)
+			src := fake.NewSource(30, 80, 400_000)
+			src.Kind = kind
+			start(t, "sender", testConfig(t, pa, pb), src, nil)
+			b := start(t, "receiver", testConfig(t, pb, pa), nil, fake.NewSink())
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.sink.Wait(ctx, 10); err != nil {
+				t.Fatalf("got %d frames", len(b.sink.Frames()))
+			}
+			frames := b.sink.Frames()
+			checkFrames(t, "receiver", frames)
+			big := 0
+			for _, f := range frames {
+				if f.Bytes > 256<<10 {
+					big++
+				}
+			}
+			if big < 2 {
+				t.Fatalf("%d of %d frames larger than the frame buffer (256 KB), want 2 or more", big, len(frames))
+			}
+		})
+	}
 }
 
 // TestPeerLostAndBack stops one side, checks the other notices, then starts

@@ -23,15 +23,33 @@ type txState struct {
 	forced    atomic.Uint64 // keyframes forced for them
 }
 
-// sendLoop takes frames from the capture goroutine and sends them to the
-// peer, as long as the peer is there and shows video. It ends when ctx is
-// done or the source stops, once the capture goroutine has ended.
+// sendLoop sends the source's frames to the peer, as long as the peer is
+// there and shows video. A source that captures and encodes runs on a
+// goroutine of its own (captureLoop), and the send loop takes its frames;
+// a source that replays ready frames is called by the send loop itself,
+// which spares a hand-off to another thread and back per frame (see
+// docs/benchmarks.md). It ends when ctx is done or the source stops, once
+// the capture goroutine has ended.
 func (d *Daemon) sendLoop(ctx context.Context) {
-	// Two buffers take turns: the next frame is grabbed and encoded while
-	// this one is sent.
-	free := make(chan []byte, 2)
-	free <- make([]byte, 0, 256<<10)
-	free <- make([]byte, 0, 256<<10)
+	out := newFrameSender(d)
+	scratch := make([]byte, 0, frameBuffer)
+	if !d.src.Status().Kind.Encodes() {
+		buf := make([]byte, 0, frameBuffer)
+		for {
+			f, err := d.src.Next(ctx, buf[packetizer.MediaLen:packetizer.MediaLen])
+			c := captured{f, err, buf}
+			if !d.sendFrame(ctx, c, out, &scratch) {
+				return
+			}
+			buf = c.reuse()
+		}
+	}
+	// Frame buffers take turns: the next frame is grabbed and encoded
+	// while this one is sent.
+	free := make(chan []byte, 3)
+	for range cap(free) {
+		free <- make([]byte, 0, frameBuffer)
+	}
 	ready := make(chan captured)
 	done := make(chan struct{})
 	go func() {
@@ -39,8 +57,6 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		d.captureLoop(ctx, free, ready)
 	}()
 	defer func() { <-done }()
-	frame := make([]byte, 0, 256<<10) // media prefix + picture
-	out := newFrameSender(d)
 	for {
 		var c captured
 		select {
@@ -48,46 +64,87 @@ func (d *Daemon) sendLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		f, err := c.f, c.err
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-				d.log.Error("frame source stopped; receiving continues", "err", err)
-			}
+		if !d.sendFrame(ctx, c, out, &scratch) {
 			return
 		}
-		if !d.peer.wantsVideo(time.Now()) || !d.sess.Ready() { // no peer showing video, or no handshake finished yet
-			free <- f.Data[:0]
-			d.tx.skipped.Add(1)
-			continue
-		}
-		out.batch.Dest = *d.peerAddr.Load()
-		if d.adapt.enabled() {
-			d.adaptFrame(len(f.Data))
-		}
-		frame = append(f.Media.AppendTo(frame[:0]), f.Data...)
-		free <- f.Data[:0]
-		info, err := d.pk.PacketizeTo(frame, f.Captured.UnixNano(), out)
-		out.flush()
-		if err != nil {
-			d.log.Debug("frame not sent", "bytes", len(frame), "err", err)
-			continue
-		}
-		if f.Media.Keyframe() {
-			d.tx.lastKey.Store(1<<32 | uint64(info.ID))
-		}
+		free <- c.reuse()
 	}
 }
 
-// captured is a frame, or the error that stopped the source.
+// frameBuffer is the starting size of a frame buffer; a larger frame grows
+// it.
+const frameBuffer = 256 << 10
+
+// sendFrame sends one frame the source gave, or skips it when no peer shows
+// video or no handshake has finished. It returns false when the source
+// stopped. scratch is for a frame that is not where the send loop asked
+// for it. Send loop only.
+func (d *Daemon) sendFrame(ctx context.Context, c captured, out *frameSender, scratch *[]byte) bool {
+	if c.err != nil {
+		if ctx.Err() == nil && !errors.Is(c.err, context.Canceled) {
+			d.log.Error("frame source stopped; receiving continues", "err", c.err)
+		}
+		return false
+	}
+	f := c.f
+	if !d.peer.wantsVideo(time.Now()) || !d.sess.Ready() { // no peer showing video, or no handshake finished yet
+		d.tx.skipped.Add(1)
+		return true
+	}
+	out.batch.Dest = *d.peerAddr.Load()
+	if d.adapt.enabled() {
+		d.adaptFrame(len(f.Data))
+	}
+	frame := c.framed(scratch)
+	info, err := d.pk.PacketizeTo(frame, f.Captured.UnixNano(), out)
+	out.flush()
+	if err != nil {
+		d.log.Debug("frame not sent", "bytes", len(frame), "err", err)
+		return true
+	}
+	if f.Media.Keyframe() {
+		d.tx.lastKey.Store(1<<32 | uint64(info.ID))
+	}
+	return true
+}
+
+// captured is a frame, or the error that stopped the source, and the
+// buffer the source was given: its picture after room for the media
+// prefix.
 type captured struct {
 	f   media.Frame
 	err error
+	buf []byte
+}
+
+// framed returns the frame as it goes to the packetizer, the media prefix
+// and the picture: in place, the prefix written into the room left before
+// the picture, when the source wrote the picture where it was asked to;
+// else copied into scratch.
+func (c captured) framed(scratch *[]byte) []byte {
+	const m = packetizer.MediaLen
+	if n := len(c.f.Data); n > 0 && cap(c.buf) >= m+n && &c.buf[:m+1][m] == &c.f.Data[0] {
+		b := c.buf[:m+n]
+		c.f.Media.AppendTo(b[:0])
+		return b
+	}
+	*scratch = append(c.f.Media.AppendTo((*scratch)[:0]), c.f.Data...)
+	return *scratch
+}
+
+// reuse returns the buffer for the next frame: the one given, or the one
+// the source grew when a frame did not fit.
+func (c captured) reuse() []byte {
+	if cap(c.f.Data) > cap(c.buf) {
+		return c.f.Data[:0]
+	}
+	return c.buf[:0]
 }
 
 // captureLoop runs the source, at background priority on a thread of its
-// own (daemon/sched): it grabs and encodes each frame into a free buffer
-// and hands it to the send loop. It ends when ctx is done or after handing
-// over the source's error.
+// own (daemon/sched): it grabs and encodes each frame into a free buffer,
+// after room for the media prefix, and hands it to the send loop. It ends
+// when ctx is done or after handing over the source's error.
 func (d *Daemon) captureLoop(ctx context.Context, free <-chan []byte, ready chan<- captured) {
 	if _, err := sched.Background(); err != nil {
 		d.log.Warn("capture and encoding keep the transport's priority", "err", err)
@@ -99,9 +156,9 @@ func (d *Daemon) captureLoop(ctx context.Context, free <-chan []byte, ready chan
 		case <-ctx.Done():
 			return
 		}
-		f, err := d.src.Next(ctx, buf[:0])
+		f, err := d.src.Next(ctx, buf[packetizer.MediaLen:packetizer.MediaLen])
 		select {
-		case ready <- captured{f, err}:
+		case ready <- captured{f, err, buf}:
 		case <-ctx.Done():
 			return
 		}

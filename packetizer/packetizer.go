@@ -168,6 +168,17 @@ type Sender interface {
 	DataSent() error
 }
 
+// A PartSender is a Sender that takes each datagram as its header and its
+// payload apart (both valid only during the call), so that it can build
+// the datagram where it sends it from and seal the payload on the way: one
+// pass over the frame's bytes, where Send costs a copy into the datagram,
+// the sender's copy into its send buffer and sealing in place. PacketizeTo
+// calls SendParts instead of Send when emit has it.
+type PartSender interface {
+	Sender
+	SendParts(header, payload []byte) error
+}
+
 // emitFunc is a Sender with nothing to do between data and parity.
 type emitFunc func(dgram []byte) error
 
@@ -212,6 +223,7 @@ func (p *Packetizer) PacketizeTo(frame []byte, captured int64, emit Sender) (Fra
 		ShardSize: uint16(l.ShardSize),
 	}
 	info := FrameInfo{ID: id, Layout: l}
+	parts, _ := emit.(PartSender)
 
 	// Data shards, round-robin over the blocks.
 	maxK := 0
@@ -226,7 +238,7 @@ func (p *Packetizer) PacketizeTo(frame []byte, captured int64, emit Sender) (Fra
 				continue
 			}
 			h.Kind, h.Block, h.Shard, h.Data, h.Parity = KindData, uint16(b), uint16(s), uint16(k), uint16(fec.ParityShards(k, ratio))
-			if err := p.emit(&h, p.dataShard(frame, l, first+s), emit, &info); err != nil {
+			if err := p.emit(&h, p.dataShard(frame, l, first+s), emit, parts, &info); err != nil {
 				return info, err
 			}
 		}
@@ -277,7 +289,7 @@ func (p *Packetizer) PacketizeTo(frame []byte, captured int64, emit Sender) (Fra
 			m := fec.ParityShards(k, ratio)
 			if j < m {
 				h.Kind, h.Block, h.Shard, h.Data, h.Parity = KindParity, uint16(b), uint16(k+j), uint16(k), uint16(m)
-				if err := p.emit(&h, p.parityBuf[off+j*size:off+(j+1)*size], emit, &info); err != nil {
+				if err := p.emit(&h, p.parityBuf[off+j*size:off+(j+1)*size], emit, parts, &info); err != nil {
 					return info, err
 				}
 				p.stats.ParityDatagrams.Add(1)
@@ -303,12 +315,14 @@ func (p *Packetizer) dataShard(frame []byte, l fec.Layout, i int) []byte {
 	return t
 }
 
-func (p *Packetizer) emit(h *Header, shard []byte, emit Sender, info *FrameInfo) error {
+func (p *Packetizer) emit(h *Header, shard []byte, emit Sender, parts PartSender, info *FrameInfo) error {
 	h.Packet = p.packets.Add(1)
 	d := h.AppendTo(p.dgram[:0])
-	d = append(d, shard...)
 	info.Datagrams++
 	p.stats.Datagrams.Add(1)
-	p.stats.Bytes.Add(uint64(len(d)))
-	return emit.Send(d)
+	p.stats.Bytes.Add(uint64(len(d) + len(shard)))
+	if parts != nil {
+		return parts.SendParts(d, shard)
+	}
+	return emit.Send(append(d, shard...))
 }

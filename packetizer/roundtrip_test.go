@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/vstreamd/vstreamd/fec"
 )
@@ -113,5 +114,53 @@ func TestInterleave(t *testing.T) {
 			t.Fatalf("datagram %d: three consecutive datagrams from block %d", i, h.Block)
 		}
 		prevBlock = int(h.Block)
+	}
+}
+
+// partSender takes datagrams as header and payload apart, and records
+// them joined; Send must not be called when SendParts is there.
+type partSender struct {
+	dgs        [][]byte
+	sends      int
+	dataSentAt int // datagrams before DataSent
+}
+
+func (s *partSender) Send([]byte) error { s.sends++; return nil }
+func (s *partSender) DataSent() error   { s.dataSentAt = len(s.dgs); return nil }
+func (s *partSender) SendParts(header, payload []byte) error {
+	s.dgs = append(s.dgs, append(append([]byte(nil), header...), payload...))
+	return nil
+}
+
+// TestSendParts packetizes frames of several sizes to a PartSender and to
+// a plain Sender: the datagrams, joined, are byte for byte the same, Send
+// is never called when SendParts is there, the data comes before
+// DataSent, and the frames reassemble.
+func TestSendParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	cfg := Config{Parity: 0.25, Session: 9}
+	plain, a := newPair(t, cfg, AssemblerConfig{})
+	parted, _ := newPair(t, cfg, AssemblerConfig{})
+	captured := epoch.Add(1000 * time.Hour).UnixNano() // in the future: send delay 0 in both
+	for _, n := range []int{1, 1000, 1144, 30_000, 100_000, 400_000} {
+		frame := randomFrame(rng, n)
+		want, info := split(t, plain, frame, captured)
+		var s partSender
+		if _, err := parted.PacketizeTo(frame, captured, &s); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if s.sends != 0 || len(s.dgs) != len(want) || s.dataSentAt != len(want)-info.Parity {
+			t.Fatalf("%d bytes: %d sends, %d datagrams (want %d), DataSent after %d (want %d)",
+				n, s.sends, len(s.dgs), len(want), s.dataSentAt, len(want)-info.Parity)
+		}
+		for i := range want {
+			if !bytes.Equal(s.dgs[i], want[i]) {
+				t.Fatalf("%d bytes: datagram %d differs", n, i)
+			}
+		}
+		d := feed(a, s.dgs, epoch)
+		if len(d.frames) != 1 || !bytes.Equal(d.frames[0].Data, frame) {
+			t.Fatalf("%d bytes: %d frames reassembled, errors %v", n, len(d.frames), d.errs)
+		}
 	}
 }

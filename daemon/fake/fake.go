@@ -27,7 +27,11 @@ type Source struct {
 	// Inter makes the frames say they are H.264: the first frame and each
 	// one after RequestKeyframe is a keyframe, the others depend on their
 	// predecessors.
-	Inter     bool
+	Inter bool
+	// Kind is the kind Status reports; zero: SourcePattern (status knows
+	// no fake kind). SourceJPEGs makes the daemon treat the source as a
+	// replay, which encodes nothing.
+	Kind      media.SourceKind
 	quality   atomic.Int64
 	fps       atomic.Int64
 	area      atomic.Int64 // pixels per SetSize; 0: 1280x720
@@ -146,10 +150,14 @@ func (s *Source) FPS() int { return int(s.fps.Load()) }
 // Quality returns the current quality.
 func (s *Source) Quality() int { return int(s.quality.Load()) }
 
-// Status reports the Source as a pattern source (status knows no fake
-// kind): its quality, frames made and rate.
+// Status reports the Source as a source of its Kind: its quality, frames
+// made and rate.
 func (s *Source) Status() media.SourceStatus {
-	return media.SourceStatus{Kind: media.SourcePattern, Quality: s.Quality(), Frames: s.seq.Load(), ConfiguredFPS: int(s.fps.Load())}
+	k := s.Kind
+	if k == 0 {
+		k = media.SourcePattern
+	}
+	return media.SourceStatus{Kind: k, Quality: s.Quality(), Frames: s.seq.Load(), ConfiguredFPS: int(s.fps.Load())}
 }
 
 // Frame is what a Sink recorded about one frame.

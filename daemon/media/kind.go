@@ -26,6 +26,12 @@ func (k SourceKind) String() string {
 	return kindName(k, "SourceKind", "camera", "file", "pattern", "none", "jpegs")
 }
 
+// Encodes reports whether a source of this kind captures and encodes its
+// frames, media work heavy enough for the daemon to run it on a thread of
+// its own below the transport's priority, rather than handing out frames
+// that are ready (a replay costs a copy).
+func (k SourceKind) Encodes() bool { return k != SourceJPEGs && k != SourceNone }
+
 // ParseSourceKind returns the kind String names; ok is false for any other
 // name.
 func ParseSourceKind(name string) (k SourceKind, ok bool) { return parseKind(name, numSourceKinds) }

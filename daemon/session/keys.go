@@ -92,20 +92,52 @@ func (s *Session) NewSealer() *Sealer { return &Sealer{s: s} }
 // handshake finished): the datagram cannot be sent. With encryption off it
 // returns dg unchanged.
 func (z *Sealer) Seal(dg []byte) ([]byte, bool) {
-	if !z.s.on {
-		return dg, true
-	}
-	ks := z.s.tx.Load()
-	if ks == nil || len(dg) < packetizer.HeaderLen {
+	if len(dg) < packetizer.HeaderLen {
 		return nil, false
 	}
-	pn := packetizer.PacketOf(dg)
+	return z.seal(dg[:packetizer.HeaderLen], dg[packetizer.HeaderLen:])
+}
+
+// SealTo is Seal for a datagram whose payload is elsewhere (a piece of the
+// frame): hdr is the header, at the start of the buffer the datagram is
+// sent from, and the payload is encrypted from where it is into that buffer
+// after the header, in one pass, rather than copied there first and then
+// encrypted in place. payload must not overlap hdr's buffer. It allocates
+// nothing when hdr has room after it for the payload and the tag. With
+// encryption off the payload is copied after the header.
+func (z *Sealer) SealTo(hdr, payload []byte) ([]byte, bool) {
+	if len(hdr) != packetizer.HeaderLen {
+		return nil, false
+	}
+	return z.seal(hdr, payload)
+}
+
+// seal seals hdr (packetizer.HeaderLen bytes) and payload, which is either
+// right after hdr in its buffer (in place) or elsewhere.
+func (z *Sealer) seal(hdr, payload []byte) ([]byte, bool) {
+	const h = packetizer.HeaderLen
+	inPlace := len(payload) > 0 && cap(hdr) > h && &hdr[:h+1][h] == &payload[0]
+	if !z.s.on {
+		if inPlace {
+			return hdr[:h+len(payload)], true
+		}
+		return append(hdr, payload...), true
+	}
+	ks := z.s.tx.Load()
+	if ks == nil {
+		return nil, false
+	}
+	pn := packetizer.PacketOf(hdr)
 	if pn == math.MaxUint64 {
 		return nil, false // never reached; a nonce must not be used twice
 	}
-	packetizer.SetKeyPhase(dg, ks.phase)
-	const h = packetizer.HeaderLen
-	dg = slices.Grow(dg, Overhead)
-	out := ks.tx.Seal(dg[h:h], putNonce(&z.nonce, pn), dg[h:], dg[:h])
+	packetizer.SetKeyPhase(hdr, ks.phase)
+	if inPlace {
+		dg := slices.Grow(hdr[:h+len(payload)], Overhead)
+		out := ks.tx.Seal(dg[h:h], putNonce(&z.nonce, pn), dg[h:], dg[:h])
+		return dg[:h+len(out)], true
+	}
+	dg := slices.Grow(hdr, len(payload)+Overhead)
+	out := ks.tx.Seal(dg[h:h], putNonce(&z.nonce, pn), payload, dg[:h])
 	return dg[:h+len(out)], true
 }

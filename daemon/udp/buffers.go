@@ -2,8 +2,8 @@ package udp
 
 import "net/netip"
 
-// Batch is a set of datagrams to one destination, copied one after another
-// into one arena. It is not safe for concurrent use. The zero value holds
+// Batch is a set of datagrams to one destination, one after another in one
+// arena: copied in (Add), or built in place (Tail, then Commit). It is not safe for concurrent use. The zero value holds
 // nothing; use NewBatch.
 type Batch struct {
 	// Dest is where WriteBatch sends the datagrams.
@@ -25,6 +25,27 @@ func (b *Batch) Add(dg []byte) error {
 		return ErrFull
 	}
 	b.buf = append(b.buf, dg...)
+	b.ends = append(b.ends, len(b.buf))
+	return nil
+}
+
+// Tail returns the arena's free room, empty, for building the next
+// datagram in place; Commit then adds it without a copy. Appending past
+// its capacity leaves the arena (the datagram then needs Add).
+func (b *Batch) Tail() []byte { return b.buf[len(b.buf):len(b.buf)] }
+
+// Commit adds dg, built at the start of Tail, as the next datagram. It
+// returns ErrFull when the batch has no room for another datagram, and
+// ErrNotTail when dg is not where Tail begins; the batch is then
+// unchanged.
+func (b *Batch) Commit(dg []byte) error {
+	if len(b.ends) == cap(b.ends) || len(b.buf)+len(dg) > cap(b.buf) {
+		return ErrFull
+	}
+	if len(dg) == 0 || &b.buf[:len(b.buf)+1][len(b.buf)] != &dg[0] {
+		return ErrNotTail
+	}
+	b.buf = b.buf[:len(b.buf)+len(dg)]
 	b.ends = append(b.ends, len(b.buf))
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -57,6 +58,16 @@ type sysConn struct {
 	rn     int
 	rret   int
 	rerr   syscall.Errno
+
+	// one datagram (WriteTo), from any goroutine
+	one      sync.Mutex
+	osa4     unix.RawSockaddrInet4
+	osa6     unix.RawSockaddrInet6
+	odg      []byte
+	oname    *byte
+	onamelen uint32
+	oerr     syscall.Errno
+	oneFn    func(fd uintptr) bool
 }
 
 func newSysConn(uc *net.UDPConn, offload bool) (*sysConn, error) {
@@ -85,6 +96,7 @@ func newSysConn(uc *net.UDPConn, offload bool) (*sysConn, error) {
 	s.v6 = domain == unix.AF_INET6
 	s.sendFn = s.doSend
 	s.recvFn = s.doRecv
+	s.oneFn = s.doSendOne
 	return s, nil
 }
 
@@ -126,21 +138,64 @@ func (s *sysConn) grow(n int) {
 
 // setDest fills the send address and returns it.
 func (s *sysConn) setDest(to netip.AddrPort) (*byte, uint32, error) {
+	return sockaddr(s.v6, to, &s.sa4, &s.sa6)
+}
+
+// sockaddr fills sa4 or sa6, as the socket's family asks, with to and
+// returns the one filled.
+func sockaddr(v6 bool, to netip.AddrPort, sa4 *unix.RawSockaddrInet4, sa6 *unix.RawSockaddrInet6) (*byte, uint32, error) {
 	port := to.Port()
-	if s.v6 {
-		s.sa6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: to.Addr().As16()}
-		p := (*[2]byte)(unsafe.Pointer(&s.sa6.Port))
+	if v6 {
+		*sa6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: to.Addr().As16()}
+		p := (*[2]byte)(unsafe.Pointer(&sa6.Port))
 		p[0], p[1] = byte(port>>8), byte(port)
-		return (*byte)(unsafe.Pointer(&s.sa6)), unix.SizeofSockaddrInet6, nil
+		return (*byte)(unsafe.Pointer(sa6)), unix.SizeofSockaddrInet6, nil
 	}
 	a := to.Addr().Unmap()
 	if !a.Is4() {
 		return nil, 0, fmt.Errorf("udp: IPv6 destination %v on an IPv4 socket", to)
 	}
-	s.sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a.As4()}
-	p := (*[2]byte)(unsafe.Pointer(&s.sa4.Port))
+	*sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a.As4()}
+	p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
 	p[0], p[1] = byte(port>>8), byte(port)
-	return (*byte)(unsafe.Pointer(&s.sa4)), unix.SizeofSockaddrInet4, nil
+	return (*byte)(unsafe.Pointer(sa4)), unix.SizeofSockaddrInet4, nil
+}
+
+// writeOne sends one datagram with a raw sendto (see doSend), for WriteTo:
+// a control message, a few a second. A plain system call would also wake
+// sysmon out of its deep sleep whenever the process was idle, and send it
+// back to polling every 20 us for the next milliseconds (Go's bet that
+// more system calls follow); a receiver that sends feedback 20 times a
+// second paid that each time. Safe for concurrent use.
+func (s *sysConn) writeOne(dg []byte, to netip.AddrPort) error {
+	if len(dg) == 0 {
+		return nil
+	}
+	s.one.Lock()
+	defer s.one.Unlock()
+	name, namelen, err := sockaddr(s.v6, to, &s.osa4, &s.osa6)
+	if err != nil {
+		return err
+	}
+	s.odg, s.oname, s.onamelen = dg, name, namelen
+	defer func() { s.odg, s.oname = nil, nil }()
+	if err := s.rc.Write(s.oneFn); err != nil {
+		return err // closed
+	}
+	if s.oerr != 0 {
+		return os.NewSyscallError("sendto", s.oerr)
+	}
+	return nil
+}
+
+func (s *sysConn) doSendOne(fd uintptr) bool {
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&s.odg[0])), uintptr(len(s.odg)), 0,
+		uintptr(unsafe.Pointer(s.oname)), uintptr(s.onamelen))
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false
+	}
+	s.oerr = e
+	return true
 }
 
 // build lays out messages for datagrams first.. of b: with segmentation,

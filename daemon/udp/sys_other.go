@@ -4,6 +4,7 @@ package udp
 
 import (
 	"net"
+	"net/netip"
 	"sync/atomic"
 )
 
@@ -19,3 +20,5 @@ func newSysConn(*net.UDPConn, bool) (*sysConn, error) { return nil, nil }
 func (s *sysConn) write(*Batch, *Stats) (int, error) { panic("udp: no batched I/O here") }
 
 func (s *sysConn) read(*Inbox, *Stats) (int, error) { panic("udp: no batched I/O here") }
+
+func (s *sysConn) writeOne([]byte, netip.AddrPort) error { panic("udp: no batched I/O here") }

@@ -129,6 +129,13 @@ func (c *Conn) Close() error { return c.uc.Close() }
 // WriteBatch.
 func (c *Conn) WriteTo(dg []byte, to netip.AddrPort) error {
 	c.stats.SendCalls.Add(1)
+	if c.sys != nil {
+		if err := c.sys.writeOne(dg, to); err != nil {
+			return err
+		}
+		c.stats.Sent.Add(1)
+		return nil
+	}
 	if _, err := c.uc.WriteToUDPAddrPort(dg, to); err != nil {
 		return err
 	}
@@ -199,3 +206,6 @@ func cmp(first, err error) error {
 
 // ErrFull is returned by Batch.Add when the batch has no room.
 var ErrFull = errors.New("udp: batch full")
+
+// ErrNotTail is Commit's error for a datagram not built at the batch's Tail.
+var ErrNotTail = errors.New("udp: datagram not at the batch's tail")

@@ -277,6 +277,37 @@ func TestBatchFull(t *testing.T) {
 	}
 }
 
+// TestBatchCommit builds datagrams at the batch's tail: they are added
+// without a copy, between copied ones; a datagram built elsewhere, or one
+// that outgrew the tail, is refused and the batch left as it was; a full
+// batch refuses with ErrFull.
+func TestBatchCommit(t *testing.T) {
+	b := udp.NewBatch(3, 100)
+	if err := b.Commit(append(b.Tail(), "first"...)); err != nil {
+		t.Fatalf("Commit at the tail: %v", err)
+	}
+	_ = b.Add([]byte("second"))
+	if err := b.Commit([]byte("elsewhere")); !errors.Is(err, udp.ErrNotTail) {
+		t.Errorf("Commit of a datagram built elsewhere: %v, want ErrNotTail", err)
+	}
+	if err := b.Commit(append(b.Tail(), make([]byte, 300)...)); !errors.Is(err, udp.ErrFull) {
+		t.Errorf("Commit of a datagram larger than the room: %v, want ErrFull", err)
+	}
+	third := append(b.Tail(), "third"...)
+	if err := b.Commit(third); err != nil {
+		t.Fatalf("Commit at the tail: %v", err)
+	}
+	if b.Len() != 3 || string(b.Datagram(0)) != "first" || string(b.Datagram(1)) != "second" || string(b.Datagram(2)) != "third" {
+		t.Fatalf("batch holds %d datagrams: %q %q", b.Len(), b.Datagram(0), b.Datagram(b.Len()-1))
+	}
+	if &b.Datagram(2)[0] != &third[0] {
+		t.Error("the committed datagram was copied")
+	}
+	if err := b.Commit(append(b.Tail(), 'x')); !errors.Is(err, udp.ErrFull) {
+		t.Errorf("Commit to a batch of 3 holding 3: %v, want ErrFull", err)
+	}
+}
+
 func ExampleConn() {
 	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -336,5 +367,67 @@ func TestDualStackToIPv4(t *testing.T) {
 		if back[0].Addr().Unmap() != netip.MustParseAddr("127.0.0.1") {
 			t.Errorf("%+v: reply from %v, want 127.0.0.1 (mapped or not)", opt, back[0])
 		}
+	}
+}
+
+// TestWriteTo sends single datagrams (control messages) from several
+// goroutines at once over every kind of socket, dual stack to IPv4
+// included: each arrives whole, from the sender, counted once, and a real
+// socket allocates nothing per datagram. An IPv6 destination on an IPv4
+// socket is an error.
+func TestWriteTo(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			p := k.make(t)
+			const senders, each = 4, 25
+			errs := make(chan error, senders)
+			for g := range senders {
+				go func() {
+					var first error
+					for i := range each {
+						if err := p.a.WriteTo(datagram(g*each+i, 100+g), p.bAddr); err != nil && first == nil {
+							first = err
+						}
+					}
+					errs <- first
+				}()
+			}
+			for range senders {
+				if err := <-errs; err != nil {
+					t.Fatalf("WriteTo: %v", err)
+				}
+			}
+			got, from := readN(t, p.b, senders*each)
+			seen := make(map[int]bool)
+			for j, b := range got {
+				i := int(b[0])<<8 | int(b[1])
+				if g := i / each; i >= senders*each || !bytes.Equal(b, datagram(i, 100+g)) || seen[i] {
+					t.Fatalf("datagram %d: %d bytes, index %d, seen before %v", j, len(b), i, seen[i])
+				}
+				seen[i] = true
+				if from[j].Port() != p.aAddr.Port() {
+					t.Fatalf("datagram from %v, want port %d", from[j], p.aAddr.Port())
+				}
+			}
+			if p.stats == nil {
+				return
+			}
+			if calls, sent := p.stats(); calls != senders*each || sent != senders*each {
+				t.Errorf("counted %d calls and %d datagrams, want %d each", calls, sent, senders*each)
+			}
+			dg := datagram(0, 100)
+			allocs := testing.AllocsPerRun(50, func() {
+				if err := p.a.WriteTo(dg, p.bAddr); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%v allocations per WriteTo, want 0", allocs)
+			}
+		})
+	}
+	v4 := realConn(t, "127.0.0.1:0", udp.Options{})
+	if err := v4.WriteTo([]byte("x"), netip.MustParseAddrPort("[::1]:9")); err == nil {
+		t.Error("WriteTo an IPv6 address from an IPv4 socket: no error")
 	}
 }
