@@ -77,15 +77,37 @@ func (g *fileGen) next(img *gocv.Mat, skip uint64, _ time.Time) (uint64, error) 
 	}
 	// Pass over at most a second of media: after a long stall it is cheaper
 	// to carry on than to decode everything that was missed.
-	pass := min(adv-1, uint64(g.media))
-	if pass > 0 {
-		g.vc.Grab(int(pass))
-		g.n += pass
+	if err := g.pass(min(adv-1, uint64(g.media))); err != nil {
+		return 0, err
 	}
 	if err := g.read(img); err != nil {
 		return 0, err
 	}
 	return g.n - 1, nil
+}
+
+// pass passes over k frames without decoding them, starting the file over
+// at its end if it loops, so that the frame count stays the media's: the
+// next frame read is the one its number names. At the end of a file that
+// does not loop it stops short, and read reports the end.
+func (g *fileGen) pass(k uint64) error {
+	for fresh := false; k > 0; fresh = true {
+		before := g.vc.Get(gocv.VideoCapturePosFrames)
+		g.vc.Grab(int(k))
+		got := uint64(max(0, g.vc.Get(gocv.VideoCapturePosFrames)-before))
+		g.n += min(got, k)
+		if got >= k || !g.loop {
+			return nil
+		}
+		if got == 0 && fresh {
+			return fmt.Errorf("capture: file %s: no frame after starting over", g.path)
+		}
+		k -= got
+		if err := g.reopen(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // read reads the next image, starting the file over at its end if it loops.
@@ -97,8 +119,20 @@ func (g *fileGen) read(img *gocv.Mat) error {
 	if !g.loop {
 		return io.EOF
 	}
-	// Reopening works for every container and backend, where seeking does
-	// not always; it happens once per pass through the file.
+	if err := g.reopen(); err != nil {
+		return err
+	}
+	if !g.vc.Read(img) || img.Empty() {
+		return fmt.Errorf("capture: file %s: no frame after starting over", g.path)
+	}
+	g.n++
+	return nil
+}
+
+// reopen starts the file over. Reopening works for every container and
+// backend, where seeking does not always; it happens once per pass through
+// the file.
+func (g *fileGen) reopen() error {
 	g.vc.Close()
 	vc, err := gocv.VideoCaptureFileWithAPI(g.path, gocv.VideoCaptureFFmpeg)
 	if err != nil {
@@ -110,10 +144,6 @@ func (g *fileGen) read(img *gocv.Mat) error {
 	if g.loops == 1 {
 		g.log.Debug("file ended; looping", "path", g.path, "frames", g.n)
 	}
-	if !g.vc.Read(img) || img.Empty() {
-		return fmt.Errorf("capture: file %s: no frame after starting over", g.path)
-	}
-	g.n++
 	return nil
 }
 

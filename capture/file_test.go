@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/media"
 )
@@ -123,5 +124,42 @@ func TestFileRealTime(t *testing.T) {
 			t.Errorf("frame %d: Seq %d after %d, want a step of 2 (or a multiple when slots were missed)", i, f.Seq, prev)
 		}
 		prev = f.Seq
+	}
+}
+
+// TestFileSkipAcrossTheEnd misses slots just before the end of a looping
+// clip, so that the frames passed over run past its end: the frame after
+// the start over still shows the clip frame its Seq names (a skip that the
+// end of the file cut short used to count the frames it did not pass).
+func TestFileSkipAcrossTheEnd(t *testing.T) {
+	const n = 8
+	path := filepath.Join(t.TempDir(), "clip.avi")
+	writeVideo(t, path, 320, 240, n, 25)
+	s := openT(t, Config{Kind: media.SourceFile, Path: path, FPS: 200, Loop: true})
+	var buf []byte
+	for round := range 3 {
+		var f media.Frame
+		for {
+			f = next(t, s, buf)
+			buf = f.Data
+			if f.Seq%n == n-2 {
+				break
+			}
+		}
+		// Miss four slots (5 ms each): the next frame is 5 media frames on,
+		// 3 of them past the end of the clip.
+		missed := s.Status().Dropped
+		time.Sleep(22 * time.Millisecond)
+		f = next(t, s, buf)
+		buf = f.Data
+		img := decode(t, f.Data)
+		seq, ok := ReadPatternSeq(img)
+		img.Close()
+		if !ok || uint64(seq) != f.Seq%n {
+			t.Fatalf("round %d: frame Seq %d shows clip frame %d (ok=%v), want %d", round, f.Seq, seq, ok, f.Seq%n)
+		}
+		if s.Status().Dropped == missed {
+			t.Fatalf("round %d: no slot missed: the skip under test did not happen", round)
+		}
 	}
 }
