@@ -49,7 +49,7 @@ func (s *Source) nextJPEG(ctx context.Context, dst []byte) (media.Frame, error) 
 	missed := s.pace.catchUp(time.Now())
 	s.m.dropped.Add(missed)
 	r.slot += missed
-	if err := sleepUntil(ctx, s.stop, s.pace.due); err != nil {
+	if err := s.sleepUntil(ctx, s.pace.due); err != nil {
 		return media.Frame{}, err
 	}
 	at := time.Now()

@@ -2,7 +2,10 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/vstreamd/vstreamd/daemon/alarm"
 )
 
 // pacer keeps the grid of frame slots: slot n is due at start + n*period.
@@ -66,20 +69,15 @@ func (p *pacer) accept(at time.Time) {
 	p.advance()
 }
 
-// sleepUntil waits until t, ctx is done or stop is closed.
-func sleepUntil(ctx context.Context, stop <-chan struct{}, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return nil
+// sleepUntil waits on the source's alarm until t (the frame clock wakes
+// the process once per frame, on time: see daemon/alarm), ctx is done or
+// the source is closed.
+func (s *Source) sleepUntil(ctx context.Context, t time.Time) error {
+	if err := s.alarm.Until(ctx, t); err != nil {
+		if errors.Is(err, alarm.ErrStopped) {
+			return ErrClosed
+		}
+		return err
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-stop:
-		return ErrClosed
-	}
+	return nil
 }

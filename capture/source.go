@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/alarm"
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 	"gocv.io/x/gocv"
@@ -34,6 +35,7 @@ type Source struct {
 	fps     atomic.Int64
 	size    atomic.Uint64 // width<<32 | height asked for by SetSize; 0: the configured size
 	stop    chan struct{} // closed by Close: wakes a waiting Next
+	alarm   *alarm.Alarm  // the frame clock; Close stops it
 	once    sync.Once
 	m       meter
 	pv      media.Previewer // offers frames to a live view (SetPreview)
@@ -74,6 +76,7 @@ func Open(cfg Config, log *slog.Logger) (*Source, error) {
 	}
 	if err != nil {
 		s.img.Close()
+		s.alarm.Close()
 		return nil, err
 	}
 	s.start()
@@ -86,7 +89,7 @@ func newSource(cfg Config, log *slog.Logger) *Source {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "capture", "source", cfg.Kind.String())
-	s := &Source{cfg: cfg, log: log, stop: make(chan struct{}), img: gocv.NewMat()}
+	s := &Source{cfg: cfg, log: log, stop: make(chan struct{}), alarm: alarm.New(), img: gocv.NewMat()}
 	s.quality.Store(int64(cfg.Quality))
 	s.h264.bitrate.Store(int64(cfg.Bitrate))
 	return s
@@ -154,7 +157,7 @@ func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 func (s *Source) grabMade(ctx context.Context) (uint64, time.Time, error) {
 	missed := s.pace.catchUp(time.Now())
 	s.m.dropped.Add(missed)
-	if err := sleepUntil(ctx, s.stop, s.pace.due); err != nil {
+	if err := s.sleepUntil(ctx, s.pace.due); err != nil {
 		return 0, time.Time{}, err
 	}
 	at := time.Now()
@@ -254,7 +257,7 @@ func (s *Source) Status() media.SourceStatus {
 // return, and releases every Mat and device. It is safe to call more than
 // once and concurrently with Next, which then returns ErrClosed.
 func (s *Source) Close() error {
-	s.once.Do(func() { close(s.stop) })
+	s.once.Do(func() { close(s.stop); s.alarm.Stop() })
 	if s.live != nil {
 		s.live.shutdown()
 	}
@@ -264,6 +267,7 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.alarm.Close()
 	var err error
 	if s.gen != nil {
 		s.gen.close()

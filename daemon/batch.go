@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/alarm"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -28,6 +30,10 @@ type frameSender struct {
 	errs  *atomic.Uint64  // datagrams the kernel refused
 	seal  *session.Sealer // nil: unsealed (tests)
 	batch *udp.Batch
+	// alarm times the pacer's waits to the microsecond and wakes the
+	// send loop once for each (see daemon/alarm); nil: time.Sleep
+	// (tests).
+	alarm *alarm.Alarm
 }
 
 // batchWriter is the socket's side the send loop uses (udp.Conn).
@@ -37,7 +43,23 @@ type batchWriter interface {
 
 func newFrameSender(d *Daemon) *frameSender {
 	return &frameSender{w: d.sock, pace: &d.pace, sent: &d.sent, errs: &d.sendErrs, seal: d.sess.NewSealer(),
-		batch: udp.NewBatch(batchDatagrams, packetizer.MaxDatagram)}
+		batch: udp.NewBatch(batchDatagrams, packetizer.MaxDatagram), alarm: alarm.New()}
+}
+
+// close releases the sender's alarm.
+func (s *frameSender) close() {
+	if s.alarm != nil {
+		s.alarm.Close()
+	}
+}
+
+// sleep waits d, as the pacer asks.
+func (s *frameSender) sleep(d time.Duration) {
+	if s.alarm == nil {
+		time.Sleep(d)
+		return
+	}
+	_ = s.alarm.For(context.Background(), d) // fails only once closed
 }
 
 // Send queues one datagram given whole (the packetizer gives them apart,
@@ -55,7 +77,7 @@ func (s *frameSender) SendParts(header, payload []byte) error {
 	n := len(header) + len(payload) + session.Overhead
 	if wait := s.pace.hold(n); wait > 0 {
 		s.flush()
-		time.Sleep(wait)
+		s.sleep(wait)
 	}
 	if !s.batch.Room(n) {
 		s.flush()

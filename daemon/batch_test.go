@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/alarm"
 	"github.com/vstreamd/vstreamd/daemon/udp"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -36,7 +37,8 @@ func newTestSender(t *testing.T, mbps float64) (*frameSender, *batchRecorder, *p
 	t.Helper()
 	rec := &batchRecorder{}
 	s := &frameSender{w: rec, pace: &pacer{}, sent: &sendTimes{}, errs: &atomic.Uint64{},
-		batch: udp.NewBatch(batchDatagrams, packetizer.MaxDatagram)}
+		batch: udp.NewBatch(batchDatagrams, packetizer.MaxDatagram), alarm: alarm.New()}
+	t.Cleanup(s.close)
 	s.pace.setRate(mbps)
 	pk, err := packetizer.NewPacketizer(packetizer.Config{Parity: 0.25}, nil)
 	if err != nil {

@@ -32,6 +32,7 @@ type txState struct {
 // the capture goroutine has ended.
 func (d *Daemon) sendLoop(ctx context.Context) {
 	out := newFrameSender(d)
+	defer out.close()
 	scratch := make([]byte, 0, frameBuffer)
 	if !d.src.Status().Kind.Encodes() {
 		buf := make([]byte, 0, frameBuffer)
