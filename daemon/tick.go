@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/alarm"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -79,57 +80,76 @@ func (r *rates) get() (txFPS, txBps, rxFPS, rxBps float64) {
 }
 
 // tickLoop sends hellos and reports, updates the rates, follows the peer's
-// state, keeps systemd informed and pings its watchdog. It ends when ctx is
+// state, keeps systemd informed and pings its watchdog. It sleeps on an
+// alarm (daemon/alarm: one wake-up per tick, on time). It ends when ctx is
 // done.
 func (d *Daemon) tickLoop(ctx context.Context) {
-	t := time.NewTicker(helloEvery)
-	defer t.Stop()
+	al := alarm.New()
+	defer al.Close()
 	// The watchdog is pinged at half its interval, and only while the
 	// receive loop is turning: a wedged daemon gets restarted.
-	var watchdog <-chan time.Time
+	var wdEvery time.Duration
 	if wd, ok := d.notify.WatchdogInterval(); ok && wd > 0 {
-		wt := time.NewTicker(wd / 2)
-		defer wt.Stop()
-		watchdog = wt.C
+		wdEvery = wd / 2
 	}
 	var lastRate, lastReport, lastBadLog time.Time
 	var bad badInput
 	state := StateWaiting
 	statusLine := ""
-	d.sendHello(time.Now())
+	start := time.Now()
+	nextTick, nextWatchdog := start.Add(helloEvery), start.Add(wdEvery)
+	d.sendHello(start)
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-watchdog:
-			if time.Since(time.Unix(0, d.rxAlive.Load())) < 2*time.Second {
+		wake := nextTick
+		if wdEvery > 0 && nextWatchdog.Before(wake) {
+			wake = nextWatchdog
+		}
+		if al.Until(ctx, wake) != nil {
+			return // ctx done
+		}
+		now := time.Now()
+		if wdEvery > 0 && !now.Before(nextWatchdog) {
+			nextWatchdog = later(nextWatchdog, wdEvery, now)
+			if now.Sub(time.Unix(0, d.rxAlive.Load())) < 2*time.Second {
 				_ = d.notify.Watchdog()
 			}
-		case <-t.C:
-			now := time.Now() // the tick's own time may be older than a hello just received
-			d.sendHello(now)
-			if now.Sub(lastRate) >= time.Second {
-				lastRate = now
-				d.updateRates(now)
-			}
-			if d.sink != nil && now.Sub(lastReport) >= reportEvery && d.peer.state(now) == StateStreaming {
-				lastReport = now
-				d.sendReport()
-			}
-			if s, detail := d.callState(now); s != state {
-				d.log.Info("call state", "from", state, "to", s, "peer", d.config().Peer, "why", detail)
-				state = s
-			}
-			if now.Sub(lastBadLog) >= badInputLogEvery {
-				lastBadLog = now
-				d.logBadInput(&bad)
-			}
-			if line := d.statusLine(); line != statusLine {
-				statusLine = line
-				_ = d.notify.Status(line)
-			}
+		}
+		if now.Before(nextTick) {
+			continue
+		}
+		nextTick = later(nextTick, helloEvery, now)
+		d.sendHello(now)
+		if now.Sub(lastRate) >= time.Second {
+			lastRate = now
+			d.updateRates(now)
+		}
+		if d.sink != nil && now.Sub(lastReport) >= reportEvery && d.peer.state(now) == StateStreaming {
+			lastReport = now
+			d.sendReport()
+		}
+		if s, detail := d.callState(now); s != state {
+			d.log.Info("call state", "from", state, "to", s, "peer", d.config().Peer, "why", detail)
+			state = s
+		}
+		if now.Sub(lastBadLog) >= badInputLogEvery {
+			lastBadLog = now
+			d.logBadInput(&bad)
+		}
+		if line := d.statusLine(); line != statusLine {
+			statusLine = line
+			_ = d.notify.Status(line)
 		}
 	}
+}
+
+// later returns the next time after now on the grid t + n*every; ticks
+// missed while the loop was held up are dropped, as a time.Ticker drops
+// them.
+func later(t time.Time, every time.Duration, now time.Time) time.Time {
+	if t = t.Add(every); t.After(now) {
+		return t
+	}
+	return now.Add(every)
 }
 
 func (d *Daemon) sendHello(now time.Time) {
