@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/capture/jpegdir"
+	"github.com/vstreamd/vstreamd/daemon/alarm"
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -29,6 +30,7 @@ func (s *Source) openJPEGs() error {
 		return fmt.Errorf("capture: jpegs %s: %w", s.cfg.Path, err)
 	}
 	s.jpegs = &jpegReplay{images: images}
+	s.alarm = alarm.New()
 	if s.cfg.FPS == 0 {
 		s.cfg.FPS = DefaultFPS
 	}

@@ -35,7 +35,8 @@ type Source struct {
 	fps     atomic.Int64
 	size    atomic.Uint64 // width<<32 | height asked for by SetSize; 0: the configured size
 	stop    chan struct{} // closed by Close: wakes a waiting Next
-	alarm   *alarm.Alarm  // the frame clock; Close stops it
+	alarm   *alarm.Alarm  // a replay's frame clock (see sleepUntil); nil for the others
+	timer   *time.Timer   // the others' frame clock; Next's
 	once    sync.Once
 	m       meter
 	pv      media.Previewer // offers frames to a live view (SetPreview)
@@ -76,7 +77,9 @@ func Open(cfg Config, log *slog.Logger) (*Source, error) {
 	}
 	if err != nil {
 		s.img.Close()
-		s.alarm.Close()
+		if s.alarm != nil {
+			s.alarm.Close()
+		}
 		return nil, err
 	}
 	s.start()
@@ -89,7 +92,7 @@ func newSource(cfg Config, log *slog.Logger) *Source {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "capture", "source", cfg.Kind.String())
-	s := &Source{cfg: cfg, log: log, stop: make(chan struct{}), alarm: alarm.New(), img: gocv.NewMat()}
+	s := &Source{cfg: cfg, log: log, stop: make(chan struct{}), img: gocv.NewMat()}
 	s.quality.Store(int64(cfg.Quality))
 	s.h264.bitrate.Store(int64(cfg.Bitrate))
 	return s
@@ -257,7 +260,12 @@ func (s *Source) Status() media.SourceStatus {
 // return, and releases every Mat and device. It is safe to call more than
 // once and concurrently with Next, which then returns ErrClosed.
 func (s *Source) Close() error {
-	s.once.Do(func() { close(s.stop); s.alarm.Stop() })
+	s.once.Do(func() {
+		close(s.stop)
+		if s.alarm != nil {
+			s.alarm.Stop()
+		}
+	})
 	if s.live != nil {
 		s.live.shutdown()
 	}
@@ -267,7 +275,9 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.alarm.Close()
+	if s.alarm != nil {
+		s.alarm.Close()
+	}
 	var err error
 	if s.gen != nil {
 		s.gen.close()
