@@ -18,9 +18,13 @@ const JPEGsNote = "replaying JPEG files as they are: quality, size and bit rate 
 // jpegReplay hands out the files of a jpegs source, one per frame slot,
 // cycling. It is used under Source.mu.
 type jpegReplay struct {
-	images []jpegdir.Image
-	slot   uint64 // the next slot's number; slot n shows image n mod len
+	images []jpegdir.Image // Data: a view into framed
+	framed [][]byte        // each file with the media prefix before it
+	slot   uint64          // the next slot's number; slot n shows image n mod len
 }
+
+// jpegMedia is the media prefix of every replayed frame.
+var jpegMedia = packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe}
 
 // openJPEGs reads the directory (see package jpegdir for what it may
 // hold) and settles the rate and the size the source reports at start.
@@ -29,7 +33,14 @@ func (s *Source) openJPEGs() error {
 	if err != nil {
 		return fmt.Errorf("capture: jpegs %s: %w", s.cfg.Path, err)
 	}
-	s.jpegs = &jpegReplay{images: images}
+	// Each file is kept once, with its media prefix before it, so that a
+	// frame goes out as it is, without a copy (media.Frame.Framed).
+	framed := make([][]byte, len(images))
+	for i := range images {
+		framed[i] = append(jpegMedia.AppendTo(make([]byte, 0, packetizer.MediaLen+len(images[i].Data))), images[i].Data...)
+		images[i].Data = framed[i][packetizer.MediaLen:]
+	}
+	s.jpegs = &jpegReplay{images: images, framed: framed}
 	s.alarm = alarm.New()
 	if s.cfg.FPS == 0 {
 		s.cfg.FPS = DefaultFPS
@@ -43,10 +54,11 @@ func (s *Source) openJPEGs() error {
 	return nil
 }
 
-// nextJPEG waits for the next slot and appends its file to dst[:0]. A slot
+// nextJPEG waits for the next slot and hands out its file as it is kept
+// (Frame.Framed; dst is not used). A slot
 // missed (the caller fell behind) passes over its file, so the replay keeps
 // to the clock as the pattern does; Frame.Seq is the slot number.
-func (s *Source) nextJPEG(ctx context.Context, dst []byte) (media.Frame, error) {
+func (s *Source) nextJPEG(ctx context.Context) (media.Frame, error) {
 	r := s.jpegs
 	missed := s.pace.catchUp(time.Now())
 	s.m.dropped.Add(missed)
@@ -58,12 +70,12 @@ func (s *Source) nextJPEG(ctx context.Context, dst []byte) (media.Frame, error) 
 	s.pace.advance()
 	seq := r.slot
 	r.slot++
-	im := &r.images[seq%uint64(len(r.images))]
+	i := seq % uint64(len(r.images))
+	im := &r.images[i]
 	s.m.grabbed.Add(1)
 	f := media.Frame{
-		Data:  append(dst[:0], im.Data...),
-		Media: packetizer.Media{Codec: packetizer.CodecJPEG, Flags: packetizer.MediaKeyframe},
-		Seq:   seq, Captured: at, Width: im.Width, Height: im.Height,
+		Data: im.Data, Framed: r.framed[i], Media: jpegMedia,
+		Seq: seq, Captured: at, Width: im.Width, Height: im.Height,
 	}
 	f.EncodeTime = time.Since(at)
 	s.m.delivered(f)

@@ -59,14 +59,22 @@ func TestJPEGsReplay(t *testing.T) {
 
 	seen := map[int]bool{}
 	var first, last media.Frame
-	var buf []byte
+	// The files are handed out as they are kept, the media prefix before
+	// them (Framed), and the buffer given is left alone.
+	buf := bytes.Repeat([]byte{0xa5}, 64)
 	const frames = 3 * n
 	for i := range frames {
-		f := next(t, s, buf)
-		buf = f.Data
+		f := next(t, s, buf[:0])
 		want := files[f.Seq%n]
 		if !bytes.Equal(f.Data, want) {
 			t.Fatalf("frame %d (slot %d): %d bytes, not file %d (%d bytes)", i, f.Seq, len(f.Data), f.Seq%n, len(want))
+		}
+		if len(f.Framed) != packetizer.MediaLen+len(want) || &f.Framed[packetizer.MediaLen] != &f.Data[0] ||
+			!bytes.Equal(f.Framed[:packetizer.MediaLen], f.Media.AppendTo(nil)) {
+			t.Fatalf("frame %d: Framed is %d bytes, not the media prefix then Data", i, len(f.Framed))
+		}
+		if !bytes.Equal(buf, bytes.Repeat([]byte{0xa5}, 64)) {
+			t.Fatalf("frame %d: the buffer given to Next was written", i)
 		}
 		if i > 0 && f.Seq <= last.Seq {
 			t.Fatalf("frame %d: slot %d after %d", i, f.Seq, last.Seq)

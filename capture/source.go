@@ -136,7 +136,7 @@ func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 	)
 	switch {
 	case s.jpegs != nil:
-		return s.nextJPEG(ctx, dst)
+		return s.nextJPEG(ctx)
 	case s.gen != nil:
 		s.gen.setRate(fps)
 		seq, at, err = s.grabMade(ctx)

@@ -256,6 +256,30 @@ func TestReplaySourceInline(t *testing.T) {
 	}
 }
 
+// TestReadyFramesGoAsTheyAre: a source that hands out frames of its own,
+// media prefix included (as a replay does), has them sent as they are,
+// encoded or not: they arrive intact and the daemon never writes to them.
+func TestReadyFramesGoAsTheyAre(t *testing.T) {
+	for _, kind := range []media.SourceKind{media.SourceJPEGs, media.SourcePattern} {
+		t.Run(kind.String(), func(t *testing.T) {
+			pa, pb := freePort(t), freePort(t)
+			src := fake.NewSource(30, 80, 30000)
+			src.Kind, src.Ready = kind, true
+			start(t, "sender", testConfig(t, pa, pb), src, nil)
+			b := start(t, "receiver", testConfig(t, pb, pa), nil, fake.NewSink())
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.sink.Wait(ctx, 10); err != nil {
+				t.Fatalf("got %d frames", len(b.sink.Frames()))
+			}
+			checkFrames(t, "receiver", b.sink.Frames())
+			if n := src.Overwritten(); n != 0 {
+				t.Fatalf("%d frames changed after the source handed them out", n)
+			}
+		})
+	}
+}
+
 // TestFramesOutgrowTheBuffer sends frames larger than the send loop's
 // frame buffers, encoded and replayed: the source grows the buffer, the
 // frame is sent from a copy, and the frames after it go out from the grown

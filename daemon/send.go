@@ -119,10 +119,13 @@ type captured struct {
 }
 
 // framed returns the frame as it goes to the packetizer, the media prefix
-// and the picture: in place, the prefix written into the room left before
-// the picture, when the source wrote the picture where it was asked to;
-// else copied into scratch.
+// and the picture: as the source has it ready (a replay); in place, the
+// prefix written into the room left before the picture, when the source
+// wrote the picture where it was asked to; else copied into scratch.
 func (c captured) framed(scratch *[]byte) []byte {
+	if c.f.Framed != nil {
+		return c.f.Framed
+	}
 	const m = packetizer.MediaLen
 	if n := len(c.f.Data); n > 0 && cap(c.buf) >= m+n && &c.buf[:m+1][m] == &c.f.Data[0] {
 		b := c.buf[:m+n]
@@ -134,9 +137,9 @@ func (c captured) framed(scratch *[]byte) []byte {
 }
 
 // reuse returns the buffer for the next frame: the one given, or the one
-// the source grew when a frame did not fit.
+// the source grew when a frame did not fit (never the source's own bytes).
 func (c captured) reuse() []byte {
-	if cap(c.f.Data) > cap(c.buf) {
+	if c.f.Framed == nil && cap(c.f.Data) > cap(c.buf) {
 		return c.f.Data[:0]
 	}
 	return c.buf[:0]

@@ -31,16 +31,24 @@ type Source struct {
 	// Kind is the kind Status reports; zero: SourcePattern (status knows
 	// no fake kind). SourceJPEGs makes the daemon treat the source as a
 	// replay, which encodes nothing.
-	Kind      media.SourceKind
-	quality   atomic.Int64
-	fps       atomic.Int64
-	area      atomic.Int64 // pixels per SetSize; 0: 1280x720
-	bitrate   atomic.Int64 // per SetBitrate; the frames do not follow it
-	seq       atomic.Uint64
-	key       atomic.Bool
-	keyframes atomic.Uint64
-	nice      atomic.Int64 // of the thread of the last Next; -100: unknown
-	next      time.Time    // owned by Next's caller
+	Kind media.SourceKind
+	// Ready makes the source hand out frames of its own, with the media
+	// prefix before them (media.Frame.Framed), as a replay does, instead
+	// of writing into the buffer it is given; Overwritten then counts the
+	// frames found changed after they were handed out.
+	Ready       bool
+	own         []byte // the last frame handed out when Ready
+	ownSum      uint32
+	overwritten atomic.Uint64
+	quality     atomic.Int64
+	fps         atomic.Int64
+	area        atomic.Int64 // pixels per SetSize; 0: 1280x720
+	bitrate     atomic.Int64 // per SetBitrate; the frames do not follow it
+	seq         atomic.Uint64
+	key         atomic.Bool
+	keyframes   atomic.Uint64
+	nice        atomic.Int64 // of the thread of the last Next; -100: unknown
+	next        time.Time    // owned by Next's caller
 }
 
 // NewSource returns a Source at the given rate and quality.
@@ -74,9 +82,23 @@ func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 	if n, err := sched.Nice(); err == nil {
 		s.nice.Store(int64(n))
 	}
-	data := s.frame(dst[:0])
-	return media.Frame{Data: data, Media: s.media(s.seq.Load()), Captured: time.Now()}, nil
+	if !s.Ready {
+		data := s.frame(dst[:0])
+		return media.Frame{Data: data, Media: s.media(s.seq.Load()), Captured: time.Now()}, nil
+	}
+	if s.own != nil && crc32.ChecksumIEEE(s.own) != s.ownSum {
+		s.overwritten.Add(1)
+	}
+	data := s.frame(nil)
+	m := s.media(s.seq.Load())
+	s.own = append(m.AppendTo(make([]byte, 0, packetizer.MediaLen+len(data))), data...)
+	s.ownSum = crc32.ChecksumIEEE(s.own)
+	return media.Frame{Data: s.own[packetizer.MediaLen:], Framed: s.own, Media: m, Captured: time.Now()}, nil
 }
+
+// Overwritten counts the frames of a Ready source found changed after they
+// were handed out.
+func (s *Source) Overwritten() uint64 { return s.overwritten.Load() }
 
 // Nice returns the nice value of the thread that last called Next, -100
 // before the first.

@@ -23,6 +23,12 @@ type Frame struct {
 	Width      int              // size of the encoded image
 	Height     int              //
 	EncodeTime time.Duration    // time spent resizing and encoding
+	// Framed, when set, is the frame as it goes to the packetizer: the
+	// media prefix, then Data. A source whose frames are ready (a replay)
+	// sets it and hands out its own bytes, with no copy: Data and Framed
+	// are then the source's, not to be written, valid until its next Next,
+	// and the buffer Next was given is left alone.
+	Framed []byte
 }
 
 // Received is one received frame, handed to a sink to show.
