@@ -204,17 +204,28 @@ func lookup(m map[string]any, key string) (any, bool) {
 	return cur, true
 }
 
-func TestOneWay(t *testing.T) {
+// oneWay starts a send-only endpoint with src and a receive-only one,
+// waits until the receiver got n frames (10 s at most) and checks that
+// they arrived intact and in order. It returns both endpoints and the
+// frames received.
+func oneWay(t *testing.T, src *fake.Source, n int) (a, b *endpoint, frames []fake.Frame) {
+	t.Helper()
 	pa, pb := freePort(t), freePort(t)
-	src := fake.NewSource(30, 80, 10000)
-	a := start(t, "send-only", testConfig(t, pa, pb), src, nil)
-	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink())
+	a = start(t, "send-only", testConfig(t, pa, pb), src, nil)
+	b = start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := b.sink.Wait(ctx, 30); err != nil {
-		t.Fatalf("receive-only endpoint got %d frames", len(b.sink.Frames()))
+	if err := b.sink.Wait(ctx, n); err != nil {
+		t.Fatalf("receive-only endpoint got %d frames, want %d", len(b.sink.Frames()), n)
 	}
-	checkFrames(t, "receive-only", b.sink.Frames())
+	frames = b.sink.Frames()
+	checkFrames(t, "receive-only", frames)
+	return a, b, frames
+}
+
+func TestOneWay(t *testing.T) {
+	src := fake.NewSource(30, 80, 10000)
+	a, b, _ := oneWay(t, src, 30)
 	if runtime.GOOS == "linux" {
 		// Capture and encoding run below the transport's priority.
 		base, err := sched.Nice()
@@ -237,17 +248,9 @@ func TestOneWay(t *testing.T) {
 // ready frames) is called by the send loop itself, at the transport's
 // priority rather than on a background thread, and its frames arrive.
 func TestReplaySourceInline(t *testing.T) {
-	pa, pb := freePort(t), freePort(t)
 	src := fake.NewSource(30, 80, 10000)
 	src.Kind = media.SourceJPEGs
-	start(t, "replay", testConfig(t, pa, pb), src, nil)
-	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.sink.Wait(ctx, 10); err != nil {
-		t.Fatalf("got %d frames", len(b.sink.Frames()))
-	}
-	checkFrames(t, "receive-only", b.sink.Frames())
+	oneWay(t, src, 10)
 	if runtime.GOOS == "linux" {
 		base, err := sched.Nice()
 		if got := src.Nice(); err != nil || got != base {
@@ -262,17 +265,9 @@ func TestReplaySourceInline(t *testing.T) {
 func TestReadyFramesGoAsTheyAre(t *testing.T) {
 	for _, kind := range []media.SourceKind{media.SourceJPEGs, media.SourcePattern} {
 		t.Run(kind.String(), func(t *testing.T) {
-			pa, pb := freePort(t), freePort(t)
 			src := fake.NewSource(30, 80, 30000)
 			src.Kind, src.Ready = kind, true
-			start(t, "sender", testConfig(t, pa, pb), src, nil)
-			b := start(t, "receiver", testConfig(t, pb, pa), nil, fake.NewSink())
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := b.sink.Wait(ctx, 10); err != nil {
-				t.Fatalf("got %d frames", len(b.sink.Frames()))
-			}
-			checkFrames(t, "receiver", b.sink.Frames())
+			oneWay(t, src, 10)
 			if n := src.Overwritten(); n != 0 {
 				t.Fatalf("%d frames changed after the source handed them out", n)
 			}
@@ -287,18 +282,9 @@ func TestReadyFramesGoAsTheyAre(t *testing.T) {
 func TestFramesOutgrowTheBuffer(t *testing.T) {
 	for _, kind := range []media.SourceKind{media.SourcePattern, media.SourceJPEGs} {
 		t.Run(kind.String(), func(t *testing.T) {
-			pa, pb := freePort(t), freePort(t)
 			src := fake.NewSource(30, 80, 400_000)
 			src.Kind = kind
-			start(t, "sender", testConfig(t, pa, pb), src, nil)
-			b := start(t, "receiver", testConfig(t, pb, pa), nil, fake.NewSink())
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := b.sink.Wait(ctx, 10); err != nil {
-				t.Fatalf("got %d frames", len(b.sink.Frames()))
-			}
-			frames := b.sink.Frames()
-			checkFrames(t, "receiver", frames)
+			_, _, frames := oneWay(t, src, 10)
 			big := 0
 			for _, f := range frames {
 				if f.Bytes > 256<<10 {
