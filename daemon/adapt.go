@@ -27,10 +27,14 @@ const (
 	// (or since the call began) gets its frames at paceFastFactor times
 	// the rate, doubling every paceDouble of calm up to paceMaxFactor: on
 	// a LAN or a fat uplink a 100 KB frame then leaves in about a
-	// millisecond instead of several.
+	// millisecond instead of several. paceDouble is about five feedback
+	// reports: the growth is no faster than TCP's slow start (a doubling
+	// per round trip) on paths up to 250 ms, and the pacing reaches its
+	// most 0.75 s into the call. (It was 2 s: the first 6 s of every call
+	// then sent each frame over 2-5 ms; see docs/benchmarks.md.)
 	paceFastFactor = 4.0
 	paceCalm       = 30 * time.Second
-	paceDouble     = 2 * time.Second
+	paceDouble     = 250 * time.Millisecond
 	paceMaxFactor  = 32.0
 	// paceBackoff and paceMemory: a queue that overflowed under the
 	// frames' bursts (loss late in frames, see congestion.Overflowing)

@@ -149,14 +149,18 @@ func TestCalmPaceGrowsAndLearnsAnOverflow(t *testing.T) {
 	if f := factor(); !near(f, paceFastFactor) {
 		t.Errorf("at the start: pace %.2fx the rate, want %.0fx", f, paceFastFactor)
 	}
-	// Calm for 3 s: doubled 1.5 times.
-	now = feed(a, &sent, now, 3*time.Second, 0, 0, 5*time.Millisecond)
-	if f, want := factor(), paceFastFactor*math.Pow(2, 1.5); !near(f, want) {
-		t.Errorf("after 3 s of calm: pace %.2fx the rate, want %.2fx", f, want)
+	// Calm for 2.2 paceDouble (whole feedback intervals): doubled 2.2 times.
+	now = feed(a, &sent, now, 11*paceDouble/5, 0, 0, 5*time.Millisecond)
+	if f, want := factor(), paceFastFactor*math.Pow(2, 2.2); !near(f, want) {
+		t.Errorf("after %v of calm: pace %.2fx the rate, want %.2fx", 11*paceDouble/5, f, want)
 	}
-	now = feed(a, &sent, now, 10*time.Second, 0, 0, 5*time.Millisecond)
+	// The most within a second of the call's start.
+	if d := paceDouble * time.Duration(math.Log2(paceMaxFactor/paceFastFactor)); d > time.Second {
+		t.Errorf("the pacing reaches its most %v after the call starts; want within a second", d)
+	}
+	now = feed(a, &sent, now, time.Second, 0, 0, 5*time.Millisecond)
 	if f := factor(); !near(f, paceMaxFactor) {
-		t.Errorf("after 13 s of calm: pace %.2fx the rate, want the most, %.0fx", f, paceMaxFactor)
+		t.Errorf("after %v of calm: pace %.2fx the rate, want the most, %.0fx", time.Second+11*paceDouble/5, f, paceMaxFactor)
 	}
 	_, overflowed := a.frame(n, 1128, now)
 	// A short router queue overflows under the bursts: loss late in

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vstreamd/vstreamd/cmd/badlink/impair"
+	"github.com/vstreamd/vstreamd/daemon/udp"
 )
 
 // maxReadErrors is how many read errors in a row, other than the socket
@@ -31,6 +34,15 @@ type direction struct {
 	queue chan item // reader to sender; never blocks, as it holds at most as many items as the pool has buffers
 	seq   uint64
 	heap  releaseHeap
+
+	// held counts the copies in queue and heap not yet written or
+	// discarded. While it is 0 a copy due now goes out from the reader
+	// itself (forward): nothing can be overtaken, and the hand-off to the
+	// sender goroutine, a thread wake-up per datagram, is saved.
+	held atomic.Int64
+	out  outgoing // the reader's
+	due  outgoing // the sender's
+	txMu sync.Mutex
 }
 
 func newDirection(name string, link *impair.Link, from, to [2]netip.AddrPort, rx, tx PacketConn, limit, maxSize int, epoch time.Time) *direction {
@@ -40,6 +52,8 @@ func newDirection(name string, link *impair.Link, from, to [2]netip.AddrPort, rx
 		pool:  newBufPool(limit, maxSize),
 		queue: make(chan item, limit),
 		heap:  newReleaseHeap(limit),
+		out:   outgoing{b: udp.NewBatch(udp.MaxSegments, maxSize)},
+		due:   outgoing{b: udp.NewBatch(udp.MaxSegments, maxSize)},
 	}
 }
 
@@ -48,14 +62,15 @@ func (d *direction) now() time.Duration { return time.Since(d.epoch) }
 
 // readLoop reads datagrams until rx is closed, then closes the queue so
 // that the sender finishes. It returns an error only if reading keeps
-// failing for another reason.
+// failing for another reason. It reads as many datagrams as the kernel
+// holds in one call, and writes those that need no delay in one call
+// after them (see forward).
 func (d *direction) readLoop() error {
 	defer close(d.queue)
-	buf := make([]byte, maxDatagram)
-	oob := make([]byte, oobSize)
+	in := d.rx.NewInbox(d.maxSize)
 	failures := 0
 	for {
-		n, oobn, _, from, err := d.rx.ReadMsgUDPAddrPort(buf, oob)
+		n, err := d.rx.ReadBatch(in)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -67,10 +82,12 @@ func (d *direction) readLoop() error {
 			continue
 		}
 		failures = 0
-		if drops, ok := kernelDrops(oob[:oobn]); ok {
-			d.c.kernelDrops.Store(uint64(drops))
+		now := d.now()
+		for i := range n {
+			p, from := in.Datagram(i)
+			d.handle(p, from, now)
 		}
-		d.handle(buf[:n], from, d.now())
+		d.flushOut()
 	}
 }
 
@@ -105,6 +122,11 @@ func (d *direction) handle(p []byte, from netip.AddrPort, now time.Duration) {
 			d.c.queueDrops.Add(1)
 			continue
 		}
+		if cp.Release <= now && d.held.Load() == 0 {
+			d.forward(p, dst)
+			continue
+		}
+		d.flushOut() // what went ahead of this copy leaves ahead of it
 		i, ok := d.pool.get()
 		if !ok {
 			d.c.limitDrops.Add(1)
@@ -118,6 +140,7 @@ func (d *direction) handle(p []byte, from netip.AddrPort, now time.Duration) {
 			d.c.reordered.Add(1)
 		}
 		d.seq++
+		d.held.Add(1)
 		d.queue <- item{at: cp.Release, seq: d.seq, buf: i, n: int32(n), dst: dst}
 	}
 }
@@ -163,31 +186,82 @@ func (d *direction) takeQueued() {
 	}
 }
 
-// flush sends every held datagram due by now and returns how long to wait
-// for the next one, or pending = false if none is held.
+// flush sends every held datagram due by now, in as few writes as their
+// destinations allow, and returns how long to wait for the next one, or
+// pending = false if none is held.
 func (d *direction) flush(now time.Duration) (wait time.Duration, pending bool) {
+	defer d.write(&d.due)
 	for d.heap.len() > 0 {
 		it := d.heap.min()
 		if it.at > now {
 			return it.at - now, true
 		}
-		d.send(d.heap.pop())
+		it = d.heap.pop()
+		d.add(&d.due, d.pool.buf(it.buf)[:it.n], it.dst)
+		d.pool.put(it.buf)
 	}
 	return 0, false
 }
 
-// send writes one datagram to the far endpoint and frees its buffer.
-func (d *direction) send(it item) {
-	_, err := d.tx.WriteToUDPAddrPort(d.pool.buf(it.buf)[:it.n], d.to[it.dst])
-	d.pool.put(it.buf)
+// forward queues a copy that is due now and goes ahead of nothing held
+// for the reader's next write, which follows its read (flushOut): a frame
+// that arrived in one read leaves in one write, as from a wire, instead
+// of a write per datagram (each of which wakes the far endpoint). Reader
+// only.
+func (d *direction) forward(p []byte, dst uint8) { d.add(&d.out, p, dst) }
+
+// flushOut writes what forward queued. Reader only.
+func (d *direction) flushOut() { d.write(&d.out) }
+
+// outgoing is a batch of datagrams to one destination and how many of
+// them came from the sender's heap (held, until written).
+type outgoing struct {
+	b    *udp.Batch
+	dst  uint8
+	held int64
+}
+
+// add appends p, bound for dst, to o, writing o first if it goes elsewhere
+// or is full. A datagram from the heap counts as held until written.
+func (d *direction) add(o *outgoing, p []byte, dst uint8) {
+	if o.b.Len() > 0 && (o.dst != dst || !o.b.Room(len(p))) {
+		d.write(o)
+	}
+	o.dst = dst
+	o.b.Dest = d.to[dst]
+	_ = o.b.Add(p) // fits: an empty batch holds any datagram up to maxSize
+	if o == &d.due {
+		o.held++
+	}
+}
+
+// write sends o's datagrams, counts the outcome and empties o. The reader
+// and the sender never write at the same time (the reader writes only
+// while nothing is held, the sender only what is held); txMu guards the
+// socket's send state all the same.
+func (d *direction) write(o *outgoing) {
+	n := o.b.Len()
+	if n == 0 {
+		return
+	}
+	d.txMu.Lock()
+	sent, err := d.tx.WriteBatch(o.b)
+	d.txMu.Unlock()
+	d.c.out.Add(uint64(sent))
+	// On a partial failure the bytes of the datagrams that went are not
+	// known one by one: the batch's mean size stands for them.
+	d.c.bytesOut.Add(uint64(o.b.Bytes() * sent / n))
 	switch {
-	case err == nil:
-		d.c.out.Add(1)
-		d.c.bytesOut.Add(uint64(it.n))
+	case sent == n:
 	case errors.Is(err, net.ErrClosed):
-		d.c.discarded.Add(1)
+		d.c.discarded.Add(uint64(n - sent))
 	default:
-		d.c.sendErrors.Add(1)
+		d.c.sendErrors.Add(uint64(n - sent))
+	}
+	o.b.Reset()
+	if o.held > 0 {
+		d.held.Add(-o.held) // after the write: the reader may go ahead now
+		o.held = 0
 	}
 }
 
@@ -195,6 +269,7 @@ func (d *direction) send(it item) {
 func (d *direction) discardAll() {
 	for d.heap.len() > 0 {
 		d.pool.put(d.heap.pop().buf)
+		d.held.Add(-1)
 		d.c.discarded.Add(1)
 	}
 }

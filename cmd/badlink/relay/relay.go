@@ -8,18 +8,24 @@
 // address it configured. Datagrams from any other source are counted as
 // filtered and dropped.
 //
-// Each direction runs two goroutines: a reader, which applies the models
-// (so their random draws follow datagram order), copies the datagram into a
-// buffer from a bounded pool and hands it on; and a sender, which keeps the
-// datagrams in a heap ordered by release time and writes each when it is
-// due. Nothing is allocated per datagram. When the pool is empty (Limit
-// datagrams already held) a datagram is dropped and counted.
+// Each direction runs two goroutines: a reader, which reads as many
+// datagrams as the kernel holds in one call and applies the models to
+// each (so their random draws follow datagram order); and a sender, which
+// keeps the datagrams that must wait in a heap ordered by release time and
+// writes those due in one call. A datagram due at once, with nothing held
+// ahead of it, is written by the reader itself, right after the read that
+// brought it, with the others of that read: the relay then costs a frame a
+// few system calls rather than several per datagram and a wake-up of the
+// sender for each, and delivers a burst as a burst, as a wire does (see
+// docs/benchmarks.md, "The relay"). A datagram that waits is copied into a
+// buffer from a bounded pool; when the pool is empty (Limit datagrams
+// already held) it is dropped and counted. Nothing is allocated per
+// datagram. I/O is package udp's, the daemon's own.
 //
-// A datagram is never sent before its release time. Delayed ones are sent
-// when the Go runtime's timer fires, which on Linux is up to about 1.1 ms
-// late (the runtime sleeps in whole milliseconds when idle); datagrams that
-// need no delay are sent as soon as the sender goroutine runs, some tens of
-// microseconds after they arrive.
+// A datagram is never sent before its release time, nor after one that
+// arrived later with an earlier or equal release time. Delayed ones are
+// sent when the Go runtime's timer fires, which on Linux is up to about 1.1
+// ms late (the runtime sleeps in whole milliseconds when idle).
 package relay
 
 import (
@@ -27,11 +33,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/vstreamd/vstreamd/cmd/badlink/impair"
+	"github.com/vstreamd/vstreamd/daemon/udp"
 )
 
 // Defaults for Config fields left zero.
@@ -47,11 +55,13 @@ const (
 	maxDatagram = 65535
 )
 
-// PacketConn is the part of *net.UDPConn the relay uses, so that tests can
-// substitute a fake. After New the relay owns both conns and closes them.
+// PacketConn is the part of a socket a direction uses: *udp.Conn, the
+// daemon's own batched I/O (recvmmsg and sendmmsg, with UDP GRO and GSO
+// where the kernel has them), or a fake in tests.
 type PacketConn interface {
-	ReadMsgUDPAddrPort(b, oob []byte) (n, oobn, flags int, addr netip.AddrPort, err error)
-	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	ReadBatch(in *udp.Inbox) (int, error)
+	WriteBatch(b *udp.Batch) (int, error)
+	NewInbox(maxDatagram int) *udp.Inbox
 	Close() error
 }
 
@@ -87,8 +97,9 @@ const (
 // are safe for concurrent use.
 type Relay struct {
 	cfg   Config
-	conns [2]PacketConn // A side, B side
-	dirs  [2]*direction // a2b, b2a
+	socks [2]*net.UDPConn // A side, B side
+	conns [2]PacketConn   // the same, batched
+	dirs  [2]*direction   // a2b, b2a
 	epoch time.Time
 	log   *slog.Logger
 
@@ -98,8 +109,16 @@ type Relay struct {
 // New returns a relay that reads from A on connA and from B on connB. It
 // takes ownership of both conns, closing them when Run returns, or on
 // Close; it closes them also when it returns an error.
-func New(cfg Config, connA, connB PacketConn, log *slog.Logger) (*Relay, error) {
-	r := &Relay{cfg: cfg, conns: [2]PacketConn{connA, connB}, epoch: time.Now(), log: log}
+func New(cfg Config, connA, connB *net.UDPConn, log *slog.Logger) (*Relay, error) {
+	r := &Relay{cfg: cfg, socks: [2]*net.UDPConn{connA, connB}, epoch: time.Now(), log: log}
+	for i, c := range r.socks {
+		uc, err := udp.New(c, udp.Options{})
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("relay: %w", err)
+		}
+		r.conns[i] = uc
+	}
 	if err := r.init(); err != nil {
 		r.Close()
 		return nil, err
@@ -195,7 +214,7 @@ func collect(errs <-chan error) []error {
 // than once.
 func (r *Relay) Close() {
 	r.closeOnce.Do(func() {
-		for _, c := range r.conns {
+		for _, c := range r.socks {
 			if c != nil {
 				c.Close()
 			}
@@ -208,8 +227,8 @@ func (r *Relay) Stats() Snapshot {
 	return Snapshot{
 		Elapsed:   time.Since(r.epoch),
 		Seed:      r.cfg.Seed,
-		A2B:       r.dirs[0].c.snapshot(),
-		B2A:       r.dirs[1].c.snapshot(),
+		A2B:       r.dirs[0].c.snapshot(socketDrops(r.socks[0])),
+		B2A:       r.dirs[1].c.snapshot(socketDrops(r.socks[1])),
 		A2BParams: r.cfg.A2B,
 		B2AParams: r.cfg.B2A,
 	}

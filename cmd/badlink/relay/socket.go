@@ -11,14 +11,11 @@ import (
 // kernel caps it at net.core.rmem_max and wmem_max.
 const SocketBuffer = 4 << 20
 
-// oobSize holds the control message that carries the kernel's drop count.
-const oobSize = 64
-
 // Prepare readies a UDP socket for the relay: it asks for SocketBuffer
-// bytes of kernel buffer each way and, on Linux, asks the kernel to report
-// how many datagrams it dropped at the socket because its buffer was full
-// (SO_RXQ_OVFL); the relay shows that as kernel drops. It returns the
-// receive buffer the kernel granted (0 where that is unknown).
+// bytes of kernel buffer each way. It returns the receive buffer the
+// kernel granted (0 where that is unknown). The datagrams the kernel drops
+// at the socket because its buffer is full show in the relay's stats as
+// kernel drops (on Linux).
 func Prepare(c *net.UDPConn) (rcvbuf int, err error) {
 	if err := c.SetReadBuffer(SocketBuffer); err != nil {
 		return 0, fmt.Errorf("setting the receive buffer: %w", err)

@@ -1,13 +1,14 @@
 package relay
 
 import (
-	"encoding/binary"
-	"fmt"
 	"net"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// prepareOS turns on SO_RXQ_OVFL and reads back SO_RCVBUF.
+// prepareOS reads back SO_RCVBUF.
 func prepareOS(c *net.UDPConn) (rcvbuf int, err error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -15,44 +16,29 @@ func prepareOS(c *net.UDPConn) (rcvbuf int, err error) {
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		if serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RXQ_OVFL, 1); serr != nil {
-			serr = fmt.Errorf("enabling SO_RXQ_OVFL: %w", serr)
-			return
-		}
-		rcvbuf, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+		rcvbuf, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
 	}); err != nil {
 		return 0, err
 	}
 	return rcvbuf, serr
 }
 
-// kernelDrops finds the SO_RXQ_OVFL control message in oob and returns the
-// socket's cumulative drop count. It walks the cmsghdr list by hand
-// because syscall.ParseSocketControlMessage allocates.
-//
-//	cmsghdr: len (size_t, covers header and data) | level int32 | type int32 | data, aligned
-func kernelDrops(oob []byte) (drops uint32, ok bool) {
-	const hdr = syscall.SizeofCmsghdr
-	for len(oob) >= hdr {
-		var n uint64
-		if hdr == 16 {
-			n = binary.NativeEndian.Uint64(oob)
-		} else {
-			n = uint64(binary.NativeEndian.Uint32(oob))
-		}
-		level := int32(binary.NativeEndian.Uint32(oob[hdr-8:]))
-		typ := int32(binary.NativeEndian.Uint32(oob[hdr-4:]))
-		if n < hdr || n > uint64(len(oob)) {
-			return 0, false
-		}
-		if level == syscall.SOL_SOCKET && typ == syscall.SO_RXQ_OVFL && n >= hdr+4 {
-			return binary.NativeEndian.Uint32(oob[hdr:]), true
-		}
-		next := syscall.CmsgSpace(int(n) - hdr)
-		if next > len(oob) {
-			return 0, false
-		}
-		oob = oob[next:]
+// socketDrops returns how many datagrams the kernel has dropped at c
+// because its receive buffer was full (SO_MEMINFO's SK_MEMINFO_DROPS, the
+// count SO_RXQ_OVFL would report), or 0 if it cannot tell.
+func socketDrops(c *net.UDPConn) uint64 {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
 	}
-	return 0, false
+	var info [unix.SK_MEMINFO_VARS]uint32
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		n := uint32(unsafe.Sizeof(info))
+		_, _, errno = unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
+	}); err != nil || errno != 0 {
+		return 0
+	}
+	return uint64(info[unix.SK_MEMINFO_DROPS])
 }

@@ -4,8 +4,8 @@ package relay
 
 import "net"
 
-// prepareOS does nothing where the kernel cannot report drops.
+// prepareOS does nothing here.
 func prepareOS(*net.UDPConn) (int, error) { return 0, nil }
 
-// kernelDrops reports nothing where the kernel cannot report drops.
-func kernelDrops([]byte) (uint32, bool) { return 0, false }
+// socketDrops reports nothing where the kernel cannot report drops.
+func socketDrops(*net.UDPConn) uint64 { return 0 }

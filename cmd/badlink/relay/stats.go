@@ -16,10 +16,11 @@ type counters struct {
 	in, bytesIn, filtered, tooBig, lost, duplicated  atomic.Uint64
 	queueDrops, limitDrops, delayed, reordered       atomic.Uint64
 	out, bytesOut, sendErrors, readErrors, discarded atomic.Uint64
-	kernelDrops                                      atomic.Uint64
 }
 
-func (c *counters) snapshot() DirStats {
+// snapshot returns the counts, with kernelDrops, the reading socket's
+// drop count.
+func (c *counters) snapshot(kernelDrops uint64) DirStats {
 	return DirStats{
 		In: c.in.Load(), BytesIn: c.bytesIn.Load(), Filtered: c.filtered.Load(),
 		TooBig: c.tooBig.Load(), Lost: c.lost.Load(), Duplicated: c.duplicated.Load(),
@@ -27,7 +28,7 @@ func (c *counters) snapshot() DirStats {
 		Delayed: c.delayed.Load(), Reordered: c.reordered.Load(),
 		Out: c.out.Load(), BytesOut: c.bytesOut.Load(), SendErrors: c.sendErrors.Load(),
 		ReadErrors: c.readErrors.Load(), Discarded: c.discarded.Load(),
-		KernelDrops: c.kernelDrops.Load(),
+		KernelDrops: kernelDrops,
 	}
 }
 
