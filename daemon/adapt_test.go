@@ -190,16 +190,24 @@ func TestCalmPaceGrowsAndLearnsAnOverflow(t *testing.T) {
 	}
 }
 
+// overuse sends 100 KB frames for 6 s against a queue that keeps building
+// (5 ms more every 100 ms), moving the ladder as the send loop does, and
+// returns the time after.
+func overuse(a *adaptation, sent *sendTimes, now time.Time) time.Time {
+	for i := range 60 {
+		now = feed(a, sent, now, 100*time.Millisecond, 0, 0, time.Duration(i)*5*time.Millisecond)
+		a.frame(100_000, 1128, now)
+		a.level(100_000, now)
+	}
+	return now
+}
+
 func TestLevelFollowsTheBudgetAndTheCeiling(t *testing.T) {
 	a := newAdaptation(t)
 	var sent sendTimes
 	now := time.Unix(1_700_000_000, 0)
 	// A queue that keeps building pulls the target down; the ladder follows.
-	for i := range 60 {
-		now = feed(a, &sent, now, 100*time.Millisecond, 0, 0, time.Duration(i)*5*time.Millisecond)
-		a.frame(100_000, 1128, now)
-		a.level(100_000, now)
-	}
+	now = overuse(a, &sent, now)
 	lv := a.lad.Current()
 	if lv.Width >= 1280 && lv.Quality >= 80 {
 		t.Errorf("after sustained overuse (target %.1f Mb/s): level %v, want below the ceiling", a.cc.Target()/1e6, lv)
@@ -225,12 +233,7 @@ func TestReplayOnlyChangesTheRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent sendTimes
-	now := time.Unix(1_700_000_000, 0)
-	for i := range 60 {
-		now = feed(a, &sent, now, 100*time.Millisecond, 0, 0, time.Duration(i)*5*time.Millisecond)
-		a.frame(100_000, 1128, now)
-		a.level(100_000, now)
-	}
+	overuse(a, &sent, time.Unix(1_700_000_000, 0))
 	lv, top := a.lad.Current(), a.lad.Levels()[0]
 	if lv.FPS >= top.FPS || lv.Width != top.Width || lv.Height != top.Height || lv.Quality != top.Quality {
 		t.Errorf("replay after sustained overuse (target %.1f Mb/s): level %v, want %dx%d q%d at fewer than %d fps", a.cc.Target()/1e6, lv, top.Width, top.Height, top.Quality, top.FPS)
