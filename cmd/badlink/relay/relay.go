@@ -50,8 +50,10 @@ const (
 	// DefaultMaxSize is the largest datagram carried. vstreamd's datagrams
 	// fit an Ethernet MTU.
 	DefaultMaxSize = 2048
-	// maxDatagram is the largest UDP payload; the reader's buffer holds
-	// one so that an oversized datagram is seen whole and counted.
+	// maxDatagram is the largest UDP payload, the most MaxSize may be.
+	// The reader reads a datagram longer than MaxSize cut to MaxSize+1
+	// bytes (or whole, where the kernel coalesces): enough to count it as
+	// too big.
 	maxDatagram = 65535
 )
 
