@@ -11,10 +11,8 @@ import (
 // addresses cost only their own budgets: the real peer's Init (from its
 // address) is still answered and the handshake completes.
 func TestFloodDoesNotStarve(t *testing.T) {
-	l := newLink(t)
 	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, psk, true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	rec := append([]sent(nil), l.log...)
 	var initDg []byte
@@ -59,10 +57,8 @@ func TestFloodDoesNotStarve(t *testing.T) {
 // source addresses) do not use up that address's budget: the restarted
 // peer's real Init among thousands of them is answered.
 func TestFloodFromPeerAddress(t *testing.T) {
-	l := newLink(t)
 	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, psk, true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	var initDg []byte
 	for _, p := range l.log {
@@ -96,10 +92,7 @@ func TestFloodFromPeerAddress(t *testing.T) {
 // returns nothing opens either way; both notice and handshake again, well
 // before either's rekey timer would.
 func TestRecoverAfterOutageAtRekey(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 30*time.Second, 1)
-	b := l.add(2, 1, 0xb, psk, true, time.Minute, 2)
+	l, a, b := pair(t, testKey(t), true, 30*time.Second, time.Minute)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	now = now.Add(30 * time.Second)
 	a.s.Tick(now, a.peer) // A's Init

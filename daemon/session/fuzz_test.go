@@ -14,9 +14,7 @@ import (
 func handshakeFixture(t testing.TB) (initDg, respDg []byte, fresh func() (initiator, responder *end)) {
 	psk := Key{7}
 	fresh = func() (*end, *end) {
-		l := newLink(t)
-		a := l.add(1, 2, 0xa, psk, true, 0, 1)
-		b := l.add(2, 1, 0xb, psk, true, 0, 2)
+		_, a, b := pair(t, psk, true, 0, 0)
 		a.s.Tick(time.Unix(1000, 0), a.peer)
 		return a, b
 	}

@@ -39,6 +39,14 @@ type end struct {
 
 func newLink(t testing.TB) *link { return &link{t: t, ends: map[netip.AddrPort]*end{}} }
 
+// pair returns a link and its two ends, each the other's peer: a at port
+// 1 and b at port 2, sharing psk, encrypted or not, rekeying after rekeyA
+// and rekeyB (0: the default).
+func pair(t testing.TB, psk Key, on bool, rekeyA, rekeyB time.Duration) (*link, *end, *end) {
+	l := newLink(t)
+	return l, l.add(1, 2, 0xa, psk, on, rekeyA, 1), l.add(2, 1, 0xb, psk, on, rekeyB, 2)
+}
+
 func addrPort(port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
 }

@@ -12,10 +12,7 @@ import (
 // A handshake gives both ends keys; datagrams go both ways, each opened
 // once; a handshake costs two messages.
 func TestHandshake(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, testKey(t), true, 0, 0)
 	if a.s.Ready() || a.say() {
 		t.Fatal("sealing before any handshake")
 	}
@@ -130,10 +127,7 @@ func TestRekey(t *testing.T) {
 // used the new ones; a datagram of the old keys still in flight opens
 // after the switch.
 func TestRekeyOverlap(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, time.Minute, 1)
-	b := l.add(2, 1, 0xb, psk, true, time.Minute, 2)
+	l, a, b := pair(t, testKey(t), true, time.Minute, time.Minute)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	late := b.datagram(packetizer.KindReport) // B's, old keys, delayed
 	now = now.Add(61 * time.Second)
@@ -156,10 +150,7 @@ func TestRekeyOverlap(t *testing.T) {
 func TestReflection(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprintf("encrypted=%v", on), func(t *testing.T) {
-			l := newLink(t)
-			psk := testKey(t)
-			a := l.add(1, 2, 0xa, psk, on, 0, 1)
-			b := l.add(2, 1, 0xb, psk, on, 0, 2)
+			l, a, b := pair(t, testKey(t), on, 0, 0)
 			now := time.Unix(1000, 0)
 			if on {
 				now = connect(t, l, a, b, now)
@@ -204,10 +195,7 @@ func TestReflectedInitRewritten(t *testing.T) {
 // Replays during a call: data, Init and Resp, from anywhere: refused as
 // replays, nothing moves.
 func TestReplay(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, testKey(t), true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	for range 5 {
 		a.say()
@@ -247,10 +235,8 @@ func TestReplay(t *testing.T) {
 // recorded call's datagrams), and once the real peer's Init arrives the
 // recorded ones are refused as replays.
 func TestReplayAfterRestart(t *testing.T) {
-	l := newLink(t)
 	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, psk, true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	for range 5 {
 		a.say()
@@ -324,10 +310,7 @@ func TestMismatch(t *testing.T) {
 // Roaming: only the newest authenticated datagram of the current keys from
 // a new address says so; an old one from there does not.
 func TestRoam(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, testKey(t), true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	older := a.datagram(packetizer.KindReport)
 	newer := a.datagram(packetizer.KindReport)
@@ -368,10 +351,7 @@ func TestPlainReplay(t *testing.T) {
 // Every prefix of a valid handshake message, and every length around it,
 // is refused as malformed without a panic.
 func TestHandshakePrefixes(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, testKey(t), true, 0, 0)
 	connect(t, l, a, b, time.Unix(1000, 0))
 	for _, p := range l.log[:2] {
 		payload := p.dg[packetizer.HeaderLen:]
@@ -399,10 +379,7 @@ func TestHandshakePrefixes(t *testing.T) {
 
 // Seal and open allocate nothing.
 func TestSealOpenAllocs(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, testKey(t), true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	buf := make([]byte, 1200)
 	h := packetizer.Header{Kind: packetizer.KindReport, Session: 0xa, Sealed: true}
@@ -430,10 +407,7 @@ func TestSealOpenAllocs(t *testing.T) {
 // a place of another size is not used (opened in place as by Open); a
 // tampered datagram is refused, placed or not.
 func TestOpenInto(t *testing.T) {
-	l := newLink(t)
-	psk := testKey(t)
-	a := l.add(1, 2, 0xa, psk, true, 0, 1)
-	b := l.add(2, 1, 0xb, psk, true, 0, 2)
+	l, a, b := pair(t, testKey(t), true, 0, 0)
 	now := connect(t, l, a, b, time.Unix(1000, 0))
 	plain := bytes.Repeat([]byte("vstreamd"), packetizer.ReportLen/8+1)[:packetizer.ReportLen]
 	seal := func() ([]byte, packetizer.Header) {
@@ -474,10 +448,7 @@ func TestOpenInto(t *testing.T) {
 func TestSealTo(t *testing.T) {
 	for _, encrypted := range []bool{true, false} {
 		t.Run(fmt.Sprintf("encrypted=%v", encrypted), func(t *testing.T) {
-			l := newLink(t)
-			psk := testKey(t)
-			a := l.add(1, 2, 0xa, psk, encrypted, 0, 1)
-			b := l.add(2, 1, 0xb, psk, encrypted, 0, 2)
+			l, a, b := pair(t, testKey(t), encrypted, 0, 0)
 			now := connect(t, l, a, b, time.Unix(1000, 0))
 			payload := make([]byte, 1100)
 			for i := range payload {
