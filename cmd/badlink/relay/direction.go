@@ -53,7 +53,7 @@ func newDirection(name string, link *impair.Link, from, to [2]netip.AddrPort, rx
 		queue: make(chan item, limit),
 		heap:  newReleaseHeap(limit),
 		out:   outgoing{b: udp.NewBatch(udp.MaxSegments, maxSize)},
-		due:   outgoing{b: udp.NewBatch(udp.MaxSegments, maxSize)},
+		due:   outgoing{b: udp.NewBatch(udp.MaxSegments, maxSize), fromHeap: true},
 	}
 }
 
@@ -213,16 +213,17 @@ func (d *direction) forward(p []byte, dst uint8) { d.add(&d.out, p, dst) }
 // flushOut writes what forward queued. Reader only.
 func (d *direction) flushOut() { d.write(&d.out) }
 
-// outgoing is a batch of datagrams to one destination and how many of
-// them came from the sender's heap (held, until written).
+// outgoing is a batch of datagrams to one destination. The sender's
+// (fromHeap) holds only datagrams from the heap, which count as held until
+// written.
 type outgoing struct {
-	b    *udp.Batch
-	dst  uint8
-	held int64
+	b        *udp.Batch
+	dst      uint8
+	fromHeap bool
 }
 
 // add appends p, bound for dst, to o, writing o first if it goes elsewhere
-// or is full. A datagram from the heap counts as held until written.
+// or is full.
 func (d *direction) add(o *outgoing, p []byte, dst uint8) {
 	if o.b.Len() > 0 && (o.dst != dst || !o.b.Room(len(p))) {
 		d.write(o)
@@ -230,9 +231,6 @@ func (d *direction) add(o *outgoing, p []byte, dst uint8) {
 	o.dst = dst
 	o.b.Dest = d.to[dst]
 	_ = o.b.Add(p) // fits: an empty batch holds any datagram up to maxSize
-	if o == &d.due {
-		o.held++
-	}
 }
 
 // write sends o's datagrams, counts the outcome and empties o. The reader
@@ -259,9 +257,8 @@ func (d *direction) write(o *outgoing) {
 		d.c.sendErrors.Add(uint64(n - sent))
 	}
 	o.b.Reset()
-	if o.held > 0 {
-		d.held.Add(-o.held) // after the write: the reader may go ahead now
-		o.held = 0
+	if o.fromHeap {
+		d.held.Add(-int64(n)) // after the write: the reader may go ahead now
 	}
 }
 

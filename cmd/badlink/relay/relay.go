@@ -17,10 +17,10 @@
 // brought it, with the others of that read: the relay then costs a frame a
 // few system calls rather than several per datagram and a wake-up of the
 // sender for each, and delivers a burst as a burst, as a wire does (see
-// docs/benchmarks.md, "The relay"). A datagram that waits is copied into a
-// buffer from a bounded pool; when the pool is empty (Limit datagrams
-// already held) it is dropped and counted. Nothing is allocated per
-// datagram. I/O is package udp's, the daemon's own.
+// docs/benchmarks.md, "Transport latency, third pass"). A datagram that
+// waits is copied into a buffer from a bounded pool; when the pool is
+// empty (Limit datagrams already held) it is dropped and counted. Nothing
+// is allocated per datagram. I/O is package udp's, the daemon's own.
 //
 // A datagram is never sent before its release time, nor after one that
 // arrived later with an earlier or equal release time. Delayed ones are
