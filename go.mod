@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2
 	github.com/asticode/go-astiav v0.16.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/flynn/noise v1.1.0

@@ -229,9 +229,9 @@ func New(opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.rx.lat.init(latencySamples)
-	d.rx.netLat.init(latencySamples)
-	d.rx.netRecent.init(recentSamples)
+	d.rx.lat.init(latencySamples, true)
+	d.rx.netLat.init(latencySamples, true)
+	d.rx.netRecent.init(recentSamples, false)
 	return d, nil
 }
 

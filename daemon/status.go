@@ -216,6 +216,7 @@ func (d *Daemon) Status() Status {
 		TransportMs: d.rx.netLat.percentiles(), TransportRecentMs: d.rx.netRecent.percentiles(),
 		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
 	}
+	s.RX.LatencyMs.Histogram, s.RX.TransportMs.Histogram = d.rx.lat.histogram(), d.rx.netLat.histogram()
 	ch := &d.rx.chain
 	if c := packetizer.Codec(ch.codec.Load()); c != 0 {
 		s.RX.Codec = c.String()

@@ -51,6 +51,10 @@ func TestLossyLink(t *testing.T) {
 	if res.Recovered == 0 {
 		t.Error("no frame needed FEC at 5% loss: the datagrams were not lost on the way")
 	}
+	// The latency is the window's frames, not the warm-up's too.
+	if d := int64(res.Transport.Samples) - int64(res.Delivered); res.LatencyOver != "window" || d < -2 || d > 2 {
+		t.Errorf("transport latency over %q has %d frames, want the window's %d delivered", res.LatencyOver, res.Transport.Samples, res.Delivered)
+	}
 }
 
 // TestBottleneckAdapts is the adaptation's end-to-end test: the default

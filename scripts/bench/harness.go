@@ -225,7 +225,8 @@ func (h *harness) measure(ctx context.Context, p *pair, cond condition, relaySta
 	}
 	stopTimeline()
 	<-done
-	return window(start, end), pts, nil
+	r, err := window(start, end)
+	return r, pts, err
 }
 
 // explain returns err, or, if a process has died, why: a failed snapshot

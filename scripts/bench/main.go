@@ -296,8 +296,9 @@ func runAll(ctx context.Context, h *harness, o options, stderr io.Writer) (rows 
 					continue
 				}
 				for _, res := range rs {
-					fmt.Fprintf(stderr, "[%d/%d] %s, %s, parity %g: sent %d, delivered %s, shown %d, frozen %d, transport p99 %.1f ms (load %s)\n",
-						n, total, res.Condition, codec, p, res.Sent, pct(res.DeliveredRatio), res.Shown, res.Frozen, res.Transport.P99, loads[len(loads)-1])
+					fmt.Fprintf(stderr, "[%d/%d] %s, %s, parity %g: sent %d, delivered %s, shown %d, frozen %d, transport p99 %.1f ms (before the window: %d frames, p99 %.1f ms) (load %s)\n",
+						n, total, res.Condition, codec, p, res.Sent, pct(res.DeliveredRatio), res.Shown, res.Frozen, res.Transport.P99,
+						res.WarmupTransport.Samples, res.WarmupTransport.P99, loads[len(loads)-1])
 					for _, note := range res.StepNotes {
 						fmt.Fprintf(stderr, "      %s\n", note)
 					}

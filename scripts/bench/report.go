@@ -195,6 +195,9 @@ func oddities(rows []result) []string {
 		if r.ClockOffsetMs > 1 || r.ClockOffsetMs < -1 {
 			out = append(out, fmt.Sprintf("note %s: B estimated its clock %+.2f ms off A's (rtt %.2f ms); latency figures carry that error", name, r.ClockOffsetMs, r.RTTms))
 		}
+		if r.LatencyOver != "window" {
+			out = append(out, fmt.Sprintf("note %s: latency is over B's %s at the end, not the window: this vstreamd keeps no latency histogram", name, r.LatencyOver))
+		}
 		if r.relay.KernelDrops > 0 {
 			out = append(out, fmt.Sprintf("note %s: the kernel dropped %d datagrams at the relay's socket (relay behind; included in relay drop)", name, r.relay.KernelDrops))
 		}

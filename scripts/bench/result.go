@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/vstreamd/vstreamd/daemon"
@@ -51,10 +52,16 @@ type result struct {
 	StepNotes []string `json:"step_notes,omitempty"`
 	MDSLoss   float64  `json:"mds_loss"`
 
-	// Latency at B at the end of the window, over its last 1024 delivered
-	// frames (see the notes in docs/benchmarks.md).
-	Transport daemon.Percentiles `json:"transport_latency_ms"` // A's first datagram sent to complete
-	Capture   daemon.Percentiles `json:"capture_latency_ms"`   // capture (before encoding) to complete
+	// Latency at B of the frames delivered in the window, from the
+	// histograms in B's status at its start and end (see the notes in
+	// docs/benchmarks.md). LatencyOver is "window", or "last 1024 frames"
+	// for a daemon that keeps no histogram (built before it did).
+	Transport   daemon.Percentiles `json:"transport_latency_ms"` // A's first datagram sent to complete
+	Capture     daemon.Percentiles `json:"capture_latency_ms"`   // capture (before encoding) to complete
+	LatencyOver string             `json:"latency_over"`
+	// WarmupTransport is the transport latency of B's frames before the
+	// window: the call's start, which the window leaves out.
+	WarmupTransport daemon.Percentiles `json:"warmup_transport_latency_ms"`
 
 	MeanFrameBytes float64 `json:"mean_frame_bytes"` // A's encoded frames
 	GoodputBps     float64 `json:"goodput_bps"`      // delivered frames x mean frame size
@@ -92,8 +99,9 @@ type result struct {
 	relay relayDir
 }
 
-// window computes the counter differences between two snapshots.
-func window(s, e snap) result {
+// window computes the counter differences between two snapshots, and the
+// latency percentiles of the frames between them.
+func window(s, e snap) (result, error) {
 	secs := e.at.Sub(s.at).Seconds()
 	bs, be := s.b.RX, e.b.RX
 	srcS, srcE, sinkS, sinkE := source(s.a), source(e.a), sink(s.b), sink(e.b)
@@ -112,8 +120,6 @@ func window(s, e snap) result {
 		EncodeMs:      srcE.EncodeMs,
 		DecodeMs:      sinkE.DecodeMs,
 		Codec:         srcE.Codec,
-		Transport:     be.TransportMs,
-		Capture:       be.LatencyMs,
 		CPUA:          (e.cpuA - s.cpuA).Seconds() / secs * 100,
 		CPUB:          (e.cpuB - s.cpuB).Seconds() / secs * 100,
 		CPURelay:      (e.cpuRelay - s.cpuRelay).Seconds() / secs * 100,
@@ -132,6 +138,15 @@ func window(s, e snap) result {
 		InvalidWhy:  reasons(be.Invalid),
 		SendErrors:  e.a.TX.SendErrors - s.a.TX.SendErrors,
 	}
+	var err error
+	if r.Transport, r.Capture, r.LatencyOver, err = windowLatency(bs, be); err != nil {
+		return result{}, err
+	}
+	if bs.TransportMs.Histogram != nil {
+		if r.WarmupTransport, err = bs.TransportMs.Since(daemon.Percentiles{}); err != nil {
+			return result{}, fmt.Errorf("transport latency histogram of B: %w", err)
+		}
+	}
 	outcomes := r.Delivered + r.Late + r.Incomplete + r.Lost + r.Corrupt
 	r.Unaccounted = int64(r.Sent) - int64(outcomes)
 	if r.Sent > 0 {
@@ -144,7 +159,26 @@ func window(s, e snap) result {
 		r.MeanFrameBytes = m
 		r.GoodputBps = float64(r.Delivered) * m * 8 / secs
 	}
-	return r
+	return r, nil
+}
+
+// windowLatency returns B's latency percentiles over the frames it
+// completed between two of its statuses, from the histograms those carry.
+// A daemon that keeps none (built before it did) gives the percentiles of
+// its last 1024 frames at the end instead; in a window shorter than 34 s at
+// 30 fps those include frames from before the window, the call's first
+// second among them. over says which of the two the figures are.
+func windowLatency(s, e daemon.RXStatus) (transport, capture daemon.Percentiles, over string, err error) {
+	if e.TransportMs.Histogram == nil || e.LatencyMs.Histogram == nil {
+		return e.TransportMs, e.LatencyMs, "last 1024 frames", nil
+	}
+	if transport, err = e.TransportMs.Since(s.TransportMs); err != nil {
+		return transport, capture, "", fmt.Errorf("transport latency histogram of B: %w", err)
+	}
+	if capture, err = e.LatencyMs.Since(s.LatencyMs); err != nil {
+		return transport, capture, "", fmt.Errorf("latency histogram of B: %w", err)
+	}
+	return transport, capture, "window", nil
 }
 
 // finish fills in what depends on the condition: the MDS bound and the

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,28 @@ func TestWindow(t *testing.T) {
 	s.waitB, e.waitB = time.Second, 1200*time.Millisecond
 	e.memA = memory{peak: 80 << 20, anon: 30 << 20}
 
-	r := window(s, e)
+	// B's latency: 30 slow frames before the window, 56 at 1 ms and one
+	// at 4 ms in it.
+	slow := repeat(20*time.Millisecond, 30)
+	s.b.RX.TransportMs = daemon.Percentiles{P99: 20, Histogram: daemon.NewHistogram(slow...)}
+	s.b.RX.LatencyMs = daemon.Percentiles{P99: 30, Histogram: daemon.NewHistogram(slow...)}
+	in := append(append(slow, repeat(time.Millisecond, 56)...), 4*time.Millisecond)
+	e.b.RX.TransportMs = daemon.Percentiles{P99: 20, Histogram: daemon.NewHistogram(in...)}
+	e.b.RX.LatencyMs = daemon.Percentiles{P99: 30, Histogram: daemon.NewHistogram(in...)}
+
+	r, err := window(s, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LatencyOver != "window" || r.Transport.Samples != 57 || r.Transport.P50 < 1 || r.Transport.P50 > 1.01 || r.Transport.P99 < 4 || r.Transport.P99 > 4.04 {
+		t.Errorf("transport latency %+v over %q, want the window's 57 frames: p50 1 ms, p99 4 ms", r.Transport, r.LatencyOver)
+	}
+	if r.WarmupTransport.Samples != 30 || r.WarmupTransport.P50 < 20 || r.WarmupTransport.P50 > 20.2 {
+		t.Errorf("warm-up transport latency %+v, want the 30 frames at 20 ms before the window", r.WarmupTransport)
+	}
+	if r.Capture.Samples != 57 {
+		t.Errorf("capture latency %+v, want the window's 57 frames", r.Capture)
+	}
 	if r.Sent != 60 || r.Delivered != 57 || r.Recovered != 20 || r.Late != 2 || r.Incomplete != 1 {
 		t.Errorf("sent %d delivered %d recovered %d late %d incomplete %d, want 60 57 20 2 1",
 			r.Sent, r.Delivered, r.Recovered, r.Late, r.Incomplete)
@@ -47,6 +69,36 @@ func TestWindow(t *testing.T) {
 	}
 	if r.RSSA != 80<<20 || r.AnonA != 30<<20 {
 		t.Errorf("memory A = %d, %d; want %d, %d", r.RSSA, r.AnonA, 80<<20, 30<<20)
+	}
+}
+
+// repeat returns n copies of d.
+func repeat(d time.Duration, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = d
+	}
+	return out
+}
+
+func TestWindowWithoutHistograms(t *testing.T) {
+	var s, e snap
+	e.at = s.at.Add(time.Second)
+	e.b.RX.TransportMs = daemon.Percentiles{P50: 1, P95: 2, P99: 3, Samples: 1024}
+	r, err := window(s, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LatencyOver != "last 1024 frames" || r.Transport.P99 != 3 {
+		t.Errorf("latency %+v over %q, want the end's own percentiles, said to be its last 1024 frames", r.Transport, r.LatencyOver)
+	}
+	if odd := oddities([]result{r}); len(odd) != 1 || !strings.Contains(odd[0], "not the window") {
+		t.Errorf("oddities = %q, want a note that the latency is not the window's", odd)
+	}
+	e.b.RX.TransportMs.Histogram = &daemon.Histogram{Counts: [][2]int64{{-1, 1}}}
+	e.b.RX.LatencyMs.Histogram = daemon.NewHistogram(time.Millisecond)
+	if _, err := window(s, e); err == nil {
+		t.Error("window accepted a malformed histogram")
 	}
 }
 
