@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 )
@@ -13,26 +14,17 @@ func within1pc(got float64, want time.Duration) bool {
 	return got >= w && got <= w*1.01
 }
 
-// repeat returns n copies of d.
-func repeat(d time.Duration, n int) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
-	}
-	return out
-}
-
 func TestSinceCountsOnlyTheFramesBetween(t *testing.T) {
 	var r latencyRing
 	r.init(latencySamples, true)
 	// The call's first second: slow frames, before the window.
-	for _, d := range repeat(10*time.Millisecond, 30) {
+	for _, d := range slices.Repeat([]time.Duration{10 * time.Millisecond}, 30) {
 		r.add(d)
 	}
 	start := r.percentiles()
 	start.Histogram = r.histogram()
 	// The window: 980 frames at 1 ms, 20 at 2 ms.
-	for _, d := range append(repeat(time.Millisecond, 980), repeat(2*time.Millisecond, 20)...) {
+	for _, d := range append(slices.Repeat([]time.Duration{time.Millisecond}, 980), slices.Repeat([]time.Duration{2 * time.Millisecond}, 20)...) {
 		r.add(d)
 	}
 	end := r.percentiles()
@@ -66,9 +58,9 @@ func TestSinceCountsOnlyTheFramesBetween(t *testing.T) {
 }
 
 func TestSinceAcrossANewSession(t *testing.T) {
-	start := Percentiles{Histogram: NewHistogram(repeat(time.Millisecond, 50)...)}
+	start := Percentiles{Histogram: NewHistogram(slices.Repeat([]time.Duration{time.Millisecond}, 50)...)}
 	// A new session resets the counts: fewer frames than before.
-	end := Percentiles{Histogram: NewHistogram(repeat(3*time.Millisecond, 10)...)}
+	end := Percentiles{Histogram: NewHistogram(slices.Repeat([]time.Duration{3 * time.Millisecond}, 10)...)}
 	got, err := end.Since(start)
 	if err != nil {
 		t.Fatal(err)

@@ -25,10 +25,10 @@ func TestWindow(t *testing.T) {
 
 	// B's latency: 30 slow frames before the window, 56 at 1 ms and one
 	// at 4 ms in it.
-	slow := repeat(20*time.Millisecond, 30)
+	slow := slices.Repeat([]time.Duration{20 * time.Millisecond}, 30)
 	s.b.RX.TransportMs = daemon.Percentiles{P99: 20, Histogram: daemon.NewHistogram(slow...)}
 	s.b.RX.LatencyMs = daemon.Percentiles{P99: 30, Histogram: daemon.NewHistogram(slow...)}
-	in := append(append(slow, repeat(time.Millisecond, 56)...), 4*time.Millisecond)
+	in := append(append(slow, slices.Repeat([]time.Duration{time.Millisecond}, 56)...), 4*time.Millisecond)
 	e.b.RX.TransportMs = daemon.Percentiles{P99: 20, Histogram: daemon.NewHistogram(in...)}
 	e.b.RX.LatencyMs = daemon.Percentiles{P99: 30, Histogram: daemon.NewHistogram(in...)}
 
@@ -70,15 +70,6 @@ func TestWindow(t *testing.T) {
 	if r.RSSA != 80<<20 || r.AnonA != 30<<20 {
 		t.Errorf("memory A = %d, %d; want %d, %d", r.RSSA, r.AnonA, 80<<20, 30<<20)
 	}
-}
-
-// repeat returns n copies of d.
-func repeat(d time.Duration, n int) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
-	}
-	return out
 }
 
 func TestWindowWithoutHistograms(t *testing.T) {
