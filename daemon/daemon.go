@@ -25,6 +25,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/sdnotify"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/daemon/udp"
@@ -94,9 +95,6 @@ const (
 	// expire and feedback goes out on time whatever these are: wakeAt).
 	tick     = 20 * time.Millisecond
 	idleWake = 100 * time.Millisecond
-	// wakeSlack is how far the wanted wake-up may move before the read
-	// deadline is set again.
-	wakeSlack = time.Millisecond
 	// socketBuffer is the kernel buffer asked for each direction: a few
 	// large frames' worth of datagrams.
 	socketBuffer = 4 << 20
@@ -136,8 +134,9 @@ type Daemon struct {
 	rates    rates
 	sock     *udp.Conn // the UDP socket, batched I/O
 	sendErrs atomic.Uint64
-	rxAlive  atomic.Int64  // Unix ns of the receive loop's last turn
-	rxTurns  atomic.Uint64 // the receive loop's turns: reads, deadlines, errors
+	rxAlive  atomic.Int64                   // Unix ns of the receive loop's last turn
+	rxTurns  atomic.Uint64                  // the receive loop's turns: reads, deadlines, errors
+	rxThread atomic.Pointer[sched.Realtime] // the receive loop's thread, once it runs
 	pace     pacer
 	sess     *session.Session
 	adapt    adaptation

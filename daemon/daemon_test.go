@@ -234,6 +234,7 @@ func TestOneWay(t *testing.T) {
 		}
 	}
 	as, bs := a.d.Status(), b.d.Status()
+	checkRealtime(t, bs.RX.Realtime)
 	if as.RX.Enabled || bs.TX.Enabled || bs.TX.Frames != 0 || as.RX.FramesDelivered != 0 {
 		t.Errorf("one-way call: A rx enabled %v frames %d, B tx enabled %v frames %d", as.RX.Enabled, as.RX.FramesDelivered, bs.TX.Enabled, bs.TX.Frames)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -27,19 +28,38 @@ type rxState struct {
 	chain      chainState // the reference chain of the frames delivered (recover.go)
 }
 
+// rtBudget is how long the receive loop may stay busy without catching up
+// before its thread loses real-time priority, for at least rtRest. A 720p
+// frame's datagrams take it well under a millisecond; a flood, or a stream
+// beyond this CPU, takes longer.
+const (
+	rtBudget = 20 * time.Millisecond
+	rtRest   = 500 * time.Millisecond
+)
+
 // receiveLoop reads datagrams until the socket is closed, feeding the
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
 	in := d.sock.NewInbox(packetizer.MaxDatagram)
-	var armed, lastIdle time.Time // armed: when the read deadline is set for
+	// The loop waits on a thread of its own, at real-time priority where
+	// the kernel allows (sched.Realtime), and in the kernel rather than in
+	// the runtime's poller, so that a datagram wakes this thread and
+	// nothing else first.
+	rt := sched.LockRealtime(d.config().Transport.RealtimePriority, rtBudget, rtRest)
+	d.rxThread.Store(rt)
+	if s := rt.Status(); s.Refused != "" {
+		d.log.Warn("the receive thread stays at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
+	}
+	var lastIdle time.Time
 	wasLost := false
 	for {
-		if wake := d.wakeAt(time.Now(), lastIdle); wake.Sub(armed).Abs() > wakeSlack {
-			_ = d.sock.SetReadDeadline(wake)
-			armed = wake
-		}
-		n, err := d.sock.ReadBatch(in)
+		n, waited, err := d.sock.ReadOnThread(in, d.wakeAt(time.Now(), lastIdle))
 		now := time.Now()
+		if waited {
+			rt.CaughtUp(now)
+		} else {
+			rt.Busy(now)
+		}
 		d.rxAlive.Store(now.UnixNano())
 		d.rxTurns.Add(1)
 		if err != nil {

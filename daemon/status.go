@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/session"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
@@ -113,6 +114,8 @@ type RXStatus struct {
 	TransportMs       Percentiles       `json:"transport_latency_ms"`        // sender's first datagram to frame complete
 	TransportRecentMs Percentiles       `json:"transport_latency_recent_ms"` // the same over the last recentSamples frames
 	MaxDelayMs        float64           `json:"max_delay_ms"`
+	// Realtime is the receive thread's priority: asked, held, refused.
+	Realtime sched.RealtimeStatus `json:"realtime"`
 	// Codec is the codec of the last frame received ("" before any).
 	Codec string `json:"codec,omitempty"`
 	// FramesFrozen counts frames delivered but not shown because a frame
@@ -217,6 +220,9 @@ func (d *Daemon) Status() Status {
 		MaxDelayMs: ms(time.Duration(d.maxDelay.Load())),
 	}
 	s.RX.LatencyMs.Histogram, s.RX.TransportMs.Histogram = d.rx.lat.histogram(), d.rx.netLat.histogram()
+	if rt := d.rxThread.Load(); rt != nil {
+		s.RX.Realtime = rt.Status()
+	}
 	ch := &d.rx.chain
 	if c := packetizer.Codec(ch.codec.Load()); c != 0 {
 		s.RX.Codec = c.String()

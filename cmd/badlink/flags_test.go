@@ -67,6 +67,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-rate", "1kbit", "-queue", "64KB"}, "a2b (A to B): invalid impairment: queue 64KB at rate 1kbit: drains in 8m32s"},
 		{[]string{"-limit", "0"}, "-limit 0: must be between 1"},
 		{[]string{"-max-size", "70000"}, "-max-size 70000: must be between 1 and 65535"},
+		{[]string{"-realtime-priority", "100"}, "-realtime-priority 100: must be between 0 (normal priority) and 99"},
+		{[]string{"-realtime-priority", "-1"}, "-realtime-priority -1: must be between 0"},
 		{[]string{"-stats-json", filepath.Join(dir, "no", "such.json")}, "directory " + filepath.Join(dir, "no") + " does not exist"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-los", "0.1"}, "flag provided but not defined: -los"},

@@ -159,6 +159,7 @@ func badConfigs() []badCase {
 		{"transport", "parity", "-0.01", "2.01", "must be between 0 and 2 (0 turns FEC off)"},
 		{"transport", "parity", "nan", "inf", "must be between 0 and 2"},
 		{"transport", "max_frame_bytes", "65535", "67108865", "must be between 65536 and 67108864"},
+		{"transport", "realtime_priority", "-1", "100", "must be between 0 and 99"},
 		{"transport", "max_rate_mbps", "-1", "100001", "must be between 0 and 100000"},
 		{"transport", "min_bitrate_mbps", "0.01", "10001", "must be between 0.05 and 10000 (megabits per second)"},
 		{"transport", "max_bitrate_mbps", "0", "nan", "must be between 0.05 and 10000 (megabits per second)"},

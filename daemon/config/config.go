@@ -79,6 +79,9 @@ type Transport struct {
 	Parity        float64       // parity shards per data shard; 0 (FEC off)..2
 	MaxRateMbps   float64       // cap on the pacing rate, Mb/s; 0: none (adaptive) or each frame at once (not adaptive)
 	MaxFrameBytes int           // largest encoded frame; 65536..67108864
+	// RealtimePriority is the SCHED_FIFO priority of the thread the
+	// receive loop waits on (daemon/sched.Realtime); 0: normal priority.
+	RealtimePriority int
 	// Adaptive fits the stream to the link: congestion control, encoder
 	// ladder, pacing and parity from measured loss. Parity is then chosen,
 	// not configured.
@@ -123,14 +126,15 @@ func Default() *Config {
 		},
 		Display: Display{Sink: "window", Kind: media.SinkWindow, Overlay: true},
 		Transport: Transport{
-			MaxDatagram:     1200,
-			MaxDelay:        100 * time.Millisecond,
-			Parity:          0.25,
-			MaxFrameBytes:   4 << 20,
-			Adaptive:        true,
-			MinBitrateMbps:  0.3,
-			MaxBitrateMbps:  100,
-			TargetFrameLoss: 0.001,
+			MaxDatagram:      1200,
+			MaxDelay:         100 * time.Millisecond,
+			Parity:           0.25,
+			MaxFrameBytes:    4 << 20,
+			RealtimePriority: 1,
+			Adaptive:         true,
+			MinBitrateMbps:   0.3,
+			MaxBitrateMbps:   100,
+			TargetFrameLoss:  0.001,
 		},
 		Control:  Control{Socket: "/run/vstreamd/vstreamd.sock"},
 		Security: Security{KeyFile: "/etc/vstreamd/psk", Encryption: true},

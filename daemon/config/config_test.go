@@ -192,6 +192,7 @@ min_bitrate_mbps = 1
 max_bitrate_mbps = 20
 target_frame_loss = 0.01
 max_frame_bytes = 1048576
+realtime_priority = 0
 [control]
 socket = "/tmp/vs.sock"
 [security]

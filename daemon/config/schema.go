@@ -129,6 +129,8 @@ func specs() []spec {
 			func(c *Config) *float64 { return &c.Transport.TargetFrameLoss })),
 		intKey("transport.max_frame_bytes", 65536, 67108864, "64 KiB to 64 MiB",
 			func(c *Config) *int { return &c.Transport.MaxFrameBytes }),
+		intKey("transport.realtime_priority", 0, 99, "the receive thread's SCHED_FIFO priority; 0 keeps it at normal priority",
+			func(c *Config) *int { return &c.Transport.RealtimePriority }),
 
 		strKey("control.socket", checkSocket, func(c *Config) *string { return &c.Control.Socket }),
 

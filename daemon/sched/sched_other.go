@@ -2,7 +2,10 @@
 
 package sched
 
-import "runtime"
+import (
+	"errors"
+	"runtime"
+)
 
 // Background locks the calling goroutine to its OS thread; elsewhere than
 // on Linux, thread priorities are left alone.
@@ -13,3 +16,12 @@ func Background() (nice int, err error) {
 
 // Nice returns 0: thread priorities are Linux's here.
 func Nice() (int, error) { return 0, nil }
+
+func lockThread() { runtime.LockOSThread() }
+
+func setFIFO(prio int) error {
+	if prio == 0 {
+		return nil
+	}
+	return errors.New("real-time priority is Linux's here")
+}

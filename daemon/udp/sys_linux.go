@@ -3,6 +3,7 @@
 package udp
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,6 +61,17 @@ type sysConn struct {
 	rret   int
 	rerr   syscall.Errno
 
+	// readOnThread's
+	threadFn  func(fd uintptr)
+	pfd       [2]unix.PollFd // the socket and wake
+	pts       unix.Timespec
+	tdeadline time.Time
+	tgot      bool
+	twaited   bool
+	terr      error
+	wake      int // an eventfd that Close signals, to end a readOnThread wait
+	closeOnce sync.Once
+
 	// one datagram (WriteTo), from any goroutine
 	one      sync.Mutex
 	osa4     unix.RawSockaddrInet4
@@ -94,8 +107,12 @@ func newSysConn(uc *net.UDPConn, offload bool) (*sysConn, error) {
 		return nil, fmt.Errorf("udp: socket family: %w", derr)
 	}
 	s.v6 = domain == unix.AF_INET6
+	if s.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return nil, os.NewSyscallError("eventfd", err)
+	}
 	s.sendFn = s.doSend
 	s.recvFn = s.doRecv
+	s.threadFn = s.doThreadRead
 	s.oneFn = s.doSendOne
 	return s, nil
 }
@@ -291,6 +308,100 @@ func (s *sysConn) write(b *Batch, st *Stats) (int, error) {
 }
 
 func (s *sysConn) read(in *Inbox, st *Stats) (int, error) {
+	s.prepare(in)
+	if err := s.rc.Read(s.recvFn); err != nil {
+		return 0, err // closed or deadline
+	}
+	return s.finish(in, st)
+}
+
+// readOnThread is Conn.ReadOnThread: a read that, when nothing is queued,
+// waits in ppoll(2) on the calling thread, for the socket, the Conn's wake
+// event (Close) or the deadline. It runs inside the RawConn's Control, so
+// the descriptor stays open (and not reused) while it waits; Close signals
+// the wake event first, which ends the wait.
+func (s *sysConn) readOnThread(in *Inbox, deadline time.Time, st *Stats) (n int, waited bool, err error) {
+	s.prepare(in)
+	s.tdeadline, s.tgot, s.twaited, s.terr = deadline, false, false, errHold
+	for s.terr == errHold {
+		// Each hold on the descriptor lasts at most maxHold, so that a
+		// socket closed other than by Conn.Close (which wakes the wait)
+		// still closes, and the next Control says so.
+		s.terr = nil
+		if err := s.rc.Control(s.threadFn); err != nil {
+			return 0, s.twaited, err // closed
+		}
+	}
+	if s.terr != nil {
+		return 0, s.twaited, s.terr
+	}
+	n, err = s.finish(in, st)
+	return n, s.twaited, err
+}
+
+// maxHold bounds one readOnThread hold on the descriptor; errHold says
+// it ran out.
+const maxHold = time.Second
+
+var errHold = errors.New("udp: hold on the socket over")
+
+// doThreadRead is readOnThread's work with the descriptor.
+func (s *sysConn) doThreadRead(fd uintptr) {
+	if s.tgot = s.doRecv(fd); s.tgot {
+		return
+	}
+	s.twaited = true
+	s.pfd = [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.wake), Events: unix.POLLIN}}
+	held := time.Now()
+	for !s.tgot {
+		wait := maxHold - time.Since(held)
+		if !s.tdeadline.IsZero() {
+			left := time.Until(s.tdeadline)
+			if left <= 0 {
+				s.terr = os.ErrDeadlineExceeded
+				return
+			}
+			wait = min(wait, left)
+		}
+		if wait <= 0 {
+			s.terr = errHold
+			return
+		}
+		s.pts = unix.NsecToTimespec(int64(wait))
+		s.pfd[0].Revents, s.pfd[1].Revents = 0, 0
+		if _, e := unix.Ppoll(s.pfd[:], &s.pts, nil); e != nil && e != unix.EINTR {
+			s.terr = os.NewSyscallError("ppoll", e)
+			return
+		}
+		if s.pfd[1].Revents != 0 {
+			s.terr = net.ErrClosed
+			return
+		}
+		s.tgot = s.doRecv(fd) // false: a timeout or a spurious wake-up
+	}
+}
+
+// close closes uc, first ending a readOnThread wait: uc's Close waits for
+// the wait's hold on the descriptor. The wake event goes after the socket,
+// once nothing can wait on it.
+func (s *sysConn) close(uc *net.UDPConn) error {
+	first := false
+	var err error
+	s.closeOnce.Do(func() {
+		first = true
+		one := [8]byte{1, 0, 0, 0, 0, 0, 0, 1} // an eventfd adds the uint64; any non-zero value wakes
+		_, _ = unix.Write(s.wake, one[:])
+		err = uc.Close()
+		_ = unix.Close(s.wake)
+	})
+	if !first {
+		return uc.Close() // closed already: the socket says so
+	}
+	return err
+}
+
+// prepare points the read headers at in's buffers.
+func (s *sysConn) prepare(in *Inbox) {
 	n := len(in.slots)
 	if len(s.rhdr) < n {
 		s.rhdr = make([]mmsghdr, n)
@@ -314,9 +425,10 @@ func (s *sysConn) read(in *Inbox, st *Stats) (int, error) {
 		}
 	}
 	s.rn = n
-	if err := s.rc.Read(s.recvFn); err != nil {
-		return 0, err // closed or deadline
-	}
+}
+
+// finish splits what the last recvmmsg read into in.
+func (s *sysConn) finish(in *Inbox, st *Stats) (int, error) {
 	st.RecvCalls.Add(1)
 	if s.rerr != 0 {
 		return 0, syscallError("recvmmsg", s.rerr)

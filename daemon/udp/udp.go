@@ -122,8 +122,14 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.uc.LocalAddr().(*net.UDPAdd
 // SetReadDeadline sets the deadline of ReadBatch (see net.Conn).
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.uc.SetReadDeadline(t) }
 
-// Close closes the socket; a blocked ReadBatch returns net.ErrClosed.
-func (c *Conn) Close() error { return c.uc.Close() }
+// Close closes the socket; a blocked ReadBatch or ReadOnThread returns
+// net.ErrClosed.
+func (c *Conn) Close() error {
+	if c.sys == nil {
+		return c.uc.Close()
+	}
+	return c.sys.close(c.uc)
+}
 
 // WriteTo sends one datagram. It is safe for concurrent use, also with
 // WriteBatch.
@@ -182,6 +188,29 @@ func (c *Conn) ReadBatch(in *Inbox) (int, error) {
 		return 1, nil
 	}
 	return c.sys.read(in, &c.stats)
+}
+
+// ReadOnThread is ReadBatch for a goroutine locked to its OS thread: when
+// nothing is queued it waits in the kernel on the calling thread (ppoll),
+// not in the Go runtime's network poller, so that the thread's own priority
+// (sched.Realtime) decides how soon it runs when a datagram comes. A wait
+// in the poller is woken on whichever runtime thread waits there, at that
+// thread's priority, and only then hands the goroutine to its thread.
+// waited reports whether the socket was found empty, that is, the reader
+// had caught up. deadline (zero: none) replaces SetReadDeadline's; past
+// it, the error is os.ErrDeadlineExceeded. Without batched I/O it is
+// ReadBatch with the deadline (one past reads nothing), and waited is
+// true.
+func (c *Conn) ReadOnThread(in *Inbox, deadline time.Time) (n int, waited bool, err error) {
+	in.clear()
+	if c.sys == nil {
+		if err := c.uc.SetReadDeadline(deadline); err != nil {
+			return 0, true, err
+		}
+		n, err := c.ReadBatch(in)
+		return n, true, err
+	}
+	return c.sys.readOnThread(in, deadline, &c.stats)
 }
 
 // NewInbox returns an Inbox for this Conn: read buffers of maxDatagram+1

@@ -22,6 +22,7 @@ func TestLossyLink(t *testing.T) {
 		set: settings{
 			Width: 640, Height: 360, FPS: 30, Quality: 80, MaxDatagram: 1200, MaxDelayMs: 100,
 			Warmup: 500 * time.Millisecond, Duration: 3 * time.Second, Seed: 1,
+			Realtime: 1, RelayRealtime: 1, // as scripts/bench.sh runs
 		},
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -73,7 +74,8 @@ func TestBottleneckAdapts(t *testing.T) {
 			set: settings{
 				Width: 1280, Height: 720, FPS: 30, Quality: 80, MaxDatagram: 1200, MaxDelayMs: 100,
 				Warmup: 3 * time.Second, Duration: 4 * time.Second, Seed: 1, OneWay: true, Fixed: fixed,
-				Codec: "jpeg", // 720p JPEG needs far more than the bottleneck; H.264 at 3 Mb/s fits in it
+				Codec:    "jpeg", // 720p JPEG needs far more than the bottleneck; H.264 at 3 Mb/s fits in it
+				Realtime: 1, RelayRealtime: 1,
 			},
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)

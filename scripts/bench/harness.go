@@ -41,6 +41,11 @@ type settings struct {
 	// Fixed turns the adaptation off ([transport] adaptive = false): the
 	// stream keeps the configured size, quality and parity.
 	Fixed bool
+	// Realtime is the daemons' [transport] realtime_priority (1, their
+	// default, is not written, so that older binaries still run), and
+	// RelayRealtime the relay's -realtime-priority: the relay stands for
+	// the network, which adds no scheduling delay of its own.
+	Realtime, RelayRealtime int
 }
 
 // shardPayload is the most a datagram carries of a shard: max_datagram
@@ -142,6 +147,7 @@ func (h *harness) run(ctx context.Context, cond condition, parity float64, relay
 		"-b", netip.AddrPortFrom(nw.addrB, nw.portB).String(),
 		"-seed", strconv.FormatUint(h.set.Seed, 10),
 		"-stats-json", relayJSON,
+		"-realtime-priority", strconv.Itoa(h.set.RelayRealtime),
 	}, relayFlags...)
 
 	relayStart := time.Now()
@@ -369,14 +375,23 @@ max_delay_ms = %d
 parity = %g
 max_rate_mbps = %g
 adaptive = %v
-
+%s
 [control]
 socket = %q
 
 [security]
 %s
-`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, cmp.Or(h.set.Codec, "h264"), cmp.Or(h.set.BitrateMbps, 3), sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, !h.set.Fixed, sock, h.security(dir))
+`, listen, peer, source, h.set.Width, h.set.Height, h.set.FPS, h.set.Quality, cmp.Or(h.set.Codec, "h264"), cmp.Or(h.set.BitrateMbps, 3), sink, h.set.MaxDatagram, h.set.MaxDelayMs, parity, h.set.MaxRateMbps, !h.set.Fixed, h.realtime(), sock, h.security(dir))
 	return cfg, sock, os.WriteFile(cfg, []byte(body), 0o600)
+}
+
+// realtime is the [transport] realtime_priority line, empty for the
+// daemon's default.
+func (h *harness) realtime() string {
+	if h.set.Realtime == 1 {
+		return ""
+	}
+	return fmt.Sprintf("realtime_priority = %d\n", h.set.Realtime)
 }
 
 // security is the [security] table: encryption off, or on with a key file

@@ -105,6 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.set.OneWay, "one-way", false, "A only sends and B only receives, instead of a two-way call (half the CPU load)")
 	fs.Float64Var(&o.set.MaxRateMbps, "max-rate", 0, "the daemons' [transport] max_rate_mbps: pace each frame at this many Mb/s (0: off)")
 	fs.BoolVar(&o.set.Fixed, "fixed", false, "turn the adaptation off ([transport] adaptive = false): configured size, quality and parity whatever the link")
+	fs.IntVar(&o.set.Realtime, "realtime", 1, "the daemons' [transport] realtime_priority: their receive threads' SCHED_FIFO `priority` (0: normal)")
+	fs.IntVar(&o.set.RelayRealtime, "relay-realtime", 1, "the relay's -realtime-priority: its readers' SCHED_FIFO `priority` (0: normal)")
 	fs.BoolVar(&o.set.Plain, "plain", false, "run with encryption off (by default the daemons encrypt, with a fresh key per run)")
 	fs.BoolVar(&o.netns, "netns", false, "run the daemons and the relay in three network namespaces (needs root) instead of on loopback")
 	fs.StringVar(&o.netnsScript, "netns-script", "scripts/netns.sh", "`path` of netns.sh, for -netns")

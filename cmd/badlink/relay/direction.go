@@ -3,6 +3,7 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/cmd/badlink/impair"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/udp"
 )
 
@@ -43,6 +45,37 @@ type direction struct {
 	out  outgoing // the reader's
 	due  outgoing // the sender's
 	txMu sync.Mutex
+
+	rtPrio int          // the reader thread's real-time priority; 0: the runtime's poller wakes it
+	log    *slog.Logger // nil in unit tests
+}
+
+// threadReader is a socket that waits for datagrams on the calling thread
+// (udp.Conn.ReadOnThread).
+type threadReader interface {
+	ReadOnThread(in *udp.Inbox, deadline time.Time) (n int, waited bool, err error)
+}
+
+// A reader at real-time priority that stays busy this long without
+// catching up is lowered for at least rtRest (sched.Realtime).
+const (
+	rtBudget = 20 * time.Millisecond
+	rtRest   = 500 * time.Millisecond
+)
+
+// read is readLoop's read: on the reader's own real-time thread when rt is
+// set, else through the runtime's poller.
+func (d *direction) read(in *udp.Inbox, tr threadReader, rt *sched.Realtime) (int, error) {
+	if rt == nil {
+		return d.rx.ReadBatch(in)
+	}
+	n, waited, err := tr.ReadOnThread(in, time.Time{})
+	if now := time.Now(); waited {
+		rt.CaughtUp(now)
+	} else {
+		rt.Busy(now)
+	}
+	return n, err
 }
 
 func newDirection(name string, link *impair.Link, from, to [2]netip.AddrPort, rx, tx PacketConn, limit, maxSize int, epoch time.Time) *direction {
@@ -68,9 +101,17 @@ func (d *direction) now() time.Duration { return time.Since(d.epoch) }
 func (d *direction) readLoop() error {
 	defer close(d.queue)
 	in := d.rx.NewInbox(d.maxSize)
+	var rt *sched.Realtime
+	tr, ok := d.rx.(threadReader)
+	if ok && d.rtPrio > 0 {
+		rt = sched.LockRealtime(d.rtPrio, rtBudget, rtRest)
+		if st := rt.Status(); st.Refused != "" && d.log != nil {
+			d.log.Warn("the reader stays at normal priority", "direction", d.name, "realtime_priority", d.rtPrio, "err", st.Refused)
+		}
+	}
 	failures := 0
 	for {
-		n, err := d.rx.ReadBatch(in)
+		n, err := d.read(in, tr, rt)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil

@@ -87,6 +87,12 @@ type Config struct {
 	// MaxSize is the largest datagram carried; larger ones are dropped
 	// and counted as too big. Zero means DefaultMaxSize.
 	MaxSize int
+	// RealtimePriority, when above 0, runs each direction's reader on a
+	// thread of its own at this SCHED_FIFO priority (daemon/sched), which
+	// wakes it at once when a datagram comes: a relay that stands for a
+	// network should add no scheduling delay of its own. Where the kernel
+	// refuses, the reader stays at normal priority and the relay says so.
+	RealtimePriority int
 }
 
 // Names of the two directions, used in stats and logs.
@@ -167,6 +173,7 @@ func (r *Relay) init() error {
 			return fmt.Errorf("relay: %s: %w", s.name, err)
 		}
 		r.dirs[i] = newDirection(s.name, link, s.from, s.to, s.rx, s.tx, cfg.Limit, cfg.MaxSize, r.epoch)
+		r.dirs[i].rtPrio, r.dirs[i].log = cfg.RealtimePriority, r.log
 	}
 	return nil
 }
@@ -216,8 +223,11 @@ func collect(errs <-chan error) []error {
 // than once.
 func (r *Relay) Close() {
 	r.closeOnce.Do(func() {
-		for _, c := range r.socks {
-			if c != nil {
+		for i, c := range r.socks {
+			switch {
+			case r.conns[i] != nil:
+				r.conns[i].Close() // ends a reader waiting on its own thread, too
+			case c != nil:
 				c.Close()
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -125,7 +126,16 @@ func balance(t *testing.T, name string, s DirStats) {
 	}
 }
 
+// TestRelayLoopbackBothWays relays with the readers in the runtime's
+// poller and on real-time threads of their own (normal priority where the
+// kernel refuses): the same datagrams pass, and Run ends at cancel.
 func TestRelayLoopbackBothWays(t *testing.T) {
+	for _, prio := range []int{0, 1} {
+		t.Run(fmt.Sprintf("realtime-priority-%d", prio), func(t *testing.T) { relayLoopbackBothWays(t, prio) })
+	}
+}
+
+func relayLoopbackBothWays(t *testing.T, prio int) {
 	const (
 		n       = 400 // datagrams each way
 		batch   = 20  // sent before waiting for the relay to settle
@@ -138,6 +148,8 @@ func TestRelayLoopbackBothWays(t *testing.T) {
 		B2A:     impair.Params{Loss: 0.2, Burst: 3, Delay: 2 * time.Millisecond, Jitter: time.Millisecond, Reorder: true},
 		Seed:    5,
 		MaxSize: 1500,
+
+		RealtimePriority: prio,
 	}
 	a, b := newEndpoint(t), newEndpoint(t)
 	r, ra, rb, stop := startRelay(t, cfg, a, b)

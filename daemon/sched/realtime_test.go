@@ -1,0 +1,83 @@
+package sched
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+// fakeSet records the priorities a Realtime sets, failing with err.
+type fakeSet struct {
+	calls []int
+	err   error
+}
+
+func (f *fakeSet) set(prio int) error {
+	f.calls = append(f.calls, prio)
+	return f.err
+}
+
+// TestRealtimeLowersWhenBusy: a loop busy past the budget without catching
+// up is lowered once, stays low through its rest even if it catches up,
+// and is raised at the first catch-up after the rest.
+func TestRealtimeLowersWhenBusy(t *testing.T) {
+	f := &fakeSet{}
+	done := make(chan struct{})
+	go func() { // LockRealtime locks the goroutine's thread: not the test's
+		defer close(done)
+		t0 := time.Unix(1000, 0)
+		r := lockRealtime(2, 20*time.Millisecond, 500*time.Millisecond, f.set)
+		if s := r.Status(); !s.Raised || s.Priority != 2 || s.Lowered != 0 {
+			t.Errorf("after start: %+v, want raised at 2", s)
+		}
+		r.CaughtUp(t0)
+		r.Busy(t0.Add(19 * time.Millisecond))
+		if s := r.Status(); !s.Raised {
+			t.Errorf("lowered within the budget: %+v", s)
+		}
+		r.CaughtUp(t0.Add(19 * time.Millisecond)) // caught up: the streak starts again
+		r.Busy(t0.Add(38 * time.Millisecond))
+		if s := r.Status(); !s.Raised {
+			t.Errorf("lowered although it caught up 19 ms ago: %+v", s)
+		}
+		r.Busy(t0.Add(40 * time.Millisecond)) // 21 ms without catching up
+		if s := r.Status(); s.Raised || s.Lowered != 1 {
+			t.Errorf("busy 21 ms: %+v, want lowered once", s)
+		}
+		r.Busy(t0.Add(60 * time.Millisecond))
+		r.CaughtUp(t0.Add(100 * time.Millisecond)) // within the rest
+		if s := r.Status(); s.Raised || s.Lowered != 1 {
+			t.Errorf("raised again during its rest: %+v", s)
+		}
+		r.CaughtUp(t0.Add(540 * time.Millisecond))
+		if s := r.Status(); !s.Raised || s.Lowered != 1 {
+			t.Errorf("not raised after its rest: %+v", s)
+		}
+	}()
+	<-done
+	if want := []int{2, 0, 2}; !slices.Equal(f.calls, want) {
+		t.Errorf("priorities set %v, want %v", f.calls, want)
+	}
+}
+
+// TestRealtimeRefused: a refusal is reported, and not asked again.
+func TestRealtimeRefused(t *testing.T) {
+	f := &fakeSet{err: errors.New("operation not permitted")}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := lockRealtime(1, time.Millisecond, time.Millisecond, f.set)
+		now := time.Now()
+		r.CaughtUp(now)
+		r.Busy(now.Add(time.Second))
+		r.CaughtUp(now.Add(2 * time.Second))
+		if s := r.Status(); s.Raised || s.Refused != "operation not permitted" || s.Priority != 1 {
+			t.Errorf("refused: %+v", s)
+		}
+	}()
+	<-done
+	if len(f.calls) != 1 {
+		t.Errorf("asked the kernel %d times (%v), want once", len(f.calls), f.calls)
+	}
+}
