@@ -46,6 +46,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	// the runtime's poller, so that a datagram wakes this thread and
 	// nothing else first.
 	rt := sched.LockRealtime(d.config().Transport.RealtimePriority, rtBudget, rtRest)
+	defer rt.Release()
 	d.rxThread.Store(rt)
 	if s := rt.Status(); s.Refused != "" {
 		d.log.Warn("the receive thread stays at normal priority", "realtime_priority", s.Priority, "err", s.Refused)

@@ -1,6 +1,8 @@
 package sched
 
 import (
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -25,6 +27,12 @@ import (
 // (systemd's LimitRTPRIO=); where the kernel refuses, the thread stays at
 // normal priority and Refused says why.
 //
+// The thread's waits in the kernel (udp.Conn.ReadOnThread) keep the Go
+// runtime's P (a raw system call: giving it up and taking it back costs the
+// runtime a hand-off between threads on every wake-up, a third more CPU for
+// the whole transport in BenchmarkTransportCPU); so LockRealtime adds one
+// P to GOMAXPROCS for the thread, and Release takes it back.
+//
 // A Realtime belongs to its goroutine; Status may be read from any.
 type Realtime struct {
 	asked  int
@@ -38,6 +46,17 @@ type Realtime struct {
 	lowered   atomic.Uint64
 	busySince time.Time // when the loop last caught up
 	restUntil time.Time
+	released  bool
+}
+
+// procsMu makes the Realtimes of one process (two daemons in a test) take
+// turns changing GOMAXPROCS, which is the process's.
+var procsMu sync.Mutex
+
+func addProcs(n int) {
+	procsMu.Lock()
+	defer procsMu.Unlock()
+	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0)+n, 1))
 }
 
 // RealtimeStatus is what a Realtime reports.
@@ -58,6 +77,7 @@ func LockRealtime(prio int, budget, rest time.Duration) *Realtime {
 
 func lockRealtime(prio int, budget, rest time.Duration, set func(int) error) *Realtime {
 	lockThread()
+	addProcs(1)
 	r := &Realtime{asked: prio, prio: prio, budget: budget, rest: rest, set: set}
 	if prio > 0 {
 		r.raise()
@@ -73,6 +93,15 @@ func (r *Realtime) raise() {
 		return
 	}
 	r.raised.Store(true)
+}
+
+// Release gives back the P that LockRealtime added, when the goroutine
+// stops waiting on its thread (it ends). Called again, it does nothing.
+func (r *Realtime) Release() {
+	if !r.released {
+		r.released = true
+		addProcs(-1)
+	}
 }
 
 // CaughtUp tells r that the loop found its input empty at now: the busy

@@ -25,6 +25,7 @@ func TestLockRealtime(t *testing.T) {
 		defer close(done)
 		nice, _ := Nice()
 		r := LockRealtime(1, 10*time.Millisecond, 50*time.Millisecond)
+		defer r.Release()
 		s := r.Status()
 		if s.Refused != "" {
 			if p := policy(t); p.Policy != unix.SCHED_NORMAL {

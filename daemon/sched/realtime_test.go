@@ -2,6 +2,7 @@ package sched
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -27,7 +28,18 @@ func TestRealtimeLowersWhenBusy(t *testing.T) {
 	go func() { // LockRealtime locks the goroutine's thread: not the test's
 		defer close(done)
 		t0 := time.Unix(1000, 0)
+		procs := runtime.GOMAXPROCS(0)
 		r := lockRealtime(2, 20*time.Millisecond, 500*time.Millisecond, f.set)
+		if got := runtime.GOMAXPROCS(0); got != procs+1 {
+			t.Errorf("GOMAXPROCS %d with the thread locked, want %d: one more for the thread's waits", got, procs+1)
+		}
+		defer func() {
+			r.Release()
+			r.Release()
+			if got := runtime.GOMAXPROCS(0); got != procs {
+				t.Errorf("GOMAXPROCS %d after Release (twice), want %d again", got, procs)
+			}
+		}()
 		if s := r.Status(); !s.Raised || s.Priority != 2 || s.Lowered != 0 {
 			t.Errorf("after start: %+v, want raised at 2", s)
 		}
@@ -68,6 +80,7 @@ func TestRealtimeRefused(t *testing.T) {
 	go func() {
 		defer close(done)
 		r := lockRealtime(1, time.Millisecond, time.Millisecond, f.set)
+		defer r.Release()
 		now := time.Now()
 		r.CaughtUp(now)
 		r.Busy(now.Add(time.Second))

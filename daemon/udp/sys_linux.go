@@ -369,7 +369,8 @@ func (s *sysConn) doThreadRead(fd uintptr) {
 		}
 		s.pts = unix.NsecToTimespec(int64(wait))
 		s.pfd[0].Revents, s.pfd[1].Revents = 0, 0
-		if _, e := unix.Ppoll(s.pfd[:], &s.pts, nil); e != nil && e != unix.EINTR {
+		// Raw: the P stays with this thread (see Conn.ReadOnThread).
+		if _, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&s.pfd[0])), uintptr(len(s.pfd)), uintptr(unsafe.Pointer(&s.pts)), 0, 0, 0); e != 0 && e != unix.EINTR {
 			s.terr = os.NewSyscallError("ppoll", e)
 			return
 		}

@@ -196,6 +196,8 @@ func (c *Conn) ReadBatch(in *Inbox) (int, error) {
 // (sched.Realtime) decides how soon it runs when a datagram comes. A wait
 // in the poller is woken on whichever runtime thread waits there, at that
 // thread's priority, and only then hands the goroutine to its thread.
+// The wait is a raw system call, which keeps the goroutine's P: the
+// caller gives the runtime one more (sched.LockRealtime does).
 // waited reports whether the socket was found empty, that is, the reader
 // had caught up. deadline (zero: none) replaces SetReadDeadline's; past
 // it, the error is os.ErrDeadlineExceeded. Without batched I/O it is

@@ -105,6 +105,7 @@ func (d *direction) readLoop() error {
 	tr, ok := d.rx.(threadReader)
 	if ok && d.rtPrio > 0 {
 		rt = sched.LockRealtime(d.rtPrio, rtBudget, rtRest)
+		defer rt.Release()
 		if st := rt.Status(); st.Refused != "" && d.log != nil {
 			d.log.Warn("the reader stays at normal priority", "direction", d.name, "realtime_priority", d.rtPrio, "err", st.Refused)
 		}
