@@ -28,15 +28,6 @@ type rxState struct {
 	chain      chainState // the reference chain of the frames delivered (recover.go)
 }
 
-// rtBudget is how long the receive loop may stay busy without catching up
-// before its thread loses real-time priority, for at least rtRest. A 720p
-// frame's datagrams take it well under a millisecond; a flood, or a stream
-// beyond this CPU, takes longer.
-const (
-	rtBudget = 20 * time.Millisecond
-	rtRest   = 500 * time.Millisecond
-)
-
 // receiveLoop reads datagrams until the socket is closed, feeding the
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
@@ -45,7 +36,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	// the kernel allows (sched.Realtime), and in the kernel rather than in
 	// the runtime's poller, so that a datagram wakes this thread and
 	// nothing else first.
-	rt := sched.LockRealtime(d.config().Transport.RealtimePriority, rtBudget, rtRest)
+	rt := sched.LockRealtime(d.config().Transport.RealtimePriority)
 	defer rt.Release()
 	d.rxThread.Store(rt)
 	if s := rt.Status(); s.Refused != "" {

@@ -67,12 +67,22 @@ type RealtimeStatus struct {
 	Lowered  uint64 `json:"lowered"`           // times lowered for being busy past the budget
 }
 
+// Budget is how long a Realtime's loop may stay busy without catching up
+// before its thread is lowered, for at least Rest. A 720p frame's
+// datagrams take a receive loop well under a millisecond; a flood, or a
+// stream beyond the CPU, takes longer.
+const (
+	Budget = 20 * time.Millisecond
+	Rest   = 500 * time.Millisecond
+)
+
 // LockRealtime locks the calling goroutine to its OS thread for the rest
 // of the goroutine's life (the thread ends with it) and raises the thread
-// to SCHED_FIFO priority prio (1..99); prio 0 leaves it normal. budget and
-// rest are as in Realtime's doc. It never fails: see Status.
-func LockRealtime(prio int, budget, rest time.Duration) *Realtime {
-	return lockRealtime(prio, budget, rest, setFIFO)
+// to SCHED_FIFO priority prio (1..99); prio 0 leaves it normal. The thread
+// is lowered as Realtime's doc says, after Budget and for Rest. It never
+// fails: see Status.
+func LockRealtime(prio int) *Realtime {
+	return lockRealtime(prio, Budget, Rest, setFIFO)
 }
 
 func lockRealtime(prio int, budget, rest time.Duration, set func(int) error) *Realtime {

@@ -24,7 +24,7 @@ func TestLockRealtime(t *testing.T) {
 	go func() {
 		defer close(done)
 		nice, _ := Nice()
-		r := LockRealtime(1, 10*time.Millisecond, 50*time.Millisecond)
+		r := lockRealtime(1, 10*time.Millisecond, 50*time.Millisecond, setFIFO)
 		defer r.Release()
 		s := r.Status()
 		if s.Refused != "" {

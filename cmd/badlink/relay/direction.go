@@ -56,13 +56,6 @@ type threadReader interface {
 	ReadOnThread(in *udp.Inbox, deadline time.Time) (n int, waited bool, err error)
 }
 
-// A reader at real-time priority that stays busy this long without
-// catching up is lowered for at least rtRest (sched.Realtime).
-const (
-	rtBudget = 20 * time.Millisecond
-	rtRest   = 500 * time.Millisecond
-)
-
 // read is readLoop's read: on the reader's own real-time thread when rt is
 // set, else through the runtime's poller.
 func (d *direction) read(in *udp.Inbox, tr threadReader, rt *sched.Realtime) (int, error) {
@@ -104,7 +97,7 @@ func (d *direction) readLoop() error {
 	var rt *sched.Realtime
 	tr, ok := d.rx.(threadReader)
 	if ok && d.rtPrio > 0 {
-		rt = sched.LockRealtime(d.rtPrio, rtBudget, rtRest)
+		rt = sched.LockRealtime(d.rtPrio)
 		defer rt.Release()
 		if st := rt.Status(); st.Refused != "" && d.log != nil {
 			d.log.Warn("the reader stays at normal priority", "direction", d.name, "realtime_priority", d.rtPrio, "err", st.Refused)
