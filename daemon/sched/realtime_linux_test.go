@@ -14,9 +14,6 @@ import (
 // rest; where it does not, the thread stays SCHED_OTHER and the refusal
 // names the system call. Other threads are left alone.
 func TestLockRealtime(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("real-time priority is Linux's")
-	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	mine := policy(t)
