@@ -18,6 +18,7 @@ import (
 	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/control"
 	"github.com/vstreamd/vstreamd/daemon/media"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 )
 
 const defaultSocket = "/run/vstreamd/vstreamd.sock"
@@ -127,6 +128,7 @@ func render(s *daemon.Status) string {
 	}
 	p("  peer:       %s (%s), %s\n", s.Peer, s.PeerAddr, heard)
 	p("  local:      %s, session %s, UDP offload: %s\n", s.Listen, short(s.Session), s.Offload)
+	p("  rx thread:  %s\n", realtime(s.RX.Realtime))
 	if s.Encryption == "off" {
 		p("  security:   UNENCRYPTED: [security] encryption = \"off\"\n")
 	} else {
@@ -247,4 +249,18 @@ func bps(v float64) string {
 		return fmt.Sprintf("%.0f kb/s", v/1e3)
 	}
 	return fmt.Sprintf("%.0f b/s", v)
+}
+
+// realtime describes the receive thread's priority for people.
+func realtime(r sched.RealtimeStatus) string {
+	switch {
+	case r.Priority == 0:
+		return "on its own thread, normal priority (realtime_priority = 0)"
+	case r.Refused != "":
+		return "on its own thread, normal priority: the kernel refused real-time priority: " + r.Refused
+	case r.Raised:
+		return fmt.Sprintf("on its own thread, real-time priority %d (lowered %d times for a flood)", r.Priority, r.Lowered)
+	default:
+		return fmt.Sprintf("on its own thread, lowered for a flood (%d times so far), back to real-time priority %d when it catches up", r.Lowered, r.Priority)
+	}
 }
