@@ -66,7 +66,6 @@ type sysConn struct {
 	pfd       [2]unix.PollFd // the socket and wake
 	pts       unix.Timespec
 	tdeadline time.Time
-	tgot      bool
 	twaited   bool
 	terr      error
 	wake      int // an eventfd that Close signals, to end a readOnThread wait
@@ -322,7 +321,7 @@ func (s *sysConn) read(in *Inbox, st *Stats) (int, error) {
 // the wake event first, which ends the wait.
 func (s *sysConn) readOnThread(in *Inbox, deadline time.Time, st *Stats) (n int, waited bool, err error) {
 	s.prepare(in)
-	s.tdeadline, s.tgot, s.twaited, s.terr = deadline, false, false, errHold
+	s.tdeadline, s.twaited, s.terr = deadline, false, errHold
 	for s.terr == errHold {
 		// Each hold on the descriptor lasts at most maxHold, so that a
 		// socket closed other than by Conn.Close (which wakes the wait)
@@ -347,13 +346,13 @@ var errHold = errors.New("udp: hold on the socket over")
 
 // doThreadRead is readOnThread's work with the descriptor.
 func (s *sysConn) doThreadRead(fd uintptr) {
-	if s.tgot = s.doRecv(fd); s.tgot {
+	if s.doRecv(fd) {
 		return
 	}
 	s.twaited = true
 	s.pfd = [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.wake), Events: unix.POLLIN}}
 	held := time.Now()
-	for !s.tgot {
+	for {
 		wait := maxHold - time.Since(held)
 		if !s.tdeadline.IsZero() {
 			left := time.Until(s.tdeadline)
@@ -378,7 +377,9 @@ func (s *sysConn) doThreadRead(fd uintptr) {
 			s.terr = net.ErrClosed
 			return
 		}
-		s.tgot = s.doRecv(fd) // false: a timeout or a spurious wake-up
+		if s.doRecv(fd) {
+			return
+		} // else a timeout or a spurious wake-up
 	}
 }
 
