@@ -2,25 +2,24 @@ package sched
 
 import (
 	"fmt"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 )
 
-func lockThread() { runtime.LockOSThread() }
+func gettid() int { return unix.Gettid() }
 
-// setFIFO sets the calling thread's policy: SCHED_FIFO at prio, or
-// SCHED_OTHER (keeping its nice value) for prio 0.
-func setFIFO(prio int) error {
+// setPolicy sets thread tid's policy: SCHED_FIFO at prio, or SCHED_OTHER
+// at the thread's own nice value for prio 0.
+func setPolicy(tid, prio int) error {
 	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
 	if prio == 0 {
-		nice, err := Nice()
+		nice, err := niceOf(tid)
 		if err != nil {
 			return err
 		}
 		attr = unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL, Nice: int32(nice)}
 	}
-	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+	if err := unix.SchedSetAttr(tid, &attr, 0); err != nil {
 		if prio == 0 {
 			return fmt.Errorf("sched_setattr SCHED_OTHER: %w", err)
 		}

@@ -368,8 +368,8 @@ func (s *sysConn) doThreadRead(fd uintptr) {
 		}
 		s.pts = unix.NsecToTimespec(int64(wait))
 		s.pfd[0].Revents, s.pfd[1].Revents = 0, 0
-		// Raw: the P stays with this thread (see Conn.ReadOnThread).
-		if _, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&s.pfd[0])), uintptr(len(s.pfd)), uintptr(unsafe.Pointer(&s.pts)), 0, 0, 0); e != 0 && e != unix.EINTR {
+		// The wait gives up the runtime's P (see blockingPpoll).
+		if e := blockingPpoll(uintptr(unsafe.Pointer(&s.pfd[0])), uintptr(len(s.pfd)), uintptr(unsafe.Pointer(&s.pts))); e != 0 && e != unix.EINTR {
 			s.terr = os.NewSyscallError("ppoll", e)
 			return
 		}

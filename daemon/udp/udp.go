@@ -190,14 +190,14 @@ func (c *Conn) ReadBatch(in *Inbox) (int, error) {
 	return c.sys.read(in, &c.stats)
 }
 
-// ReadOnThread is ReadBatch for a goroutine locked to its OS thread: when
-// nothing is queued it waits in the kernel on the calling thread (ppoll),
-// not in the Go runtime's network poller, so that the thread's own priority
-// (sched.Realtime) decides how soon it runs when a datagram comes. A wait
-// in the poller is woken on whichever runtime thread waits there, at that
-// thread's priority, and only then hands the goroutine to its thread.
-// The wait is a raw system call, which keeps the goroutine's P: the
-// caller gives the runtime one more (sched.LockRealtime does).
+// ReadOnThread is ReadBatch that, when nothing is queued, waits in the
+// kernel on the calling thread (ppoll), not in the Go runtime's network
+// poller, so that the thread's own priority (sched.Realtime) decides how
+// soon it runs when a datagram comes. A wait in the poller is woken on
+// whichever runtime thread waits there, at that thread's priority, and
+// only then hands the goroutine to a thread. The caller locks itself to
+// its thread for the call (sched.Realtime.Pin). The wait gives up the
+// goroutine's P, as the runtime's own blocking waits do.
 // waited reports whether the socket was found empty, that is, the reader
 // had caught up. deadline (zero: none) replaces SetReadDeadline's; past
 // it, the error is os.ErrDeadlineExceeded. Without batched I/O it is

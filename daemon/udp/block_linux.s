@@ -1,0 +1,1 @@
+// Lets block_linux.go declare runtime functions without bodies.
