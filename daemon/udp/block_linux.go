@@ -25,7 +25,9 @@ func exitsyscall()
 // blockingPpoll is ppoll(2) on fds (nfds of them) until ts, which gives up
 // the runtime's P while it waits. Nosplit and norace: between entering
 // and leaving the system call, the stack must not grow and nothing may be
-// instrumented.
+// instrumented. fds and ts point into memory the caller keeps alive (the
+// sysConn, which uses them after the call): outside the standard library
+// the compiler keeps nothing alive for a uintptr argument.
 //
 //go:nosplit
 //go:norace
