@@ -32,11 +32,11 @@ type rxState struct {
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
 	in := d.sock.NewInbox(packetizer.MaxDatagram)
-	// The loop waits on a thread at real-time priority where the kernel
-	// allows (sched.Realtime), and in the kernel rather than in the
-	// runtime's poller, so that a datagram wakes that thread and nothing
-	// else first.
-	rt := sched.NewRealtime(d.config().Transport.RealtimePriority)
+	// The loop waits on a thread of its own, at real-time priority where
+	// the kernel allows (sched.Realtime), and in the kernel rather than in
+	// the runtime's poller, so that a datagram wakes this thread and
+	// nothing else first.
+	rt := sched.LockRealtime(d.config().Transport.RealtimePriority)
 	defer rt.Release()
 	d.rxThread.Store(rt)
 	if s := rt.Status(); s.Refused != "" {
@@ -45,9 +45,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	var lastIdle time.Time
 	wasLost := false
 	for {
-		rt.Pin()
 		n, waited, err := d.sock.ReadOnThread(in, d.wakeAt(time.Now(), lastIdle))
-		rt.Unpin()
 		now := time.Now()
 		if waited {
 			rt.CaughtUp(now)

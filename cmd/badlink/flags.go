@@ -175,7 +175,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&seed, "seed", 1, "`seed` of the random decisions; the same seed and traffic give the same decisions")
 	fs.IntVar(&opts.cfg.Limit, "limit", relay.DefaultLimit, "hold at most `N` datagrams per direction (delayed or queued); more are dropped and counted")
 	fs.IntVar(&opts.cfg.MaxSize, "max-size", relay.DefaultMaxSize, "largest datagram carried, in `bytes`; larger ones are dropped and counted")
-	fs.IntVar(&opts.cfg.RealtimePriority, "realtime-priority", 0, "read each direction on a thread at this SCHED_FIFO `priority` (1..99), so\nthat the relay adds no scheduling delay of its own; 0: normal priority")
+	fs.IntVar(&opts.cfg.RealtimePriority, "realtime-priority", 0, "read each direction on a thread of its own at this SCHED_FIFO `priority` (1..99), so\nthat the relay adds no scheduling delay of its own; 0: normal priority")
 	fs.StringVar(&opts.statsJSON, "stats-json", "", "on exit, also write the counters as JSON to `path`")
 	fs.DurationVar(&opts.statsEvery, "stats-every", 0, "print a line of counters at this `interval` (0: only on exit)")
 

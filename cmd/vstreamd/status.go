@@ -255,12 +255,12 @@ func bps(v float64) string {
 func realtime(r sched.RealtimeStatus) string {
 	switch {
 	case r.Priority == 0:
-		return "waits in the kernel, normal priority (realtime_priority = 0)"
+		return "on its own thread, normal priority (realtime_priority = 0)"
 	case r.Refused != "":
-		return "waits in the kernel, normal priority: the kernel refused real-time priority: " + r.Refused
+		return "on its own thread, normal priority: the kernel refused real-time priority: " + r.Refused
 	case r.Raised:
-		return fmt.Sprintf("waits in the kernel at real-time priority %d (lowered %d times for a flood)", r.Priority, r.Lowered)
+		return fmt.Sprintf("on its own thread, real-time priority %d (lowered %d times for a flood)", r.Priority, r.Lowered)
 	default:
-		return fmt.Sprintf("waits in the kernel, lowered for a flood (%d times so far), back to real-time priority %d when it catches up", r.Lowered, r.Priority)
+		return fmt.Sprintf("on its own thread, lowered for a flood (%d times so far), back to real-time priority %d when it catches up", r.Lowered, r.Priority)
 	}
 }

@@ -57,7 +57,7 @@ func TestStatusHuman(t *testing.T) {
 	for _, want := range []string{"streaming (up 1m15s)", "peer:       192.0.2.10:5600", "security:   on (Noise_NNpsk0", "keys #3, 45s old (renewed every 2m0s); handshakes done: 3",
 		"sending:    streaming", "30.0 fps, 25.0 Mb/s, parity 0.25, quality 80", "receiving:  29.5 fps, 24.0 Mb/s, packet loss 5.0%",
 		"frames delivered 98, recovered by FEC 7, late 1, incomplete 1", "latency p50 1.50 ms, p95 2.50 ms, p99 3.50 ms",
-		"invalid by reason: auth 3, replay 2", "rx thread:  waits in the kernel at real-time priority 1 (lowered 2 times for a flood)"} {
+		"invalid by reason: auth 3, replay 2", "rx thread:  on its own thread, real-time priority 1 (lowered 2 times for a flood)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}
@@ -69,7 +69,7 @@ func TestStatusHuman(t *testing.T) {
 	out.Reset()
 	run([]string{"status", "-socket", sock2}, &out, &errb)
 	for _, want := range []string{"UNENCRYPTED", `sending:    no (source = "none")`, `receiving:  no (sink = "none")`,
-		"rx thread:  waits in the kernel, normal priority: the kernel refused real-time priority: sched_setattr SCHED_FIFO 1: operation not permitted"} {
+		"rx thread:  on its own thread, normal priority: the kernel refused real-time priority: sched_setattr SCHED_FIFO 1: operation not permitted"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}

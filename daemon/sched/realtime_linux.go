@@ -2,24 +2,25 @@ package sched
 
 import (
 	"fmt"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
 
-func gettid() int { return unix.Gettid() }
+func lockThread() { runtime.LockOSThread() }
 
-// setPolicy sets thread tid's policy: SCHED_FIFO at prio, or SCHED_OTHER
-// at the thread's own nice value for prio 0.
-func setPolicy(tid, prio int) error {
+// setFIFO sets the calling thread's policy: SCHED_FIFO at prio, or
+// SCHED_OTHER (keeping its nice value) for prio 0.
+func setFIFO(prio int) error {
 	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
 	if prio == 0 {
-		nice, err := niceOf(tid)
+		nice, err := Nice()
 		if err != nil {
 			return err
 		}
 		attr = unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL, Nice: int32(nice)}
 	}
-	if err := unix.SchedSetAttr(tid, &attr, 0); err != nil {
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		if prio == 0 {
 			return fmt.Errorf("sched_setattr SCHED_OTHER: %w", err)
 		}

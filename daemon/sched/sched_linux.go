@@ -17,34 +17,20 @@ import (
 func Background() (nice int, err error) {
 	runtime.LockOSThread()
 	tid := unix.Gettid()
-	base, err := niceOf(tid)
-	if err != nil {
-		return 0, err
-	}
-	nice = min(base+BackgroundNice, 19)
-	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil {
-		return base, fmt.Errorf("sched: lowering thread %d's priority to nice %d: %w", tid, nice, err)
-	}
-	// The thread may be one a Realtime left at SCHED_FIFO a moment ago
-	// (see Realtime.Pin): it goes back to the normal policy at once.
-	if a, err := unix.SchedGetAttr(tid, 0); err == nil && (a.Policy == unix.SCHED_FIFO || a.Policy == unix.SCHED_RR) {
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL, Nice: int32(nice)}
-		if err := unix.SchedSetAttr(tid, &attr, 0); err != nil {
-			return nice, fmt.Errorf("sched: taking thread %d out of real-time priority: %w", tid, err)
-		}
-	}
-	return nice, nil
-}
-
-// Nice returns the calling thread's nice value.
-func Nice() (int, error) { return niceOf(unix.Gettid()) }
-
-// niceOf returns thread tid's nice value.
-func niceOf(tid int) (int, error) {
 	// The system call returns 20 - nice (1..40), unlike libc's wrapper.
 	prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
 	if err != nil {
 		return 0, fmt.Errorf("sched: reading thread %d's priority: %w", tid, err)
 	}
-	return 20 - prio, nil
+	nice = min(20-prio+BackgroundNice, 19)
+	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil {
+		return 20 - prio, fmt.Errorf("sched: lowering thread %d's priority to nice %d: %w", tid, nice, err)
+	}
+	return nice, nil
+}
+
+// Nice returns the calling thread's nice value.
+func Nice() (int, error) {
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
+	return 20 - prio, err
 }

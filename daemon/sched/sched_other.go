@@ -17,9 +17,9 @@ func Background() (nice int, err error) {
 // Nice returns 0: thread priorities are Linux's here.
 func Nice() (int, error) { return 0, nil }
 
-func gettid() int { return 1 }
+func lockThread() { runtime.LockOSThread() }
 
-func setPolicy(_, prio int) error {
+func setFIFO(prio int) error {
 	if prio == 0 {
 		return nil
 	}

@@ -10,9 +10,11 @@ import (
 // monitor takes it back, after 10 ms or sooner when other goroutines wait;
 // each such take-back sets the monitor polling every 20 us for a while. A
 // raw one (syscall.RawSyscall) keeps the P all along: the monitor then
-// never sleeps and preempts the waiting goroutine every 10 to 20 ms.
-// entersyscallblock gives the P up at once, as the runtime does for its
-// own blocking waits. Both are kept for linkname users by the runtime
+// never sleeps and preempts the waiting goroutine every 10 to 20 ms, and
+// a goroutine locked to its thread is handed to another thread and back
+// each time. entersyscallblock gives the P up at once, as the runtime does
+// for its own blocking waits; the cost is that a thread that wakes when
+// every P runs Go code waits until the runtime hands it one. Both are kept for linkname users by the runtime
 // (go.dev/issue/67401); block_linux.s lets the declarations go without
 // bodies.
 

@@ -195,9 +195,10 @@ func (c *Conn) ReadBatch(in *Inbox) (int, error) {
 // poller, so that the thread's own priority (sched.Realtime) decides how
 // soon it runs when a datagram comes. A wait in the poller is woken on
 // whichever runtime thread waits there, at that thread's priority, and
-// only then hands the goroutine to a thread. The caller locks itself to
-// its thread for the call (sched.Realtime.Pin). The wait gives up the
-// goroutine's P, as the runtime's own blocking waits do.
+// only then hands the goroutine to a thread. The caller is a goroutine
+// locked to its thread (sched.LockRealtime). The wait gives up the
+// goroutine's P, as the runtime's own blocking waits do, and takes an idle
+// one on waking (sched.LockRealtime adds one to GOMAXPROCS).
 // waited reports whether the socket was found empty, that is, the reader
 // had caught up. deadline (zero: none) replaces SetReadDeadline's; past
 // it, the error is os.ErrDeadlineExceeded. Without batched I/O it is

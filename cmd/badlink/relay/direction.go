@@ -62,9 +62,7 @@ func (d *direction) read(in *udp.Inbox, tr threadReader, rt *sched.Realtime) (in
 	if rt == nil {
 		return d.rx.ReadBatch(in)
 	}
-	rt.Pin()
 	n, waited, err := tr.ReadOnThread(in, time.Time{})
-	rt.Unpin()
 	if now := time.Now(); waited {
 		rt.CaughtUp(now)
 	} else {
@@ -99,7 +97,7 @@ func (d *direction) readLoop() error {
 	var rt *sched.Realtime
 	tr, ok := d.rx.(threadReader)
 	if ok && d.rtPrio > 0 {
-		rt = sched.NewRealtime(d.rtPrio)
+		rt = sched.LockRealtime(d.rtPrio)
 		defer rt.Release()
 		if st := rt.Status(); st.Refused != "" && d.log != nil {
 			d.log.Warn("the reader stays at normal priority", "direction", d.name, "realtime_priority", d.rtPrio, "err", st.Refused)

@@ -87,8 +87,8 @@ type Config struct {
 	// MaxSize is the largest datagram carried; larger ones are dropped
 	// and counted as too big. Zero means DefaultMaxSize.
 	MaxSize int
-	// RealtimePriority, when above 0, has each direction's reader wait on
-	// a thread at this SCHED_FIFO priority (daemon/sched), which
+	// RealtimePriority, when above 0, runs each direction's reader on a
+	// thread of its own at this SCHED_FIFO priority (daemon/sched), which
 	// wakes it at once when a datagram comes: a relay that stands for a
 	// network should add no scheduling delay of its own. Where the kernel
 	// refuses, the reader stays at normal priority and the relay says so.
