@@ -2,7 +2,9 @@ package udp
 
 import (
 	"syscall"
-	_ "unsafe" // go:linkname
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The runtime's entry to a system call that will block. An ordinary system
@@ -24,18 +26,17 @@ func entersyscallblock()
 //go:linkname exitsyscall runtime.exitsyscall
 func exitsyscall()
 
-// blockingPpoll is ppoll(2) on fds (nfds of them) until ts, which gives up
-// the runtime's P while it waits. Nosplit and norace: between entering
-// and leaving the system call, the stack must not grow and nothing may be
-// instrumented. fds and ts point into memory the caller keeps alive (the
-// sysConn, which uses them after the call): outside the standard library
-// the compiler keeps nothing alive for a uintptr argument.
+// blockingPpoll is ppoll(2) on the nfds descriptors at fds until ts,
+// which gives up the runtime's P while it waits. Nosplit and norace:
+// between entering and leaving the system call, the stack must not grow
+// and nothing may be instrumented. The pointers stay alive through the
+// call as this function's arguments.
 //
 //go:nosplit
 //go:norace
-func blockingPpoll(fds, nfds, ts uintptr) syscall.Errno {
+func blockingPpoll(fds *unix.PollFd, nfds int, ts *unix.Timespec) syscall.Errno {
 	entersyscallblock()
-	_, _, e := syscall.RawSyscall6(syscall.SYS_PPOLL, fds, nfds, ts, 0, 0, 0)
+	_, _, e := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(fds)), uintptr(nfds), uintptr(unsafe.Pointer(ts)), 0, 0, 0)
 	exitsyscall()
 	return e
 }

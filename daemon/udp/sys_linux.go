@@ -369,7 +369,7 @@ func (s *sysConn) doThreadRead(fd uintptr) {
 		s.pts = unix.NsecToTimespec(int64(wait))
 		s.pfd[0].Revents, s.pfd[1].Revents = 0, 0
 		// The wait gives up the runtime's P (see blockingPpoll).
-		if e := blockingPpoll(uintptr(unsafe.Pointer(&s.pfd[0])), uintptr(len(s.pfd)), uintptr(unsafe.Pointer(&s.pts))); e != 0 && e != unix.EINTR {
+		if e := blockingPpoll(&s.pfd[0], len(s.pfd), &s.pts); e != 0 && e != unix.EINTR {
 			s.terr = os.NewSyscallError("ppoll", e)
 			return
 		}
