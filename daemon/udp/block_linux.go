@@ -16,9 +16,9 @@ import (
 // a goroutine locked to its thread is handed to another thread and back
 // each time. entersyscallblock gives the P up at once, as the runtime does
 // for its own blocking waits; the cost is that a thread that wakes when
-// every P runs Go code waits until the runtime hands it one. Both are kept for linkname users by the runtime
-// (go.dev/issue/67401); block_linux.s lets the declarations go without
-// bodies.
+// every P runs Go code waits until the runtime hands it one. The runtime
+// keeps both functions for linkname users (go.dev/issue/67401);
+// block_linux.s lets the declarations go without bodies.
 
 //go:linkname entersyscallblock runtime.entersyscallblock
 func entersyscallblock()
