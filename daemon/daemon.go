@@ -81,6 +81,9 @@ type Options struct {
 	Observer FrameObserver // nil: none; told about every delivered frame
 
 	rekeyAfter time.Duration // tests shorten it; 0: session.DefaultRekeyAfter
+	// pressure replaces the machine's CPU pressure, for tests; nil: read
+	// sched.CPUPressureFile.
+	pressure func(now time.Time) (float64, error)
 }
 
 // Timing of the presence protocol.
@@ -95,6 +98,9 @@ const (
 	// expire and feedback goes out on time whatever these are: wakeAt).
 	tick     = 20 * time.Millisecond
 	idleWake = 100 * time.Millisecond
+	// wakeSlack is how far the wanted wake-up may move before the read
+	// deadline of a wait in the runtime's poller is set again.
+	wakeSlack = time.Millisecond
 	// socketBuffer is the kernel buffer asked for each direction: a few
 	// large frames' worth of datagrams.
 	socketBuffer = 4 << 20
@@ -137,6 +143,11 @@ type Daemon struct {
 	rxAlive  atomic.Int64                   // Unix ns of the receive loop's last turn
 	rxTurns  atomic.Uint64                  // the receive loop's turns: reads, deadlines, errors
 	rxThread atomic.Pointer[sched.Realtime] // the receive loop's thread, once it runs
+	// cpu says whether the CPU is contended, from its pressure sampled by
+	// the tick loop: the receive loop waits on its real-time thread only
+	// then, unless realtime_mode = "always".
+	cpu      *sched.Contention
+	pressure func(now time.Time) (float64, error) // Options.pressure; nil: the real file
 	pace     pacer
 	sess     *session.Session
 	adapt    adaptation
@@ -176,6 +187,9 @@ func New(opt Options) (*Daemon, error) {
 		cfg:     cfg,
 		ready:   make(chan struct{}),
 		resolve: opt.Resolver,
+		cpu:     sched.NewContention(),
+
+		pressure: opt.pressure,
 	}
 	if d.resolve == nil {
 		d.resolve = func(ctx context.Context, c *config.Config) (netip.AddrPort, error) { return c.ResolvePeer(ctx) }

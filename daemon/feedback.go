@@ -7,10 +7,18 @@ import (
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
-// feedbackEvery is how often a receiving endpoint sends feedback for the
-// sender's congestion controller: a few frames' worth, often enough to
-// react within a round trip or two.
-const feedbackEvery = 50 * time.Millisecond
+// feedbackEvery is how often, at most, a receiving endpoint sends feedback
+// for the sender's congestion controller: a few frames' worth, often
+// enough to react within a round trip or two. Feedback goes out at the
+// receive loop's first turn after feedbackEvery, which the peer's next
+// datagrams bring (at 30 fps every second frame: 66 ms); the loop wakes
+// for it by itself only after feedbackLatest without one. A wake-up of
+// its own would cost both endpoints a thread wake-up 20 times a second
+// (docs/benchmarks.md). Each feedback carries its own interval.
+const (
+	feedbackEvery  = 50 * time.Millisecond
+	feedbackLatest = 90 * time.Millisecond
+)
 
 // feedbackState is what the receive loop gathers between two feedbacks. It
 // is owned by the receive loop; it allocates nothing.

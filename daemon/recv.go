@@ -32,26 +32,51 @@ type rxState struct {
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
 	in := d.sock.NewInbox(packetizer.MaxDatagram)
-	// The loop waits on a thread of its own, at real-time priority where
-	// the kernel allows (sched.Realtime), and in the kernel rather than in
-	// the runtime's poller, so that a datagram wakes this thread and
-	// nothing else first.
-	rt := sched.LockRealtime(d.config().Transport.RealtimePriority)
+	// While the CPU is contended, the loop waits on a thread of its own
+	// at real-time priority (sched.Realtime), and in the kernel rather
+	// than in the runtime's poller, so that a datagram wakes this thread
+	// and nothing else first. While it is calm, that buys nothing and
+	// costs CPU, and the loop waits in the poller like any goroutine.
+	tr := d.config().Transport
+	rt := sched.LockRealtime(tr.RealtimePriority)
 	defer rt.Release()
 	d.rxThread.Store(rt)
+	raise := tr.RealtimePriority > 0
 	if s := rt.Status(); s.Refused != "" {
-		d.log.Warn("the receive thread stays at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
+		raise = false
+		d.log.Warn("the receive loop waits in Go's poller at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
 	}
-	var lastIdle time.Time
+	var lastIdle, armed time.Time // armed: what the poller's read deadline is set for
 	wasLost := false
 	for {
-		n, waited, err := d.sock.ReadOnThread(in, d.wakeAt(time.Now(), lastIdle))
-		now := time.Now()
-		if waited {
-			rt.CaughtUp(now)
-		} else {
-			rt.Busy(now)
+		if want := raise && (tr.RealtimeAlways || d.cpu.Contended()); want != rt.Locked() {
+			if want {
+				rt.Lock(time.Now())
+			} else if err := rt.Unlock(); err != nil {
+				tr.RealtimeAlways = true // the kernel keeps it raised: it stays
+				d.log.Warn("the receive thread could not be lowered; it stays on its thread", "err", err)
+			}
+			armed = time.Time{}
 		}
+		var n int
+		var err error
+		wake := d.wakeAt(time.Now(), lastIdle)
+		if rt.Locked() {
+			var waited bool
+			n, waited, err = d.sock.ReadOnThread(in, wake)
+			if now := time.Now(); waited {
+				rt.CaughtUp(now)
+			} else {
+				rt.Busy(now)
+			}
+		} else {
+			if wake.Sub(armed).Abs() > wakeSlack {
+				_ = d.sock.SetReadDeadline(wake)
+				armed = wake
+			}
+			n, err = d.sock.ReadBatch(in)
+		}
+		now := time.Now()
 		d.rxAlive.Store(now.UnixNano())
 		d.rxTurns.Add(1)
 		if err != nil {
@@ -90,8 +115,9 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 }
 
 // wakeAt is when the receive loop must run next if no datagram comes:
-// when a frame in reassembly expires, when the next feedback to a peer
-// that sends is due, and at the latest idleWake after its last timed work.
+// when a frame in reassembly expires, when feedback to a peer that sends
+// is overdue (feedbackLatest), and at the latest idleWake after its last
+// timed work.
 // Waking only for these, rather than every tick, saves a process that
 // receives a frame every 33 ms most of its wake-ups (each costs the Go
 // runtime several context switches). Receive loop only.
@@ -101,7 +127,7 @@ func (d *Daemon) wakeAt(now, lastIdle time.Time) time.Time {
 		wake = e
 	}
 	if d.sink != nil && d.peer.sends(now) {
-		if f := d.fb.last.Add(feedbackEvery); f.Before(wake) {
+		if f := d.fb.last.Add(feedbackLatest); f.Before(wake) {
 			wake = f
 		}
 	}

@@ -114,8 +114,13 @@ type RXStatus struct {
 	TransportMs       Percentiles       `json:"transport_latency_ms"`        // sender's first datagram to frame complete
 	TransportRecentMs Percentiles       `json:"transport_latency_recent_ms"` // the same over the last recentSamples frames
 	MaxDelayMs        float64           `json:"max_delay_ms"`
-	// Realtime is the receive thread's priority: asked, held, refused.
+	// Realtime is the receive thread's priority: asked, held, refused,
+	// and whether the loop waits on that thread now.
 	Realtime sched.RealtimeStatus `json:"realtime"`
+	// RealtimeMode is [transport] realtime_mode: "auto", on the thread
+	// only while the CPU is contended (CPU says), or "always".
+	RealtimeMode string                 `json:"realtime_mode"`
+	CPU          sched.ContentionStatus `json:"cpu"`
 	// Codec is the codec of the last frame received ("" before any).
 	Codec string `json:"codec,omitempty"`
 	// FramesFrozen counts frames delivered but not shown because a frame
@@ -222,6 +227,10 @@ func (d *Daemon) Status() Status {
 	s.RX.LatencyMs.Histogram, s.RX.TransportMs.Histogram = d.rx.lat.histogram(), d.rx.netLat.histogram()
 	if rt := d.rxThread.Load(); rt != nil {
 		s.RX.Realtime = rt.Status()
+	}
+	s.RX.RealtimeMode, s.RX.CPU = "auto", d.cpu.Status()
+	if d.config().Transport.RealtimeAlways {
+		s.RX.RealtimeMode = "always"
 	}
 	ch := &d.rx.chain
 	if c := packetizer.Codec(ch.codec.Load()); c != 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon/alarm"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
 )
 
@@ -86,6 +87,17 @@ func (r *rates) get() (txFPS, txBps, rxFPS, rxBps float64) {
 func (d *Daemon) tickLoop(ctx context.Context) {
 	al := alarm.New()
 	defer al.Close()
+	sample := d.pressure
+	if sample == nil {
+		m, err := sched.OpenPressure(sched.CPUPressureFile)
+		if err != nil {
+			d.log.Info("the receive loop stays on its thread: the CPU's pressure is unknown", "err", err)
+			sample = func(time.Time) (float64, error) { return 0, err }
+		} else {
+			defer m.Close()
+			sample = m.Sample
+		}
+	}
 	// The watchdog is pinged at half its interval, and only while the
 	// receive loop is turning: a wedged daemon gets restarted.
 	var wdEvery time.Duration
@@ -122,6 +134,7 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 		if now.Sub(lastRate) >= time.Second {
 			lastRate = now
 			d.updateRates(now)
+			d.cpu.Observe(sample(now))
 		}
 		if d.sink != nil && now.Sub(lastReport) >= reportEvery && d.peer.state(now) == StateStreaming {
 			lastReport = now

@@ -128,7 +128,7 @@ func render(s *daemon.Status) string {
 	}
 	p("  peer:       %s (%s), %s\n", s.Peer, s.PeerAddr, heard)
 	p("  local:      %s, session %s, UDP offload: %s\n", s.Listen, short(s.Session), s.Offload)
-	p("  rx thread:  %s\n", realtime(s.RX.Realtime))
+	p("  rx wait:    %s\n", realtime(s.RX))
 	if s.Encryption == "off" {
 		p("  security:   UNENCRYPTED: [security] encryption = \"off\"\n")
 	} else {
@@ -251,16 +251,36 @@ func bps(v float64) string {
 	return fmt.Sprintf("%.0f b/s", v)
 }
 
-// realtime describes the receive thread's priority for people.
-func realtime(r sched.RealtimeStatus) string {
+// realtime describes for people where the receive loop waits and at what
+// priority.
+func realtime(rx daemon.RXStatus) string {
+	r, cpu := rx.Realtime, pressure(rx.CPU)
 	switch {
 	case r.Priority == 0:
-		return "on its own thread, normal priority (realtime_priority = 0)"
+		return "in Go's poller (realtime_priority = 0)"
 	case r.Refused != "":
-		return "on its own thread, normal priority: the kernel refused real-time priority: " + r.Refused
+		return "in Go's poller, normal priority: the kernel refused real-time priority: " + r.Refused
+	case !r.OnThread:
+		return fmt.Sprintf("in Go's poller: the CPU is calm (%s); on its own real-time thread (priority %d) when it is not (realtime_mode = %q; moved %d times)", cpu, r.Priority, rx.RealtimeMode, r.Switches)
 	case r.Raised:
-		return fmt.Sprintf("on its own thread, real-time priority %d (lowered %d times for a flood)", r.Priority, r.Lowered)
+		why := "realtime_mode = \"always\""
+		if rx.RealtimeMode != "always" {
+			why = "the CPU is contended (" + cpu + ")"
+		}
+		return fmt.Sprintf("on its own thread, real-time priority %d: %s (lowered %d times for a flood, moved %d times)", r.Priority, why, r.Lowered, r.Switches)
 	default:
 		return fmt.Sprintf("on its own thread, lowered for a flood (%d times so far), back to real-time priority %d when it catches up", r.Lowered, r.Priority)
+	}
+}
+
+// pressure describes the CPU's last pressure reading.
+func pressure(c sched.ContentionStatus) string {
+	switch {
+	case c.Error != "":
+		return "pressure unknown: " + c.Error
+	case c.Pressure == nil:
+		return "no pressure reading yet"
+	default:
+		return fmt.Sprintf("tasks waited for a CPU %.1f%% of the last second", *c.Pressure*100)
 	}
 }

@@ -124,6 +124,9 @@ func badConfigs() []badCase {
 
 		// Other strings.
 		{"encryption maybe", withPeer("[security]\nencryption = \"maybe\"\n"), []string{`[security] encryption = "maybe": must be "on" or "off"`}},
+		{"realtime_mode never", withPeer("[transport]\nrealtime_mode = \"never\"\n"),
+			[]string{`config.toml:3: [transport] realtime_mode = "never": must be "auto" (real-time only while the CPU is contended) or "always"`}},
+		{"realtime_mode a boolean", withPeer("[transport]\nrealtime_mode = true\n"), []string{`[transport] realtime_mode = true: must be "auto" or "always" (a string)`}},
 		{"encryption without key", withPeer("[security]\nkey_file = \"\"\n"),
 			[]string{`config.toml:3: [security] key_file = "": encryption is on but no key file is set`, "vstreamd genkey", `encryption = "off"`}},
 		{"log level unknown", withPeer("[log]\nlevel = \"verbose\"\n"), []string{`[log] level = "verbose": must be "debug", "info", "warn" or "error"`}},

@@ -80,8 +80,13 @@ type Transport struct {
 	MaxRateMbps   float64       // cap on the pacing rate, Mb/s; 0: none (adaptive) or each frame at once (not adaptive)
 	MaxFrameBytes int           // largest encoded frame; 65536..67108864
 	// RealtimePriority is the SCHED_FIFO priority of the thread the
-	// receive loop waits on (daemon/sched.Realtime); 0: normal priority.
+	// receive loop waits on (daemon/sched.Realtime); 0: none, the loop
+	// waits in the Go runtime's poller.
 	RealtimePriority int
+	// RealtimeAlways keeps the receive loop on its real-time thread
+	// whatever the CPU's load (realtime_mode = "always"); false
+	// ("auto"): only while the CPU is contended (daemon/sched.Contention).
+	RealtimeAlways bool
 	// Adaptive fits the stream to the link: congestion control, encoder
 	// ladder, pacing and parity from measured loss. Parity is then chosen,
 	// not configured.

@@ -129,8 +129,26 @@ func specs() []spec {
 			func(c *Config) *float64 { return &c.Transport.TargetFrameLoss })),
 		intKey("transport.max_frame_bytes", 65536, 67108864, "64 KiB to 64 MiB",
 			func(c *Config) *int { return &c.Transport.MaxFrameBytes }),
-		intKey("transport.realtime_priority", 0, 99, "the receive thread's SCHED_FIFO priority; 0 keeps it at normal priority",
+		intKey("transport.realtime_priority", 0, 99, "the receive thread's SCHED_FIFO priority; 0: no thread of its own",
 			func(c *Config) *int { return &c.Transport.RealtimePriority }),
+		{key: "transport.realtime_mode", kind: kindString, typeMsg: `must be "auto" or "always" (a string)`,
+			set: func(c *Config, v value) string {
+				switch v.s {
+				case "auto":
+					c.Transport.RealtimeAlways = false
+				case "always":
+					c.Transport.RealtimeAlways = true
+				default:
+					return `must be "auto" (real-time only while the CPU is contended) or "always"`
+				}
+				return ""
+			},
+			get: func(c *Config) any {
+				if c.Transport.RealtimeAlways {
+					return "always"
+				}
+				return "auto"
+			}},
 
 		strKey("control.socket", checkSocket, func(c *Config) *string { return &c.Control.Socket }),
 

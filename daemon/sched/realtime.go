@@ -33,6 +33,13 @@ import (
 // code on all the others; when none is, the woken thread waits until the
 // runtime hands it one. Release takes the P back.
 //
+// A thread of its own costs CPU even when nothing competes for it: each
+// wake-up from the kernel wakes the runtime's monitor, which then often
+// preempts the locked goroutine, a hand-off between threads (see
+// docs/benchmarks.md). Unlock lowers the thread and lets the goroutine go
+// back to the runtime's poller while the CPU is calm (Contention), and Lock
+// takes it back when it is not.
+//
 // A Realtime belongs to its goroutine; Status may be read from any.
 type Realtime struct {
 	asked  int
@@ -47,6 +54,9 @@ type Realtime struct {
 	busySince time.Time // when the loop last caught up
 	restUntil time.Time
 	released  bool
+	locked    bool          // the goroutine is locked to its thread
+	onThread  atomic.Bool   // locked, for Status
+	switches  atomic.Uint64 // Unlocks and Locks after the first
 }
 
 // procsMu makes the Realtimes of one process (two daemons in a test) take
@@ -65,6 +75,10 @@ type RealtimeStatus struct {
 	Raised   bool   `json:"raised"`            // the thread is at it now
 	Refused  string `json:"refused,omitempty"` // why the kernel said no
 	Lowered  uint64 `json:"lowered"`           // times lowered for being busy past the budget
+	// OnThread: the loop waits on its own thread now; false: in the
+	// runtime's poller, like any goroutine (Unlock).
+	OnThread bool   `json:"on_thread"`
+	Switches uint64 `json:"switches"` // times it moved between the two
 }
 
 // Budget is how long a Realtime's loop may stay busy without catching up
@@ -88,12 +102,60 @@ func LockRealtime(prio int) *Realtime {
 func lockRealtime(prio int, budget, rest time.Duration, set func(int) error) *Realtime {
 	lockThread()
 	addProcs(1)
-	r := &Realtime{asked: prio, prio: prio, budget: budget, rest: rest, set: set}
+	r := &Realtime{asked: prio, prio: prio, budget: budget, rest: rest, set: set, locked: true, busySince: time.Now()}
+	r.onThread.Store(true)
 	if prio > 0 {
 		r.raise()
 	}
 	return r
 }
+
+// Unlock lowers the thread to normal priority, gives back the P that
+// LockRealtime added and unlocks the goroutine from the thread, which goes
+// back to the runtime's pool as a normal thread: the loop then waits in
+// the runtime's poller. When the kernel refuses to lower the thread,
+// nothing changes and Unlock returns why. It does nothing on an unlocked
+// or released Realtime.
+func (r *Realtime) Unlock() error {
+	if !r.locked || r.released {
+		return nil
+	}
+	if r.raised.Load() {
+		if err := r.set(0); err != nil {
+			return err
+		}
+		r.raised.Store(false)
+	}
+	addProcs(-1)
+	unlockThread()
+	r.locked = false
+	r.onThread.Store(false)
+	r.switches.Add(1)
+	return nil
+}
+
+// Lock undoes Unlock: it locks the goroutine to its (now) thread, adds the
+// P back and raises the thread, unless the kernel refused before or the
+// thread is resting after a flood (CaughtUp raises it then). It does
+// nothing on a locked or released Realtime.
+func (r *Realtime) Lock(now time.Time) {
+	if r.locked || r.released {
+		return
+	}
+	lockThread()
+	addProcs(1)
+	r.locked = true
+	r.onThread.Store(true)
+	r.switches.Add(1)
+	r.busySince = now
+	if r.prio > 0 && !now.Before(r.restUntil) {
+		r.raise()
+	}
+}
+
+// Locked reports whether the goroutine waits on its own thread now. For
+// its goroutine only.
+func (r *Realtime) Locked() bool { return r.locked }
 
 func (r *Realtime) raise() {
 	if err := r.set(r.prio); err != nil {
@@ -105,20 +167,31 @@ func (r *Realtime) raise() {
 	r.raised.Store(true)
 }
 
-// Release gives back the P that LockRealtime added, when the goroutine
-// stops waiting on its thread (it ends). Called again, it does nothing.
+// Release lowers the thread and gives back the P that LockRealtime added,
+// when the goroutine stops waiting on its thread (it ends; a thread still
+// locked ends with it, except the process's main thread, which the runtime
+// keeps unused: lowered first, it is not left raised). Called again, or
+// after Unlock, it does nothing more.
 func (r *Realtime) Release() {
-	if !r.released {
-		r.released = true
-		addProcs(-1)
+	if r.released {
+		return
 	}
+	r.released = true
+	if !r.locked {
+		return
+	}
+	if r.raised.Load() && r.set(0) == nil {
+		r.raised.Store(false)
+	}
+	addProcs(-1)
+	r.onThread.Store(false)
 }
 
 // CaughtUp tells r that the loop found its input empty at now: the busy
 // streak ends, and a lowered thread whose rest is over is raised again.
 func (r *Realtime) CaughtUp(now time.Time) {
 	r.busySince = now
-	if r.prio > 0 && !r.raised.Load() && !now.Before(r.restUntil) {
+	if r.locked && r.prio > 0 && !r.raised.Load() && !now.Before(r.restUntil) {
 		r.raise()
 	}
 }
@@ -139,7 +212,8 @@ func (r *Realtime) Busy(now time.Time) {
 
 // Status reports r's state; safe from any goroutine.
 func (r *Realtime) Status() RealtimeStatus {
-	s := RealtimeStatus{Priority: r.asked, Raised: r.raised.Load(), Lowered: r.lowered.Load()}
+	s := RealtimeStatus{Priority: r.asked, Raised: r.raised.Load(), Lowered: r.lowered.Load(),
+		OnThread: r.onThread.Load(), Switches: r.switches.Load()}
 	if p := r.refused.Load(); p != nil {
 		s.Refused = *p
 	}

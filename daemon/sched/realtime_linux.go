@@ -7,7 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func lockThread() { runtime.LockOSThread() }
+func lockThread()   { runtime.LockOSThread() }
+func unlockThread() { runtime.UnlockOSThread() }
 
 // setFIFO sets the calling thread's policy: SCHED_FIFO at prio, or
 // SCHED_OTHER (keeping its nice value) for prio 0.

@@ -1,10 +1,13 @@
 package sched
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,6 +50,12 @@ func TestLockRealtime(t *testing.T) {
 		if p := policy(t); p.Policy != unix.SCHED_FIFO || !r.Status().Raised {
 			t.Errorf("after the rest: policy %d, status %+v, want SCHED_FIFO again", p.Policy, r.Status())
 		}
+		// A thread that can not end with its goroutine (the main thread)
+		// must not stay raised after it.
+		r.Release()
+		if p := policy(t); p.Policy != unix.SCHED_NORMAL || int(p.Nice) != nice || r.Status().Raised {
+			t.Errorf("after Release: policy %d nice %d, status %+v; want SCHED_OTHER at nice %d", p.Policy, p.Nice, r.Status(), nice)
+		}
 	}()
 	<-done
 	if p := policy(t); p.Policy != mine.Policy {
@@ -61,4 +70,94 @@ func policy(t *testing.T) *unix.SchedAttr {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestRealtimeUnlock moves a real goroutine off its raised thread and back:
+// Unlock lowers the thread to SCHED_OTHER before letting it go and gives
+// the added P back, so that no thread of the process is left raised; Lock
+// raises the thread the goroutine is on then and adds the P again.
+func TestRealtimeUnlock(t *testing.T) {
+	// A raised thread of an earlier test ends with its goroutine, shortly
+	// after it.
+	testutil.WaitFor(t, "no SCHED_FIFO thread left by earlier tests", 5*time.Second, func() bool { return fifoThreads(t) == 0 })
+	procs := runtime.GOMAXPROCS(0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := lockRealtime(1, Budget, Rest, setFIFO)
+		defer r.Release()
+		if s := r.Status(); s.Refused != "" {
+			t.Logf("the kernel refused real-time priority: %s", s.Refused)
+			return
+		}
+		tid := unix.Gettid()
+		if p := policy(t); p.Policy != unix.SCHED_FIFO {
+			t.Errorf("locked: policy %d, want SCHED_FIFO", p.Policy)
+			return
+		}
+		if err := r.Unlock(); err != nil {
+			t.Errorf("Unlock: %v", err)
+			return
+		}
+		if a, err := unix.SchedGetAttr(tid, 0); err != nil || a.Policy != unix.SCHED_NORMAL {
+			t.Errorf("the thread left behind: %+v, %v; want SCHED_OTHER", a, err)
+		}
+		if got := runtime.GOMAXPROCS(0); got != procs {
+			t.Errorf("GOMAXPROCS %d after Unlock, want %d", got, procs)
+		}
+		if s := r.Status(); s.OnThread || s.Raised || s.Switches != 1 || r.Locked() {
+			t.Errorf("after Unlock: %+v, locked %v", s, r.Locked())
+		}
+		if n := fifoThreads(t); n != 0 {
+			t.Errorf("%d SCHED_FIFO threads in the process after Unlock, want 0", n)
+		}
+		r.Lock(time.Now())
+		if p := policy(t); p.Policy != unix.SCHED_FIFO || p.Priority != 1 {
+			t.Errorf("locked again: policy %d priority %d, want SCHED_FIFO 1", p.Policy, p.Priority)
+		}
+		if got := runtime.GOMAXPROCS(0); got != procs+1 {
+			t.Errorf("GOMAXPROCS %d after Lock, want %d", got, procs+1)
+		}
+		if s := r.Status(); !s.OnThread || !s.Raised || s.Switches != 2 || !r.Locked() {
+			t.Errorf("after Lock: %+v, locked %v", s, r.Locked())
+		}
+	}()
+	<-done
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS %d after Release, want %d", got, procs)
+	}
+}
+
+// fifoThreads counts the process's SCHED_FIFO threads.
+func fifoThreads(t *testing.T) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range tasks {
+		tid, _ := strconv.Atoi(task.Name())
+		if a, err := unix.SchedGetAttr(tid, 0); err == nil && a.Policy == unix.SCHED_FIFO {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPressureMeterReal reads the machine's own CPU pressure, where the
+// kernel has it.
+func TestPressureMeterReal(t *testing.T) {
+	m, err := OpenPressure(CPUPressureFile)
+	if err != nil {
+		t.Skipf("no CPU pressure here: %v", err)
+	}
+	defer m.Close()
+	deadline := time.Now().Add(20 * time.Millisecond)
+	for time.Now().Before(deadline) { // some work between the samples
+	}
+	share, err := m.Sample(time.Now())
+	if err != nil || share < 0 || share > 1 {
+		t.Errorf("Sample: %v, %v; want a share of 0 to 1", share, err)
+	}
 }

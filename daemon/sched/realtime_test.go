@@ -68,7 +68,8 @@ func TestRealtimeLowersWhenBusy(t *testing.T) {
 		}
 	}()
 	<-done
-	if want := []int{2, 0, 2}; !slices.Equal(f.calls, want) {
+	// raised, lowered for the flood, raised after the rest, lowered by Release
+	if want := []int{2, 0, 2, 0}; !slices.Equal(f.calls, want) {
 		t.Errorf("priorities set %v, want %v", f.calls, want)
 	}
 }
@@ -93,4 +94,49 @@ func TestRealtimeRefused(t *testing.T) {
 	if len(f.calls) != 1 {
 		t.Errorf("asked the kernel %d times (%v), want once", len(f.calls), f.calls)
 	}
+}
+
+// TestRealtimeUnlockRefused: a thread the kernel will not lower stays
+// locked and raised, with the P it was given, and Unlock says why.
+func TestRealtimeUnlockRefused(t *testing.T) {
+	f := &fakeSet{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		procs := runtime.GOMAXPROCS(0)
+		r := lockRealtime(1, Budget, Rest, f.set)
+		defer r.Release()
+		f.err = errors.New("no")
+		if err := r.Unlock(); err == nil {
+			t.Errorf("Unlock with the kernel refusing to lower: no error")
+		}
+		if s := r.Status(); !r.Locked() || !s.OnThread || !s.Raised || s.Switches != 0 {
+			t.Errorf("after a refused Unlock: %+v, locked %v; want as before", s, r.Locked())
+		}
+		if got := runtime.GOMAXPROCS(0); got != procs+1 {
+			t.Errorf("GOMAXPROCS %d, want %d (still one more for the thread)", got, procs+1)
+		}
+		if want := []int{1, 0}; !slices.Equal(f.calls, want) {
+			t.Errorf("priorities set %v, want %v", f.calls, want)
+		}
+	}()
+	<-done
+}
+
+// TestRealtimeFirstReadBusy: a loop whose first read finds datagrams
+// waiting (they came before it started) is busy from the moment it locked,
+// not since the zero time: it stays raised.
+func TestRealtimeFirstReadBusy(t *testing.T) {
+	f := &fakeSet{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := lockRealtime(1, 20*time.Millisecond, 500*time.Millisecond, f.set)
+		defer r.Release()
+		r.Busy(time.Now())
+		if s := r.Status(); !s.Raised || s.Lowered != 0 {
+			t.Errorf("after a first read that found datagrams: %+v, want still raised", s)
+		}
+	}()
+	<-done
 }

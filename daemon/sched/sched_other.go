@@ -17,7 +17,8 @@ func Background() (nice int, err error) {
 // Nice returns 0: thread priorities are Linux's here.
 func Nice() (int, error) { return 0, nil }
 
-func lockThread() { runtime.LockOSThread() }
+func lockThread()   { runtime.LockOSThread() }
+func unlockThread() { runtime.UnlockOSThread() }
 
 func setFIFO(prio int) error {
 	if prio == 0 {

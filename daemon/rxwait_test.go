@@ -1,0 +1,121 @@
+package daemon_test
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vstreamd/vstreamd/daemon"
+	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
+)
+
+// TestReceiveWaitFollowsContention: at realtime_mode = "auto" the receive
+// loop waits on its real-time thread while the CPU is contended and in
+// the runtime's poller while it is calm (sched.Contention: two quiet
+// seconds), moving at each change; frames keep arriving, intact and in
+// order, through both moves. The CPU pressure is the test's.
+func TestReceiveWaitFollowsContention(t *testing.T) {
+	var share atomic.Uint64 // float64 bits
+	share.Store(math.Float64bits(0.2))
+	pressure := daemon.Pressure(func(time.Time) (float64, error) { return math.Float64frombits(share.Load()), nil })
+	pa, pb := freePort(t), freePort(t)
+	start(t, "send-only", testConfig(t, pa, pb), fake.NewSource(30, 80, 10000), nil, pressure)
+	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink(), pressure)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	more := func(what string) {
+		t.Helper()
+		n := len(b.sink.Frames())
+		if err := b.sink.Wait(ctx, n+10); err != nil {
+			t.Fatalf("%s: %d frames, want %d", what, len(b.sink.Frames()), n+10)
+		}
+	}
+	more("contended")
+	rx := b.d.Status().RX
+	if rx.RealtimeMode != "auto" || !rx.CPU.Contended || rx.CPU.Pressure == nil || *rx.CPU.Pressure != 0.2 {
+		t.Errorf("contended: mode %q, cpu %+v; want auto, contended at 0.2", rx.RealtimeMode, rx.CPU)
+	}
+	if rx.Realtime.Refused != "" {
+		// Not raised: a thread of its own would buy nothing.
+		if rx.Realtime.OnThread {
+			t.Errorf("refused, yet on its thread: %+v", rx.Realtime)
+		}
+		t.Skipf("the kernel refused real-time priority (%s): the loop stays in the poller", rx.Realtime.Refused)
+	}
+	if !rx.Realtime.OnThread {
+		t.Fatalf("contended CPU: the receive loop is not on its thread: %+v", rx.Realtime)
+	}
+	checkRealtime(t, rx.Realtime)
+
+	share.Store(math.Float64bits(0.01))
+	testutil.WaitFor(t, "the receive loop in the poller once the CPU is calm", 10*time.Second, func() bool {
+		return !b.d.Status().RX.Realtime.OnThread
+	})
+	more("calm")
+	rx = b.d.Status().RX
+	if rx.Realtime.Raised || rx.Realtime.Switches != 1 || rx.CPU.Contended {
+		t.Errorf("calm: %+v, cpu %+v; want not raised, moved once", rx.Realtime, rx.CPU)
+	}
+	// Both endpoints' loops (the sender's reads feedback) are in the
+	// poller: no thread of the process is left raised.
+	testutil.WaitFor(t, "no SCHED_FIFO thread while both loops wait in the poller", 5*time.Second, func() bool { return fifoThreads(t) == 0 })
+
+	share.Store(math.Float64bits(0.2))
+	testutil.WaitFor(t, "the receive loop back on its thread once the CPU is contended", 10*time.Second, func() bool {
+		return b.d.Status().RX.Realtime.OnThread
+	})
+	more("contended again")
+	rx = b.d.Status().RX
+	if rx.Realtime.Switches != 2 {
+		t.Errorf("contended again: %+v, want moved twice", rx.Realtime)
+	}
+	checkRealtime(t, rx.Realtime)
+	checkFrames(t, "receive-only", b.sink.Frames())
+}
+
+// TestReceiveWaitAlways: realtime_mode = "always" keeps the loop on its
+// thread on a calm CPU; realtime_priority = 0 keeps it in the poller on a
+// contended one.
+func TestReceiveWaitAlways(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		prio     int
+		always   bool
+		share    float64
+		onThread bool
+	}{
+		{"always, calm", 1, true, 0, true},
+		{"priority 0, contended", 0, false, 0.5, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pressure := daemon.Pressure(func(time.Time) (float64, error) { return tc.share, nil })
+			pa, pb := freePort(t), freePort(t)
+			cb := testConfig(t, pb, pa)
+			cb.Transport.RealtimePriority, cb.Transport.RealtimeAlways = tc.prio, tc.always
+			start(t, "send-only", testConfig(t, pa, pb), fake.NewSource(30, 80, 10000), nil, pressure)
+			b := start(t, "receive-only", cb, nil, fake.NewSink(), pressure)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			// Long enough for the CPU to have counted as calm (two samples).
+			testutil.WaitFor(t, "three pressure samples' worth of frames", 10*time.Second, func() bool {
+				return len(b.sink.Frames()) >= 90
+			})
+			if err := b.sink.Wait(ctx, 90); err != nil {
+				t.Fatal(err)
+			}
+			rx := b.d.Status().RX
+			if rx.Realtime.Refused != "" && tc.onThread {
+				t.Skipf("the kernel refused real-time priority: %s", rx.Realtime.Refused)
+			}
+			if rx.Realtime.OnThread != tc.onThread {
+				t.Errorf("on its thread %v, want %v: %+v, mode %q, cpu %+v", rx.Realtime.OnThread, tc.onThread, rx.Realtime, rx.RealtimeMode, rx.CPU)
+			}
+			if tc.always && rx.RealtimeMode != "always" {
+				t.Errorf("mode %q, want always", rx.RealtimeMode)
+			}
+		})
+	}
+}
