@@ -241,6 +241,8 @@ type sample struct {
 	packets     uint64 // datagrams A sent
 	sendCalls   uint64 // A's system calls that sent them
 	readCalls   uint64 // B's that read them
+	onThread    int    // receive loops (of 2) waiting on their real-time threads
+	switches    uint64 // times the two loops moved between thread and poller
 }
 
 func takeSample(a, b *daemonProc) (sample, error) {
@@ -263,8 +265,30 @@ func takeSample(a, b *daemonProc) (sample, error) {
 	if sb.RX.Sink == nil {
 		return sample{}, errors.New("the receiver's status has no sink")
 	}
-	return sample{cpuA: cpuA, cpuB: cpuB, frames: sb.RX.Sink.Shown, media: sb.RX.Sink.Bytes, wire: sa.TX.Bytes,
-		packets: sa.TX.Packets, sendCalls: sa.TX.SendCalls, readCalls: sb.RX.ReadCalls}, nil
+	smp := sample{cpuA: cpuA, cpuB: cpuB, frames: sb.RX.Sink.Shown, media: sb.RX.Sink.Bytes, wire: sa.TX.Bytes,
+		packets: sa.TX.Packets, sendCalls: sa.TX.SendCalls, readCalls: sb.RX.ReadCalls,
+		switches: sa.RX.Realtime.Switches + sb.RX.Realtime.Switches}
+	for _, rt := range []bool{sa.RX.Realtime.OnThread, sb.RX.Realtime.OnThread} {
+		if rt {
+			smp.onThread++
+		}
+	}
+	return smp, nil
+}
+
+// waits says where the two daemons' receive loops waited over a window.
+func waits(s0, s1 sample) string {
+	where := fmt.Sprintf("%d of 2 on their real-time threads", s1.onThread)
+	switch {
+	case s1.onThread == 0:
+		where = "in Go's poller (CPU calm)"
+	case s1.onThread == 2:
+		where = "on their real-time threads (CPU contended)"
+	}
+	if n := s1.switches - s0.switches; n > 0 {
+		return fmt.Sprintf("receive loops moved %d times, at the end %s", n, where)
+	}
+	return "receive loops " + where
 }
 
 // measure runs the two daemons, waits for frames to flow and for the
@@ -315,9 +339,10 @@ func (v *vstreamdSide) measure(s settings, first bool) (measurement, error) {
 	frames := float64(s1.frames - s0.frames)
 	return measurement{
 		cpu: s1.cpuA - s0.cpuA + s1.cpuB - s0.cpuB, wall: wall, mediaMb: mb(s1.media - s0.media), wireMb: mb(s1.wire - s0.wire),
-		detail: fmt.Sprintf("sender %.1f%%, receiver %.1f%% of a core; per frame %.0f datagrams, %.1f send and %.1f read system calls",
+		detail: fmt.Sprintf("sender %.1f%%, receiver %.1f%% of a core; per frame %.0f datagrams, %.1f send and %.1f read system calls; %s",
 			100*(s1.cpuA-s0.cpuA).Seconds()/wall.Seconds(), 100*(s1.cpuB-s0.cpuB).Seconds()/wall.Seconds(),
-			float64(s1.packets-s0.packets)/frames, float64(s1.sendCalls-s0.sendCalls)/frames, float64(s1.readCalls-s0.readCalls)/frames),
+			float64(s1.packets-s0.packets)/frames, float64(s1.sendCalls-s0.sendCalls)/frames, float64(s1.readCalls-s0.readCalls)/frames,
+			waits(s0, s1)),
 	}, nil
 }
 
