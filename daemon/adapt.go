@@ -27,8 +27,8 @@ const (
 	// (or since the call began) gets its frames at paceFastFactor times
 	// the rate, doubling every paceDouble of calm up to paceMaxFactor: on
 	// a LAN or a fat uplink a 100 KB frame then leaves in about a
-	// millisecond instead of several. paceDouble is about five feedback
-	// reports: the growth is no faster than TCP's slow start (a doubling
+	// millisecond instead of several. paceDouble is about four feedback
+	// reports (they come 50-90 ms apart): the growth is no faster than TCP's slow start (a doubling
 	// per round trip) on paths up to 250 ms, and the pacing reaches its
 	// most 0.75 s into the call. (It was 2 s: the first 6 s of every call
 	// then sent each frame over 2-5 ms; see docs/benchmarks.md.)

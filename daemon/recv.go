@@ -40,27 +40,47 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	tr := d.config().Transport
 	rt := sched.LockRealtime(tr.RealtimePriority)
 	defer rt.Release()
-	d.rxThread.Store(rt)
 	raise := tr.RealtimePriority > 0
-	if s := rt.Status(); s.Refused != "" {
+	// refused notes a refusal of the priority (at the start, or at a
+	// later Lock): the loop then stays in the poller.
+	refused := func() bool {
+		s := rt.Status()
+		if s.Refused == "" || !raise {
+			return false
+		}
 		raise = false
 		d.log.Warn("the receive loop waits in Go's poller at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
+		return true
 	}
+	// switchTo moves the loop to its thread or to the poller.
+	switchTo := func(thread bool) {
+		if thread {
+			rt.Lock(time.Now())
+			refused()
+			return
+		}
+		if err := rt.Unlock(); err != nil {
+			tr.RealtimeAlways = true // the kernel keeps it raised: it stays
+			d.log.Warn("the receive thread could not be lowered; it stays on its thread", "err", err)
+		}
+	}
+	onThread := func() bool { return raise && (tr.RealtimeAlways || d.cpu.Contended()) }
+	refused()
+	if !onThread() {
+		switchTo(false) // before the status shows the thread
+	}
+	d.rxThread.Store(rt)
 	var lastIdle, armed time.Time // armed: what the poller's read deadline is set for
 	wasLost := false
 	for {
-		if want := raise && (tr.RealtimeAlways || d.cpu.Contended()); want != rt.Locked() {
-			if want {
-				rt.Lock(time.Now())
-			} else if err := rt.Unlock(); err != nil {
-				tr.RealtimeAlways = true // the kernel keeps it raised: it stays
-				d.log.Warn("the receive thread could not be lowered; it stays on its thread", "err", err)
-			}
+		if want := onThread(); want != rt.Locked() {
+			switchTo(want)
 			armed = time.Time{}
 		}
 		var n int
 		var err error
-		wake := d.wakeAt(time.Now(), lastIdle)
+		now := time.Now()
+		wake := d.wakeAt(now, lastIdle)
 		if rt.Locked() {
 			var waited bool
 			n, waited, err = d.sock.ReadOnThread(in, wake)
@@ -70,13 +90,15 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 				rt.Busy(now)
 			}
 		} else {
-			if wake.Sub(armed).Abs() > wakeSlack {
+			// A deadline that has passed is set again even if the new one
+			// is close to it: the poller does not read past it.
+			if !armed.After(now) || wake.Sub(armed).Abs() > wakeSlack {
 				_ = d.sock.SetReadDeadline(wake)
 				armed = wake
 			}
 			n, err = d.sock.ReadBatch(in)
 		}
-		now := time.Now()
+		now = time.Now()
 		d.rxAlive.Store(now.UnixNano())
 		d.rxTurns.Add(1)
 		if err != nil {

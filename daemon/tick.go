@@ -91,7 +91,7 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 	if sample == nil {
 		m, err := sched.OpenPressure(sched.CPUPressureFile)
 		if err != nil {
-			d.log.Info("the receive loop stays on its thread: the CPU's pressure is unknown", "err", err)
+			d.log.Info("the CPU's pressure is unknown: it counts as contended", "err", err)
 			sample = func(time.Time) (float64, error) { return 0, err }
 		} else {
 			defer m.Close()

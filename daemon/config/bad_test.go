@@ -126,6 +126,8 @@ func badConfigs() []badCase {
 		{"encryption maybe", withPeer("[security]\nencryption = \"maybe\"\n"), []string{`[security] encryption = "maybe": must be "on" or "off"`}},
 		{"realtime_mode never", withPeer("[transport]\nrealtime_mode = \"never\"\n"),
 			[]string{`config.toml:3: [transport] realtime_mode = "never": must be "auto" (real-time only while the CPU is contended) or "always"`}},
+		{"realtime_mode always without a priority", withPeer("[transport]\nrealtime_priority = 0\nrealtime_mode = \"always\"\n"),
+			[]string{`config.toml:4: [transport] realtime_mode = "always": needs a real-time priority, but realtime_priority = 0`, `realtime_mode = "auto"`}},
 		{"realtime_mode a boolean", withPeer("[transport]\nrealtime_mode = true\n"), []string{`[transport] realtime_mode = true: must be "auto" or "always" (a string)`}},
 		{"encryption without key", withPeer("[security]\nkey_file = \"\"\n"),
 			[]string{`config.toml:3: [security] key_file = "": encryption is on but no key file is set`, "vstreamd genkey", `encryption = "off"`}},

@@ -192,7 +192,7 @@ min_bitrate_mbps = 1
 max_bitrate_mbps = 20
 target_frame_loss = 0.01
 max_frame_bytes = 1048576
-realtime_priority = 0
+realtime_priority = 2
 realtime_mode = "always"
 [control]
 socket = "/tmp/vs.sock"

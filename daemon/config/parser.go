@@ -207,6 +207,10 @@ func (p *parser) crossCheck(c *Config) {
 			}
 		}
 	}
+	if c.Transport.RealtimeAlways && c.Transport.RealtimePriority == 0 && !p.bad["transport.realtime_mode"] && !p.bad["transport.realtime_priority"] {
+		p.add("transport.realtime_mode", "always",
+			`needs a real-time priority, but realtime_priority = 0 gives the receive loop no thread of its own: set realtime_priority to 1..99, or realtime_mode = "auto"`)
+	}
 	if c.Security.Encryption && c.Security.KeyFile == "" && !p.bad["security.key_file"] && !p.bad["security.encryption"] {
 		p.add("security.key_file", c.Security.KeyFile,
 			`encryption is on but no key file is set: run "vstreamd genkey" to make a key and name it here, or set encryption = "off" to send unencrypted`)

@@ -317,7 +317,10 @@ func (c *Controller) observeRate(f Feedback) {
 func (c *Controller) observeLoss(f Feedback) {
 	exp := float64(f.Expected)
 	got := min(float64(f.Received), exp)
-	const keep = 0.85 // per feedback, every ~50 ms
+	// 0.85 per 50 ms of feedback interval (the receiver's least; at 30 fps
+	// feedback comes every 66 ms), so the memory is the same in time.
+	iv := min(max(f.Interval, time.Millisecond), time.Second)
+	keep := math.Pow(0.85, iv.Seconds()/0.05)
 	c.loss.Add(exp-got, exp, keep)
 	if c.loss.Expected > 0 {
 		c.snap.Loss = c.loss.Ratio()

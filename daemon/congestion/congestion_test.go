@@ -309,3 +309,28 @@ func TestFewDatagramsSayNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestLossMemoryIsInTime: the smoothed loss forgets at the same pace in
+// time whatever the feedback interval: after 10% loss for a while, then a
+// clean 300 ms, feedback every 50 ms and every 100 ms (the receiver sends it
+// 50-90 ms apart) give the same estimate.
+func TestLossMemoryIsInTime(t *testing.T) {
+	var got [2]float64
+	for i, iv := range []time.Duration{50 * time.Millisecond, 100 * time.Millisecond} {
+		c := newController(t)
+		at := time.Unix(1_700_000_000, 0)
+		feed := func(lost uint32, d time.Duration) {
+			for end := at.Add(d); at.Before(end); {
+				at = at.Add(iv)
+				n := uint32(iv / time.Millisecond * 4) // 4 datagrams a millisecond
+				c.OnFeedback(Feedback{At: at, Received: n - lost*n/100, Expected: n, Bytes: n * 1200, Interval: iv})
+			}
+		}
+		feed(10, 2*time.Second)
+		feed(0, 300*time.Millisecond)
+		got[i] = c.Snapshot().Loss
+	}
+	if got[0] <= 0 || math.Abs(got[0]-got[1]) > 0.1*got[0] {
+		t.Errorf("smoothed loss after a clean 300 ms: %.4f with feedback every 50 ms, %.4f every 100 ms; want the same within 10%%", got[0], got[1])
+	}
+}

@@ -31,7 +31,7 @@ import (
 // runtime's P, and the thread takes an idle one when it wakes. LockRealtime
 // adds one P to GOMAXPROCS, so that one is idle unless the process runs Go
 // code on all the others; when none is, the woken thread waits until the
-// runtime hands it one. Release takes the P back.
+// runtime hands it one. Unlock and Release take the P back.
 //
 // A thread of its own costs CPU even when nothing competes for it: each
 // wake-up from the kernel wakes the runtime's monitor, which then often
@@ -48,15 +48,34 @@ type Realtime struct {
 	rest   time.Duration // and kept low at least this long
 
 	set       func(prio int) error // the thread's policy: prio 0 is normal
-	raised    atomic.Bool
+	raised    bool                 // the thread is at prio now
 	refused   atomic.Pointer[string]
 	lowered   atomic.Uint64
 	busySince time.Time // when the loop last caught up
 	restUntil time.Time
 	released  bool
 	locked    bool          // the goroutine is locked to its thread
-	onThread  atomic.Bool   // locked, for Status
+	state     atomic.Uint32 // raised and locked, for Status: set at once (publish)
 	switches  atomic.Uint64 // Unlocks and Locks after the first
+}
+
+// Bits of Realtime.state.
+const (
+	stateRaised = 1 << iota
+	stateOnThread
+)
+
+// publish makes the owner's raised and locked what Status reports, both
+// at once, so that a reader never sees a switch half done.
+func (r *Realtime) publish() {
+	var v uint32
+	if r.raised {
+		v |= stateRaised
+	}
+	if r.locked && !r.released {
+		v |= stateOnThread
+	}
+	r.state.Store(v)
 }
 
 // procsMu makes the Realtimes of one process (two daemons in a test) take
@@ -90,9 +109,10 @@ const (
 	Rest   = 500 * time.Millisecond
 )
 
-// LockRealtime locks the calling goroutine to its OS thread for the rest
-// of the goroutine's life (the thread ends with it) and raises the thread
-// to SCHED_FIFO priority prio (1..99); prio 0 leaves it normal. The thread
+// LockRealtime locks the calling goroutine to its OS thread until Unlock,
+// or for the rest of the goroutine's life (the thread then ends with it),
+// and raises the thread to SCHED_FIFO priority prio (1..99); prio 0 leaves
+// it normal. The thread
 // is lowered as Realtime's doc says, after Budget and for Rest. It never
 // fails: see Status.
 func LockRealtime(prio int) *Realtime {
@@ -103,10 +123,10 @@ func lockRealtime(prio int, budget, rest time.Duration, set func(int) error) *Re
 	lockThread()
 	addProcs(1)
 	r := &Realtime{asked: prio, prio: prio, budget: budget, rest: rest, set: set, locked: true, busySince: time.Now()}
-	r.onThread.Store(true)
 	if prio > 0 {
 		r.raise()
 	}
+	r.publish()
 	return r
 }
 
@@ -120,17 +140,17 @@ func (r *Realtime) Unlock() error {
 	if !r.locked || r.released {
 		return nil
 	}
-	if r.raised.Load() {
+	if r.raised {
 		if err := r.set(0); err != nil {
 			return err
 		}
-		r.raised.Store(false)
+		r.raised = false
 	}
 	addProcs(-1)
 	unlockThread()
 	r.locked = false
-	r.onThread.Store(false)
 	r.switches.Add(1)
+	r.publish()
 	return nil
 }
 
@@ -145,12 +165,12 @@ func (r *Realtime) Lock(now time.Time) {
 	lockThread()
 	addProcs(1)
 	r.locked = true
-	r.onThread.Store(true)
 	r.switches.Add(1)
 	r.busySince = now
 	if r.prio > 0 && !now.Before(r.restUntil) {
 		r.raise()
 	}
+	r.publish()
 }
 
 // Locked reports whether the goroutine waits on its own thread now. For
@@ -164,7 +184,7 @@ func (r *Realtime) raise() {
 		r.prio = 0 // asked once; the kernel's answer will not change
 		return
 	}
-	r.raised.Store(true)
+	r.raised = true
 }
 
 // Release lowers the thread and gives back the P that LockRealtime added,
@@ -180,40 +200,43 @@ func (r *Realtime) Release() {
 	if !r.locked {
 		return
 	}
-	if r.raised.Load() && r.set(0) == nil {
-		r.raised.Store(false)
+	if r.raised && r.set(0) == nil {
+		r.raised = false
 	}
 	addProcs(-1)
-	r.onThread.Store(false)
+	r.publish()
 }
 
 // CaughtUp tells r that the loop found its input empty at now: the busy
 // streak ends, and a lowered thread whose rest is over is raised again.
 func (r *Realtime) CaughtUp(now time.Time) {
 	r.busySince = now
-	if r.locked && r.prio > 0 && !r.raised.Load() && !now.Before(r.restUntil) {
+	if r.locked && r.prio > 0 && !r.raised && !now.Before(r.restUntil) {
 		r.raise()
+		r.publish()
 	}
 }
 
 // Busy tells r that the loop did work at now without having caught up
 // since busySince. Past the budget, the thread is lowered.
 func (r *Realtime) Busy(now time.Time) {
-	if !r.raised.Load() || now.Sub(r.busySince) < r.budget {
+	if !r.raised || now.Sub(r.busySince) < r.budget {
 		return
 	}
 	if err := r.set(0); err != nil {
 		return // still raised; tried again at the next busy read
 	}
-	r.raised.Store(false)
+	r.raised = false
 	r.lowered.Add(1)
+	r.publish()
 	r.restUntil = now.Add(r.rest)
 }
 
 // Status reports r's state; safe from any goroutine.
 func (r *Realtime) Status() RealtimeStatus {
-	s := RealtimeStatus{Priority: r.asked, Raised: r.raised.Load(), Lowered: r.lowered.Load(),
-		OnThread: r.onThread.Load(), Switches: r.switches.Load()}
+	st := r.state.Load()
+	s := RealtimeStatus{Priority: r.asked, Raised: st&stateRaised != 0, Lowered: r.lowered.Load(),
+		OnThread: st&stateOnThread != 0, Switches: r.switches.Load()}
 	if p := r.refused.Load(); p != nil {
 		s.Refused = *p
 	}

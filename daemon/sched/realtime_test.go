@@ -131,7 +131,7 @@ func TestRealtimeFirstReadBusy(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r := lockRealtime(1, 20*time.Millisecond, 500*time.Millisecond, f.set)
+		r := lockRealtime(1, time.Hour, 500*time.Millisecond, f.set)
 		defer r.Release()
 		r.Busy(time.Now())
 		if s := r.Status(); !s.Raised || s.Lowered != 0 {
