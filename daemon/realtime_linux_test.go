@@ -1,12 +1,10 @@
 package daemon_test
 
 import (
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/vstreamd/vstreamd/daemon/sched"
-	"golang.org/x/sys/unix"
+	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
 // checkRealtime checks a receive loop's status against the kernel: at
@@ -41,18 +39,4 @@ func checkRealtime(t *testing.T, rt sched.RealtimeStatus) {
 }
 
 // fifoThreads counts this process's threads at SCHED_FIFO 1.
-func fifoThreads(t *testing.T) int {
-	t.Helper()
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fifo := 0
-	for _, task := range tasks {
-		tid, _ := strconv.Atoi(task.Name())
-		if a, err := unix.SchedGetAttr(tid, 0); err == nil && a.Policy == unix.SCHED_FIFO && a.Priority == 1 {
-			fifo++
-		}
-	}
-	return fifo
-}
+func fifoThreads(t *testing.T) int { return testutil.FIFOThreads(t, 1) }

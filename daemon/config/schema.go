@@ -131,46 +131,14 @@ func specs() []spec {
 			func(c *Config) *int { return &c.Transport.MaxFrameBytes }),
 		intKey("transport.realtime_priority", 0, 99, "the receive thread's SCHED_FIFO priority; 0: no thread of its own",
 			func(c *Config) *int { return &c.Transport.RealtimePriority }),
-		{key: "transport.realtime_mode", kind: kindString, typeMsg: `must be "auto" or "always" (a string)`,
-			set: func(c *Config, v value) string {
-				switch v.s {
-				case "auto":
-					c.Transport.RealtimeAlways = false
-				case "always":
-					c.Transport.RealtimeAlways = true
-				default:
-					return `must be "auto" (real-time only while the CPU is contended) or "always"`
-				}
-				return ""
-			},
-			get: func(c *Config) any {
-				if c.Transport.RealtimeAlways {
-					return "always"
-				}
-				return "auto"
-			}},
+		wordKey("transport.realtime_mode", "always", "auto", [2]string{"auto", "always"}, `must be "auto" (real-time only while the CPU is contended) or "always"`,
+			func(c *Config) *bool { return &c.Transport.RealtimeAlways }),
 
 		strKey("control.socket", checkSocket, func(c *Config) *string { return &c.Control.Socket }),
 
 		strKey("security.key_file", checkPath, func(c *Config) *string { return &c.Security.KeyFile }),
-		{key: "security.encryption", kind: kindString, typeMsg: `must be "on" or "off" (a string)`,
-			set: func(c *Config, v value) string {
-				switch v.s {
-				case "on":
-					c.Security.Encryption = true
-				case "off":
-					c.Security.Encryption = false
-				default:
-					return `must be "on" or "off"`
-				}
-				return ""
-			},
-			get: func(c *Config) any {
-				if c.Security.Encryption {
-					return "on"
-				}
-				return "off"
-			}},
+		wordKey("security.encryption", "on", "off", [2]string{"on", "off"}, `must be "on" or "off"`,
+			func(c *Config) *bool { return &c.Security.Encryption }),
 
 		{key: "http.listen", kind: kindString,
 			set: func(c *Config, v value) (msg string) { c.HTTP.Listen, msg = parseHTTPListen(v.s); return msg },
@@ -193,6 +161,30 @@ func specs() []spec {
 func live(s spec) spec {
 	s.live = true
 	return s
+}
+
+// wordKey is a key whose value is one of two words, yes (true) or no
+// (false), listed in the messages in the order of order; msg says so when
+// it is neither.
+func wordKey(key, yes, no string, order [2]string, msg string, field func(*Config) *bool) spec {
+	return spec{key: key, kind: kindString, typeMsg: fmt.Sprintf("must be %q or %q (a string)", order[0], order[1]),
+		set: func(c *Config, v value) string {
+			switch v.s {
+			case yes:
+				*field(c) = true
+			case no:
+				*field(c) = false
+			default:
+				return msg
+			}
+			return ""
+		},
+		get: func(c *Config) any {
+			if *field(c) {
+				return yes
+			}
+			return no
+		}}
 }
 
 func intKey(key string, lo, hi int64, note string, field func(*Config) *int) spec {

@@ -1,9 +1,7 @@
 package sched
 
 import (
-	"os"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
@@ -129,21 +127,7 @@ func TestRealtimeUnlock(t *testing.T) {
 }
 
 // fifoThreads counts the process's SCHED_FIFO threads.
-func fifoThreads(t *testing.T) int {
-	t.Helper()
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, task := range tasks {
-		tid, _ := strconv.Atoi(task.Name())
-		if a, err := unix.SchedGetAttr(tid, 0); err == nil && a.Policy == unix.SCHED_FIFO {
-			n++
-		}
-	}
-	return n
-}
+func fifoThreads(t *testing.T) int { return testutil.FIFOThreads(t, 0) }
 
 // TestPressureMeterReal reads the machine's own CPU pressure, where the
 // kernel has it.
