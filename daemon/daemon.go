@@ -84,6 +84,9 @@ type Options struct {
 	// pressure replaces the machine's CPU pressure, for tests; nil: read
 	// sched.CPUPressureFile.
 	pressure func(now time.Time) (float64, error)
+	// setPolicy replaces the system call that raises and lowers the
+	// receive thread, for tests; nil: the real one.
+	setPolicy func(prio int) error
 }
 
 // Timing of the presence protocol.
@@ -146,11 +149,12 @@ type Daemon struct {
 	// cpu says whether the CPU is contended, from its pressure sampled by
 	// the tick loop: the receive loop waits on its real-time thread only
 	// then, unless realtime_mode = "always".
-	cpu      *sched.Contention
-	pressure func(now time.Time) (float64, error) // Options.pressure; nil: the real file
-	pace     pacer
-	sess     *session.Session
-	adapt    adaptation
+	cpu       *sched.Contention
+	pressure  func(now time.Time) (float64, error) // Options.pressure; nil: the real file
+	setPolicy func(prio int) error                 // Options.setPolicy; nil: the real one
+	pace      pacer
+	sess      *session.Session
+	adapt     adaptation
 	// encoderBps is the bit rate last asked of the encoder; send loop only.
 	encoderBps int
 	sent       sendTimes     // send loop records, receive loop reads
@@ -189,7 +193,8 @@ func New(opt Options) (*Daemon, error) {
 		resolve: opt.Resolver,
 		cpu:     sched.NewContention(),
 
-		pressure: opt.pressure,
+		pressure:  opt.pressure,
+		setPolicy: opt.setPolicy,
 	}
 	if d.resolve == nil {
 		d.resolve = func(ctx context.Context, c *config.Config) (netip.AddrPort, error) { return c.ResolvePeer(ctx) }

@@ -7,6 +7,12 @@ func RekeyAfter(d time.Duration) func(*Options) {
 	return func(o *Options) { o.rekeyAfter = d }
 }
 
+// SetPolicy replaces the system call that raises and lowers the receive
+// thread with f, for tests.
+func SetPolicy(f func(prio int) error) func(*Options) {
+	return func(o *Options) { o.setPolicy = f }
+}
+
 // Pressure replaces the machine's CPU pressure with f, for tests.
 func Pressure(f func(now time.Time) (float64, error)) func(*Options) {
 	return func(o *Options) { o.pressure = f }

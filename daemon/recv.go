@@ -38,7 +38,11 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	// and nothing else first. While it is calm, that buys nothing and
 	// costs CPU, and the loop waits in the poller like any goroutine.
 	tr := d.config().Transport
-	rt := sched.LockRealtime(tr.RealtimePriority)
+	lock := sched.LockRealtime
+	if d.setPolicy != nil {
+		lock = func(prio int) *sched.Realtime { return sched.LockRealtimeWith(prio, d.setPolicy) }
+	}
+	rt := lock(tr.RealtimePriority)
 	defer rt.Release()
 	raise := tr.RealtimePriority > 0
 	// refused notes a refusal of the priority (at the start, or at a

@@ -3,12 +3,15 @@ package daemon_test
 import (
 	"context"
 	"math"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vstreamd/vstreamd/daemon"
 	"github.com/vstreamd/vstreamd/daemon/fake"
+	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/daemon/testutil"
 )
 
@@ -16,14 +19,54 @@ import (
 // loop waits on its real-time thread while the CPU is contended and in
 // the runtime's poller while it is calm (sched.Contention: two quiet
 // seconds), moving at each change; frames keep arriving, intact and in
-// order, through both moves. The CPU pressure is the test's.
+// order, through both moves. The CPU pressure is the test's. It runs with
+// the kernel's priorities (checked against the process's threads, where
+// the kernel allows them) and with a fake policy, so that the moves are
+// tested where it does not.
 func TestReceiveWaitFollowsContention(t *testing.T) {
+	t.Run("kernel", func(t *testing.T) { receiveWaitFollowsContention(t, nil) })
+	t.Run("fake policy", func(t *testing.T) { receiveWaitFollowsContention(t, &policy{}) })
+}
+
+// policy is a fake thread policy that records the priorities set.
+type policy struct {
+	mu    sync.Mutex
+	calls []int
+}
+
+func (p *policy) set(prio int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, prio)
+	return nil
+}
+
+func (p *policy) get() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.calls)
+}
+
+// receiveWaitFollowsContention is the test, with fp as the receiving
+// endpoint's thread policy (nil: the kernel's).
+func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 	var share atomic.Uint64 // float64 bits
 	share.Store(math.Float64bits(0.2))
-	pressure := daemon.Pressure(func(time.Time) (float64, error) { return math.Float64frombits(share.Load()), nil })
+	modsA := []func(*daemon.Options){daemon.Pressure(func(time.Time) (float64, error) { return math.Float64frombits(share.Load()), nil })}
+	modsB := slices.Clone(modsA)
+	if fp != nil {
+		modsA = append(modsA, daemon.SetPolicy((&policy{}).set))
+		modsB = append(modsB, daemon.SetPolicy(fp.set))
+	}
+	checkThreads := func(rt sched.RealtimeStatus) {
+		t.Helper()
+		if fp == nil {
+			checkRealtime(t, rt)
+		}
+	}
 	pa, pb := freePort(t), freePort(t)
-	start(t, "send-only", testConfig(t, pa, pb), fake.NewSource(30, 80, 10000), nil, pressure)
-	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink(), pressure)
+	start(t, "send-only", testConfig(t, pa, pb), fake.NewSource(30, 80, 10000), nil, modsA...)
+	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink(), modsB...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	more := func(what string) {
@@ -45,10 +88,10 @@ func TestReceiveWaitFollowsContention(t *testing.T) {
 		}
 		t.Skipf("the kernel refused real-time priority (%s): the loop stays in the poller", rx.Realtime.Refused)
 	}
-	if !rx.Realtime.OnThread {
-		t.Fatalf("contended CPU: the receive loop is not on its thread: %+v", rx.Realtime)
+	if !rx.Realtime.OnThread || !rx.Realtime.Raised {
+		t.Fatalf("contended CPU: the receive loop is not on its raised thread: %+v", rx.Realtime)
 	}
-	checkRealtime(t, rx.Realtime)
+	checkThreads(rx.Realtime)
 
 	share.Store(math.Float64bits(0.01))
 	testutil.WaitFor(t, "the receive loop in the poller once the CPU is calm", 10*time.Second, func() bool {
@@ -59,9 +102,11 @@ func TestReceiveWaitFollowsContention(t *testing.T) {
 	if rx.Realtime.Raised || rx.Realtime.Switches != 1 || rx.CPU.Contended {
 		t.Errorf("calm: %+v, cpu %+v; want not raised, moved once", rx.Realtime, rx.CPU)
 	}
-	// Both endpoints' loops (the sender's reads feedback) are in the
-	// poller: no thread of the process is left raised.
-	testutil.WaitFor(t, "no SCHED_FIFO thread while both loops wait in the poller", 5*time.Second, func() bool { return fifoThreads(t) == 0 })
+	if fp == nil {
+		// Both endpoints' loops (the sender's reads feedback) are in the
+		// poller: no thread of the process is left raised.
+		testutil.WaitFor(t, "no SCHED_FIFO thread while both loops wait in the poller", 5*time.Second, func() bool { return fifoThreads(t) == 0 })
+	}
 
 	share.Store(math.Float64bits(0.2))
 	testutil.WaitFor(t, "the receive loop back on its thread once the CPU is contended", 10*time.Second, func() bool {
@@ -69,11 +114,15 @@ func TestReceiveWaitFollowsContention(t *testing.T) {
 	})
 	more("contended again")
 	rx = b.d.Status().RX
-	if rx.Realtime.Switches != 2 {
-		t.Errorf("contended again: %+v, want moved twice", rx.Realtime)
+	if rx.Realtime.Switches != 2 || !rx.Realtime.Raised {
+		t.Errorf("contended again: %+v, want raised, moved twice", rx.Realtime)
 	}
-	checkRealtime(t, rx.Realtime)
+	checkThreads(rx.Realtime)
 	checkFrames(t, "receive-only", b.sink.Frames())
+	// raised, lowered before the poller, raised again
+	if want := []int{1, 0, 1}; fp != nil && !slices.Equal(fp.get(), want) {
+		t.Errorf("priorities set %v, want %v", fp.get(), want)
+	}
 }
 
 // TestReceiveWaitAlways: realtime_mode = "always" keeps the loop on its

@@ -119,6 +119,13 @@ func LockRealtime(prio int) *Realtime {
 	return lockRealtime(prio, Budget, Rest, setFIFO)
 }
 
+// LockRealtimeWith is LockRealtime with set in place of the system call
+// that sets the thread's policy (prio 0: normal), for tests that must not
+// depend on the kernel allowing real-time priority.
+func LockRealtimeWith(prio int, set func(prio int) error) *Realtime {
+	return lockRealtime(prio, Budget, Rest, set)
+}
+
 func lockRealtime(prio int, budget, rest time.Duration, set func(int) error) *Realtime {
 	lockThread()
 	addProcs(1)
