@@ -159,7 +159,7 @@ func receiveFixture(f testing.TB) ([]byte, func(testing.TB, []byte) *checkSink) 
 			n := min(int(binary.BigEndian.Uint16(in)), len(in)-2)
 			dg := append([]byte(nil), in[2:2+n]...)
 			in = in[2+n:]
-			d.handle1(dg, peer, now)
+			d.handle1(dg, peer, now, now)
 			now = now.Add(time.Millisecond)
 		}
 		if sink.broken != 0 {

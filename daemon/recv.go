@@ -116,7 +116,11 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 		}
 		for i := range n {
 			b, from := in.Datagram(i)
-			d.handle1(b, from, now)
+			arrived := now
+			if at := in.Arrived(i); at != 0 {
+				arrived = time.Unix(0, at)
+			}
+			d.handle1(b, from, now, arrived)
 		}
 		if d.sink != nil && now.Sub(d.fb.last) >= feedbackEvery {
 			d.sendFeedback(now)
@@ -160,10 +164,12 @@ func (d *Daemon) wakeAt(now, lastIdle time.Time) time.Time {
 	return wake
 }
 
-// handle1 processes one datagram read from the socket at now. b is a view
-// into the read buffers, the daemon's to use (decryption works in place)
-// until the next read.
-func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
+// handle1 processes one datagram read from the socket at now, which the
+// kernel received at arrived (now where it does not say): the feedback's
+// arrival samples take the kernel's time, so that they do not depend on
+// how soon the loop ran. b is a view into the read buffers, the daemon's
+// to use (decryption works in place) until the next read.
+func (d *Daemon) handle1(b []byte, from netip.AddrPort, now, arrived time.Time) {
 	peer := d.peerAddr.Load()
 	fromPeer := from.Addr().Unmap() == peer.Addr() && from.Port() == peer.Port()
 	if !d.sess.Encrypted() && !fromPeer {
@@ -217,7 +223,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now time.Time) {
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)
 	highest := d.rx.highest.Load()
-	d.fb.onDatagram(&h, len(b), highest, now)
+	d.fb.onDatagram(&h, len(b), highest, arrived)
 	if h.Packet > highest {
 		d.rx.highest.Store(h.Packet) // only this goroutine writes it
 	}

@@ -87,6 +87,7 @@ type Inbox struct {
 type received struct {
 	b    []byte
 	from netip.AddrPort
+	at   int64 // the kernel's receive time, Unix ns; 0: unknown
 }
 
 func newInbox(slots, size, views int) *Inbox {
@@ -113,6 +114,10 @@ func (in *Inbox) Datagram(i int) ([]byte, netip.AddrPort) {
 	return in.dgs[i].b, in.dgs[i].from
 }
 
+// Arrived returns when the kernel received datagram i of the last read,
+// in Unix nanoseconds (the wall clock), or 0 where it does not say.
+func (in *Inbox) Arrived(i int) int64 { return in.dgs[i].at }
+
 // Add records a datagram read into one of the slots, for PacketConn
 // implementations. It returns false when the Inbox has no room.
 func (in *Inbox) Add(b []byte, from netip.AddrPort) bool {
@@ -120,6 +125,15 @@ func (in *Inbox) Add(b []byte, from netip.AddrPort) bool {
 		return false
 	}
 	in.add(b, from)
+	return true
+}
+
+// addAt is Add with the kernel's receive time.
+func (in *Inbox) addAt(b []byte, from netip.AddrPort, at int64) bool {
+	if len(in.dgs) == cap(in.dgs) {
+		return false
+	}
+	in.dgs = append(in.dgs, received{b: b, from: from, at: at})
 	return true
 }
 

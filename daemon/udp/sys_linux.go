@@ -24,10 +24,11 @@ type mmsghdr struct {
 }
 
 // gsoSpace is the control message room of one send: UDP_SEGMENT, a
-// uint16. groSpace is that of one read: UDP_GRO, an int.
+// uint16. oobSpace is that of one read: UDP_GRO, an int, and the kernel's
+// receive time (SO_TIMESTAMPNS), a timespec.
 var (
 	gsoSpace = unix.CmsgSpace(2)
-	groSpace = unix.CmsgSpace(4)
+	oobSpace = unix.CmsgSpace(4) + unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{})))
 )
 
 // sysConn makes the batched system calls. Its send state belongs to the
@@ -37,6 +38,10 @@ type sysConn struct {
 	v6  bool // an AF_INET6 socket (IPv4 peers as mapped addresses)
 	gso atomic.Bool
 	gro bool
+	// stamps: the kernel reports each datagram's receive time
+	// (SO_TIMESTAMPNS), so that an arrival's time does not depend on
+	// how soon the reader ran.
+	stamps bool
 
 	// send
 	shdr   []mmsghdr
@@ -92,6 +97,7 @@ func newSysConn(uc *net.UDPConn, offload bool) (*sysConn, error) {
 	var derr error
 	if err := rc.Control(func(fd uintptr) {
 		domain, derr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+		s.stamps = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil
 		if !offload {
 			return
 		}
@@ -409,7 +415,7 @@ func (s *sysConn) prepare(in *Inbox) {
 		s.rhdr = make([]mmsghdr, n)
 		s.riov = make([]unix.Iovec, n)
 		s.rsa = make([]unix.RawSockaddrInet6, n)
-		s.roob = make([]byte, n*groSpace)
+		s.roob = make([]byte, n*oobSpace)
 	}
 	for i, slot := range in.slots {
 		m := &s.rhdr[i]
@@ -421,9 +427,9 @@ func (s *sysConn) prepare(in *Inbox) {
 		m.hdr.Namelen = unix.SizeofSockaddrInet6
 		m.hdr.Iov = iov
 		m.hdr.SetIovlen(1)
-		if s.gro {
-			m.hdr.Control = &s.roob[i*groSpace]
-			m.hdr.SetControllen(groSpace)
+		if s.gro || s.stamps {
+			m.hdr.Control = &s.roob[i*oobSpace]
+			m.hdr.SetControllen(oobSpace)
 		}
 	}
 	s.rn = n
@@ -439,19 +445,20 @@ func (s *sysConn) finish(in *Inbox, st *Stats) (int, error) {
 		m := &s.rhdr[i]
 		from := sockaddrPort(&s.rsa[i])
 		data := in.slots[i][:min(int(m.len), len(in.slots[i]))]
-		seg := 0
-		if s.gro && m.hdr.Controllen > 0 {
-			seg = groSize(s.roob[i*groSpace : i*groSpace+int(m.hdr.Controllen)])
+		var seg int
+		var at int64
+		if m.hdr.Controllen > 0 {
+			seg, at = parseControl(s.roob[i*oobSpace : i*oobSpace+int(m.hdr.Controllen)])
 		}
 		if seg <= 0 || seg >= len(data) {
-			if in.Add(data, from) {
+			if in.addAt(data, from, at) {
 				st.Received.Add(1)
 			}
 			continue
 		}
 		for len(data) > 0 {
 			l := min(seg, len(data))
-			if !in.Add(data[:l:l], from) {
+			if !in.addAt(data[:l:l], from, at) {
 				break
 			}
 			st.Received.Add(1)
@@ -461,19 +468,24 @@ func (s *sysConn) finish(in *Inbox, st *Stats) (int, error) {
 	return in.Len(), nil
 }
 
-// groSize returns the segment size in a read's control messages, or 0.
-func groSize(oob []byte) int {
+// parseControl returns what a read's control messages say: the segment
+// size (UDP_GRO; 0: none) and the kernel's receive time in Unix
+// nanoseconds (SO_TIMESTAMPNS; 0: none).
+func parseControl(oob []byte) (seg int, at int64) {
 	for len(oob) >= unix.SizeofCmsghdr {
 		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
 		if err != nil {
-			return 0
+			return seg, at
 		}
-		if h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4 {
-			return int(*(*int32)(unsafe.Pointer(&data[0])))
+		switch {
+		case h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4:
+			seg = int(*(*int32)(unsafe.Pointer(&data[0])))
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})):
+			at = (*unix.Timespec)(unsafe.Pointer(&data[0])).Nano()
 		}
 		oob = rest
 	}
-	return 0
+	return seg, at
 }
 
 // sockaddrPort reads the sender's address the kernel wrote.

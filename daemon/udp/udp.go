@@ -8,8 +8,12 @@
 // cuts into datagrams, up to 64 per buffer. It reads with recvmmsg(2) and,
 // where the kernel has it, UDP generic receive offload (UDP_GRO): the kernel
 // hands over several datagrams of one flow in one buffer with their size,
-// and ReadBatch splits them without copying. A send that the kernel or
-// driver refuses with segmentation (EIO: no checksum offload) turns
+// and ReadBatch splits them without copying. Each datagram read carries
+// the kernel's receive time (SO_TIMESTAMPNS; Inbox.Arrived), so that an
+// arrival's time does not depend on how soon the reader ran; a burst the
+// kernel coalesced (GRO) on loopback is stamped when it is read. A send
+// that the kernel or driver refuses with segmentation (EIO: no checksum
+// offload) turns
 // segmentation off for the Conn and is retried without it. Elsewhere, and
 // when New is told to, it falls back to one datagram per system call. This
 // follows wireguard-go's conn package (StdNetBind). It makes the system
