@@ -13,9 +13,9 @@
 // arrival's time does not depend on how soon the reader ran; a burst the
 // kernel coalesced (GRO) on loopback is stamped when it is read. A send
 // that the kernel or driver refuses with segmentation (EIO: no checksum
-// offload) turns
-// segmentation off for the Conn and is retried without it. Elsewhere, and
-// when New is told to, it falls back to one datagram per system call. This
+// offload) turns segmentation off for the Conn and is retried without it.
+// Elsewhere, and when New is told to, it falls back to one datagram per
+// system call. This
 // follows wireguard-go's conn package (StdNetBind). It makes the system
 // calls itself (golang.org/x/sys/unix, through the socket's RawConn so the
 // runtime's poller still waits and deadlines still hold) rather than
