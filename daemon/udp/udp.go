@@ -15,12 +15,11 @@
 // that the kernel or driver refuses with segmentation (EIO: no checksum
 // offload) turns segmentation off for the Conn and is retried without it.
 // Elsewhere, and when New is told to, it falls back to one datagram per
-// system call. This
-// follows wireguard-go's conn package (StdNetBind). It makes the system
-// calls itself (golang.org/x/sys/unix, through the socket's RawConn so the
-// runtime's poller still waits and deadlines still hold) rather than
-// through golang.org/x/net/ipv4's ReadBatch, which allocates a
-// *net.UDPAddr and its IP for every datagram read.
+// system call. This follows wireguard-go's conn package (StdNetBind). It
+// makes the system calls itself (golang.org/x/sys/unix, through the
+// socket's RawConn so the runtime's poller still waits and deadlines still
+// hold) rather than through golang.org/x/net/ipv4's ReadBatch, which
+// allocates a *net.UDPAddr and its IP for every datagram read.
 //
 // Buffers are the caller's: a Batch holds datagrams to send, copied into
 // one arena (segmentation needs them contiguous), and an Inbox holds the
