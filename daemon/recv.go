@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vstreamd/vstreamd/daemon/config"
 	"github.com/vstreamd/vstreamd/daemon/media"
 	"github.com/vstreamd/vstreamd/daemon/sched"
 	"github.com/vstreamd/vstreamd/packetizer"
@@ -37,61 +38,26 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	// than in the runtime's poller, so that a datagram wakes this thread
 	// and nothing else first. While it is calm, that buys nothing and
 	// costs CPU, and the loop waits in the poller like any goroutine.
-	tr := d.config().Transport
-	lock := sched.LockRealtime
-	if d.setPolicy != nil {
-		lock = func(prio int) *sched.Realtime { return sched.LockRealtimeWith(prio, d.setPolicy) }
-	}
-	rt := lock(tr.RealtimePriority)
-	defer rt.Release()
-	raise := tr.RealtimePriority > 0
-	// refused notes a refusal of the priority (at the start, or at a
-	// later Lock): the loop then stays in the poller.
-	refused := func() bool {
-		s := rt.Status()
-		if s.Refused == "" || !raise {
-			return false
-		}
-		raise = false
-		d.log.Warn("the receive loop waits in Go's poller at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
-		return true
-	}
-	// switchTo moves the loop to its thread or to the poller.
-	switchTo := func(thread bool) {
-		if thread {
-			rt.Lock(time.Now())
-			refused()
-			return
-		}
-		if err := rt.Unlock(); err != nil {
-			tr.RealtimeAlways = true // the kernel keeps it raised: it stays
-			d.log.Warn("the receive thread could not be lowered; it stays on its thread", "err", err)
-		}
-	}
-	onThread := func() bool { return raise && (tr.RealtimeAlways || d.cpu.Contended()) }
-	refused()
-	if !onThread() {
-		switchTo(false) // before the status shows the thread
-	}
-	d.rxThread.Store(rt)
+	w := d.newRxWait(d.config().Transport)
+	defer w.rt.Release()
+	d.rxThread.Store(w.rt)
 	var lastIdle, armed time.Time // armed: what the poller's read deadline is set for
 	wasLost := false
 	for {
-		if want := onThread(); want != rt.Locked() {
-			switchTo(want)
+		if w.follow(d.cpu.Contended()) {
 			armed = time.Time{}
 		}
 		var n int
 		var err error
 		now := time.Now()
 		wake := d.wakeAt(now, lastIdle)
-		if rt.Locked() {
+		if w.rt.Locked() {
 			var waited bool
 			n, waited, err = d.sock.ReadOnThread(in, wake)
 			if now := time.Now(); waited {
-				rt.CaughtUp(now)
+				w.rt.CaughtUp(now)
 			} else {
-				rt.Busy(now)
+				w.rt.Busy(now)
 			}
 		} else {
 			// A deadline that has passed is set again even if the new one
@@ -141,6 +107,56 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			}
 			wasLost = lost
 		}
+	}
+}
+
+// rxWait is where the receive loop waits: on its own thread at real-time
+// priority while that can help (the CPU is contended, or realtime_mode =
+// "always"), in the runtime's poller otherwise. Receive loop only.
+type rxWait struct {
+	d      *Daemon
+	rt     *sched.Realtime
+	raise  bool // a priority was asked and the kernel has not refused it
+	always bool // realtime_mode = "always", or the thread could not be lowered
+}
+
+// newRxWait locks the calling goroutine to its thread (sched.Realtime) and
+// leaves it there, or moves it to the poller at once if the CPU is calm or
+// the priority refused, before anyone can see the status say otherwise.
+func (d *Daemon) newRxWait(tr config.Transport) *rxWait {
+	lock := sched.LockRealtime
+	if d.setPolicy != nil {
+		lock = func(prio int) *sched.Realtime { return sched.LockRealtimeWith(prio, d.setPolicy) }
+	}
+	w := &rxWait{d: d, rt: lock(tr.RealtimePriority), raise: tr.RealtimePriority > 0, always: tr.RealtimeAlways}
+	w.checkRefused()
+	w.follow(d.cpu.Contended())
+	return w
+}
+
+// follow moves the loop where it should wait, given whether the CPU is
+// contended; it reports whether it moved.
+func (w *rxWait) follow(contended bool) bool {
+	want := w.raise && (w.always || contended)
+	if want == w.rt.Locked() {
+		return false
+	}
+	if want {
+		w.rt.Lock(time.Now())
+		w.checkRefused()
+	} else if err := w.rt.Unlock(); err != nil {
+		w.always = true // the kernel keeps it raised: it stays
+		w.d.log.Warn("the receive thread could not be lowered; it stays on its thread", "err", err)
+	}
+	return true
+}
+
+// checkRefused notes a refusal of the priority (at the start, or at a
+// later Lock): the loop then waits in the poller.
+func (w *rxWait) checkRefused() {
+	if s := w.rt.Status(); w.raise && s.Refused != "" {
+		w.raise = false
+		w.d.log.Warn("the receive loop waits in Go's poller at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
 	}
 }
 
