@@ -56,6 +56,7 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			n, waited, err = d.sock.ReadOnThread(in, wake)
 			if now := time.Now(); waited {
 				w.rt.CaughtUp(now)
+				w.checkRefused() // raising again may be refused
 			} else {
 				w.rt.Busy(now)
 			}

@@ -88,7 +88,10 @@ func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 		}
 		t.Skipf("the kernel refused real-time priority (%s): the loop stays in the poller", rx.Realtime.Refused)
 	}
-	if !rx.Realtime.OnThread || !rx.Realtime.Raised {
+	// A loop busy past its budget (a preempted thread on a loaded
+	// machine) is lowered for a while: Raised is checked only when it was
+	// not (Lowered counts it).
+	if !rx.Realtime.OnThread || !rx.Realtime.Raised && rx.Realtime.Lowered == 0 {
 		t.Fatalf("contended CPU: the receive loop is not on its raised thread: %+v", rx.Realtime)
 	}
 	checkThreads(rx.Realtime)
@@ -114,14 +117,24 @@ func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 	})
 	more("contended again")
 	rx = b.d.Status().RX
-	if rx.Realtime.Switches != 2 || !rx.Realtime.Raised {
+	if rx.Realtime.Switches != 2 || !rx.Realtime.Raised && rx.Realtime.Lowered == 0 {
 		t.Errorf("contended again: %+v, want raised, moved twice", rx.Realtime)
 	}
-	checkThreads(rx.Realtime)
+	if rx.Realtime.Lowered == 0 {
+		checkThreads(rx.Realtime)
+	}
 	checkFrames(t, "receive-only", b.sink.Frames())
-	// raised, lowered before the poller, raised again
-	if want := []int{1, 0, 1}; fp != nil && !slices.Equal(fp.get(), want) {
-		t.Errorf("priorities set %v, want %v", fp.get(), want)
+	// raised, lowered before the poller, raised again; and a lowering and
+	// raising for each time the loop was busy past its budget
+	if fp != nil {
+		calls := fp.get()
+		alternate := len(calls) > 0 && calls[len(calls)-1] == 1
+		for i, c := range calls {
+			alternate = alternate && c == 1-i%2
+		}
+		if lowered := int(b.d.Status().RX.Realtime.Lowered); !alternate || len(calls) < 3+2*lowered {
+			t.Errorf("priorities set %v, want 1, 0, 1 (and a 0, 1 for each of %d lowerings for being busy)", calls, lowered)
+		}
 	}
 }
 

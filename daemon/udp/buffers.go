@@ -115,7 +115,9 @@ func (in *Inbox) Datagram(i int) ([]byte, netip.AddrPort) {
 }
 
 // Arrived returns when the kernel received datagram i of the last read,
-// in Unix nanoseconds (the wall clock), or 0 where it does not say.
+// in Unix nanoseconds (the wall clock), or 0 where it does not say. The
+// kernel turns stamping on for the machine a little after the first socket
+// asks; datagrams before that carry the time they were read.
 func (in *Inbox) Arrived(i int) int64 { return in.dgs[i].at }
 
 // Add records a datagram read into one of the slots, for PacketConn

@@ -10,8 +10,10 @@
 // hands over several datagrams of one flow in one buffer with their size,
 // and ReadBatch splits them without copying. Each datagram read carries
 // the kernel's receive time (SO_TIMESTAMPNS; Inbox.Arrived), so that an
-// arrival's time does not depend on how soon the reader ran; a burst the
-// kernel coalesced (GRO) on loopback is stamped when it is read. A send
+// arrival's time does not depend on how soon the reader ran (the segments
+// of a buffer the kernel coalesced, GRO, share its stamp; the first
+// datagrams after the machine's first stamping socket opened may carry
+// their read time, while the kernel turns stamping on). A send
 // that the kernel or driver refuses with segmentation (EIO: no checksum
 // offload) turns segmentation off for the Conn and is retried without it.
 // Elsewhere, and when New is told to, it falls back to one datagram per
