@@ -45,6 +45,22 @@ func TestRecordH264(t *testing.T) {
 		return out
 	}()
 	want := []int{3, 4, 5, 10, 11, 12, 13, 14, 15}
+	// The pictures a decoder makes of the frames the recording should
+	// hold, in order: what reading the recording back must give.
+	dec := newDecoderT(t)
+	var decoded []gocv.Mat
+	for _, i := range want {
+		m, err := dec.decode(c.au[i])
+		if err != nil {
+			t.Fatalf("decoding frame %d: %v", i, err)
+		}
+		decoded = append(decoded, m.Clone())
+	}
+	defer func() {
+		for _, m := range decoded {
+			m.Close()
+		}
+	}()
 	dir := t.TempDir()
 	for _, path := range []string{filepath.Join(dir, "call.mkv"), filepath.Join(dir, "call.mp4"), filepath.Join(dir, "seq") + "/"} {
 		r, err := newRecorder(Config{Kind: media.SinkRecord, Path: path})
@@ -79,8 +95,16 @@ func TestRecordH264(t *testing.T) {
 		n := 0
 		for vc.Read(&img) && !img.Empty() {
 			if n < len(want) {
-				if p := capturetest.PSNR(t, c.ref[want[n]], img); p < 27 {
+				// Against the source: the encoder's quality at this rate
+				// varies from run to run around 27-32 dB (it was the
+				// threshold, 27, and failed 1 run in 6); a neighbouring
+				// frame is at 13-16 dB. Against the same frames decoded
+				// directly: 46-47 dB, the colour conversions apart.
+				if p := capturetest.PSNR(t, c.ref[want[n]], img); p < 20 {
 					t.Errorf("%s: picture %d (frame %d) at %.1f dB against its source", file, n, want[n], p)
+				}
+				if p := capturetest.PSNR(t, decoded[n], img); p < 40 {
+					t.Errorf("%s: picture %d (frame %d) at %.1f dB against the same frames decoded directly", file, n, want[n], p)
 				}
 			}
 			n++
