@@ -159,16 +159,19 @@ func (s *Source) Next(ctx context.Context, dst []byte) (media.Frame, error) {
 // grabMade waits for the next slot and has the generator make its image.
 func (s *Source) grabMade(ctx context.Context) (uint64, time.Time, error) {
 	missed := s.pace.catchUp(time.Now())
-	s.m.dropped.Add(missed)
 	if err := s.sleepUntil(ctx, s.pace.due); err != nil {
+		s.m.dropped.Add(missed)
 		return 0, time.Time{}, err
 	}
 	at := time.Now()
 	seq, err := s.gen.next(&s.img, missed, at)
 	s.pace.advance()
 	if err != nil {
+		// Slots missed just before a file ended were not frames of it:
+		// not dropped.
 		return 0, time.Time{}, err
 	}
+	s.m.dropped.Add(missed)
 	s.m.grabbed.Add(1)
 	return seq, at, nil
 }
