@@ -155,9 +155,12 @@ func (w *rxWait) follow(contended bool) bool {
 // checkRefused notes a refusal of the priority (at the start, or at a
 // later Lock): the loop then waits in the poller.
 func (w *rxWait) checkRefused() {
-	if s := w.rt.Status(); w.raise && s.Refused != "" {
+	if !w.raise {
+		return
+	}
+	if why := w.rt.Refused(); why != "" {
 		w.raise = false
-		w.d.log.Warn("the receive loop waits in Go's poller at normal priority", "realtime_priority", s.Priority, "err", s.Refused)
+		w.d.log.Warn("the receive loop waits in Go's poller at normal priority", "realtime_priority", w.rt.Status().Priority, "err", why)
 	}
 }
 

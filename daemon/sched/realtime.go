@@ -112,9 +112,8 @@ const (
 // LockRealtime locks the calling goroutine to its OS thread until Unlock,
 // or for the rest of the goroutine's life (the thread then ends with it),
 // and raises the thread to SCHED_FIFO priority prio (1..99); prio 0 leaves
-// it normal. The thread
-// is lowered as Realtime's doc says, after Budget and for Rest. It never
-// fails: see Status.
+// it normal. The thread is lowered as Realtime's doc says, after Budget
+// and for Rest. It never fails: see Status.
 func LockRealtime(prio int) *Realtime {
 	return lockRealtime(prio, Budget, Rest, setFIFO)
 }
@@ -127,14 +126,22 @@ func LockRealtimeWith(prio int, set func(prio int) error) *Realtime {
 }
 
 func lockRealtime(prio int, budget, rest time.Duration, set func(int) error) *Realtime {
+	r := &Realtime{asked: prio, prio: prio, budget: budget, rest: rest, set: set}
+	r.lock(time.Now())
+	return r
+}
+
+// lock locks the goroutine to its thread, adds the P and raises the
+// thread unless the kernel refused before or it rests after a flood.
+func (r *Realtime) lock(now time.Time) {
 	lockThread()
 	addProcs(1)
-	r := &Realtime{asked: prio, prio: prio, budget: budget, rest: rest, set: set, locked: true, busySince: time.Now()}
-	if prio > 0 {
+	r.locked = true
+	r.busySince = now
+	if r.prio > 0 && !now.Before(r.restUntil) {
 		r.raise()
 	}
 	r.publish()
-	return r
 }
 
 // Unlock lowers the thread to normal priority, gives back the P that
@@ -169,20 +176,22 @@ func (r *Realtime) Lock(now time.Time) {
 	if r.locked || r.released {
 		return
 	}
-	lockThread()
-	addProcs(1)
-	r.locked = true
 	r.switches.Add(1)
-	r.busySince = now
-	if r.prio > 0 && !now.Before(r.restUntil) {
-		r.raise()
-	}
-	r.publish()
+	r.lock(now)
 }
 
 // Locked reports whether the goroutine waits on its own thread now. For
 // its goroutine only.
 func (r *Realtime) Locked() bool { return r.locked }
+
+// Refused says why the kernel refused the priority; "": it did not. Safe
+// from any goroutine.
+func (r *Realtime) Refused() string {
+	if p := r.refused.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
 
 func (r *Realtime) raise() {
 	if err := r.set(r.prio); err != nil {
@@ -244,8 +253,6 @@ func (r *Realtime) Status() RealtimeStatus {
 	st := r.state.Load()
 	s := RealtimeStatus{Priority: r.asked, Raised: st&stateRaised != 0, Lowered: r.lowered.Load(),
 		OnThread: st&stateOnThread != 0, Switches: r.switches.Load()}
-	if p := r.refused.Load(); p != nil {
-		s.Refused = *p
-	}
+	s.Refused = r.Refused()
 	return s
 }
