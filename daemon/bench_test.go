@@ -41,8 +41,8 @@ func BenchmarkTransportCPU(b *testing.B) {
 			}
 			src := fake.NewSource(300, 80, 100000)
 			sink := fake.NewSink()
-			startB(b, "A", ca, src, nil)
-			startB(b, "B", cb, nil, sink)
+			ea := startB(b, "A", ca, src, nil)
+			eb := startB(b, "B", cb, nil, sink)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if err := sink.Wait(ctx, 30); err != nil {
@@ -58,6 +58,12 @@ func BenchmarkTransportCPU(b *testing.B) {
 			cpu := cpuTime() - cpu0
 			b.ReportMetric(float64(cpu.Microseconds())/float64(frames), "cpu-us/frame")
 			b.ReportMetric(float64(frames)/time.Since(wall0).Seconds(), "frames/s")
+			// Where the receive loops waited: reads late by 1 ms or
+			// more, and moves between the poller and the thread (one
+			// each to the poller at the start).
+			sa, sb := ea.d.Status().RX, eb.d.Status().RX
+			b.ReportMetric(float64(sa.ReadsLate+sb.ReadsLate), "late-reads")
+			b.ReportMetric(float64(sa.Realtime.Switches+sb.Realtime.Switches), "rx-moves")
 		})
 	}
 }

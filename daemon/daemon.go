@@ -87,6 +87,8 @@ type Options struct {
 	// setPolicy replaces the system call that raises and lowers the
 	// receive thread, for tests; nil: the real one.
 	setPolicy func(prio int) error
+	// lateAfter replaces lateRead, for tests; 0: lateRead.
+	lateAfter time.Duration
 }
 
 // Timing of the presence protocol.
@@ -152,6 +154,7 @@ type Daemon struct {
 	cpu       *sched.Contention
 	pressure  func(now time.Time) (float64, error) // Options.pressure; nil: the real file
 	setPolicy func(prio int) error                 // Options.setPolicy; nil: the real one
+	lateAfter time.Duration                        // Options.lateAfter; 0: lateRead
 	pace      pacer
 	sess      *session.Session
 	adapt     adaptation
@@ -195,6 +198,7 @@ func New(opt Options) (*Daemon, error) {
 
 		pressure:  opt.pressure,
 		setPolicy: opt.setPolicy,
+		lateAfter: opt.lateAfter,
 	}
 	if d.resolve == nil {
 		d.resolve = func(ctx context.Context, c *config.Config) (netip.AddrPort, error) { return c.ResolvePeer(ctx) }

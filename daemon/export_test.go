@@ -17,3 +17,9 @@ func SetPolicy(f func(prio int) error) func(*Options) {
 func Pressure(f func(now time.Time) (float64, error)) func(*Options) {
 	return func(o *Options) { o.pressure = f }
 }
+
+// LateAfter replaces how long a datagram waits in the socket before its
+// read counts as late (lateRead), for tests.
+func LateAfter(d time.Duration) func(*Options) {
+	return func(o *Options) { o.lateAfter = d }
+}

@@ -26,17 +26,18 @@ type rxState struct {
 	badControl atomic.Uint64 // control messages that did not parse
 	unwanted   atomic.Uint64 // video while we show none
 	readErrs   atomic.Uint64
-	chain      chainState // the reference chain of the frames delivered (recover.go)
+	lateReads  atomic.Uint64 // reads whose first datagram waited lateRead or longer
+	chain      chainState    // the reference chain of the frames delivered (recover.go)
 }
 
 // receiveLoop reads datagrams until the socket is closed, feeding the
 // assembler and the peer state. It owns the assembler.
 func (d *Daemon) receiveLoop(ctx context.Context) {
 	in := d.sock.NewInbox(packetizer.MaxDatagram)
-	// While the CPU is contended, the loop waits on a thread of its own
-	// at real-time priority (sched.Realtime), and in the kernel rather
-	// than in the runtime's poller, so that a datagram wakes this thread
-	// and nothing else first. While it is calm, that buys nothing and
+	// While the CPU is contended and the loop reads late, it waits on a
+	// thread of its own at real-time priority (sched.Realtime), and in the
+	// kernel rather than in the runtime's poller, so that a datagram wakes
+	// this thread and nothing else first. Otherwise that buys nothing and
 	// costs CPU, and the loop waits in the poller like any goroutine.
 	w := d.newRxWait(d.config().Transport)
 	defer w.rt.Release()
@@ -44,12 +45,12 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 	var lastIdle, armed time.Time // armed: what the poller's read deadline is set for
 	wasLost := false
 	for {
-		if w.follow(d.cpu.Contended()) {
+		now := time.Now()
+		if w.follow(now, d.cpu.Contended()) {
 			armed = time.Time{}
 		}
 		var n int
 		var err error
-		now := time.Now()
 		wake := d.wakeAt(now, lastIdle)
 		if w.rt.Locked() {
 			var waited bool
@@ -79,6 +80,11 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				d.rx.readErrs.Add(1) // e.g. ICMP port unreachable reported on the socket
+			}
+		}
+		if n > 0 {
+			if at := in.Arrived(0); at != 0 {
+				w.read(now, time.Unix(0, at))
 			}
 		}
 		for i := range n {
@@ -112,44 +118,119 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 }
 
 // rxWait is where the receive loop waits: on its own thread at real-time
-// priority while that can help (the CPU is contended, or realtime_mode =
-// "always"), in the runtime's poller otherwise. Receive loop only.
+// priority while that can help, in the runtime's poller otherwise. It
+// helps where the loop would otherwise wake late: the CPU is contended
+// (sched.Contention) and, over a second in the poller, reads found their
+// first datagram waiting in the socket lateRead or longer (lateness). It
+// leaves the thread when the CPU is calm again. realtime_mode = "always"
+// keeps it on the thread. Receive loop only.
 type rxWait struct {
 	d      *Daemon
 	rt     *sched.Realtime
 	raise  bool // a priority was asked and the kernel has not refused it
 	always bool // realtime_mode = "always", or the thread could not be lowered
+	stay   bool // on the thread for lateness: until the CPU is calm
+	late   lateness
 }
 
-// newRxWait locks the calling goroutine to its thread (sched.Realtime) and
-// leaves it there, or moves it to the poller at once if the CPU is calm or
-// the priority refused, before anyone can see the status say otherwise.
+// lateRead is how long a read's first datagram may have waited in the
+// socket (the kernel's receive time to the read's return) before the read
+// counts as late. Measured here (docs/benchmarks.md), reads that late were
+// 1.6-8% of a two-way 720p JPEG call's reads in the poller on a loaded
+// 2-core machine, and 0.3% of BenchmarkTransportCPU's (300 frames a
+// second, whose own threads make the CPU count as contended).
+const lateRead = time.Millisecond
+
+// newRxWait locks the calling goroutine to its thread (sched.Realtime),
+// which raises it, so that a refusal shows at once; it then moves the
+// loop to the poller (the thread waits for evidence of lateness) unless
+// realtime_mode = "always".
 func (d *Daemon) newRxWait(tr config.Transport) *rxWait {
 	lock := sched.LockRealtime
 	if d.setPolicy != nil {
 		lock = func(prio int) *sched.Realtime { return sched.LockRealtimeWith(prio, d.setPolicy) }
 	}
+	after := d.lateAfter
+	if after <= 0 {
+		after = lateRead
+	}
+	now := time.Now()
 	w := &rxWait{d: d, rt: lock(tr.RealtimePriority), raise: tr.RealtimePriority > 0, always: tr.RealtimeAlways}
+	w.late.reset(now, after)
 	w.checkRefused()
-	w.follow(d.cpu.Contended())
+	w.follow(now, d.cpu.Contended())
 	return w
+}
+
+// read tells w that a read returned at now with a first datagram the
+// kernel received at arrived.
+func (w *rxWait) read(now, arrived time.Time) {
+	if w.late.add(now, arrived) {
+		w.d.rx.lateReads.Add(1)
+	}
 }
 
 // follow moves the loop where it should wait, given whether the CPU is
 // contended; it reports whether it moved.
-func (w *rxWait) follow(contended bool) bool {
-	want := w.raise && (w.always || contended)
+func (w *rxWait) follow(now time.Time, contended bool) bool {
+	late := w.late.roll(now)
+	w.stay = contended && (w.stay || late)
+	want := w.raise && (w.always || w.stay)
 	if want == w.rt.Locked() {
 		return false
 	}
 	if want {
-		w.rt.Lock(time.Now())
+		w.rt.Lock(now)
 		w.checkRefused()
 	} else if err := w.rt.Unlock(); err != nil {
 		w.always = true // the kernel keeps it raised: it stays
 		w.d.log.Warn("the receive thread could not be lowered; it stays on its thread", "err", err)
 	}
+	w.late.reset(now, w.late.after)
 	return true
+}
+
+// lateness counts a second's reads and those that found their first
+// datagram waiting after or longer. The zero value is not usable: reset.
+type lateness struct {
+	after       time.Duration
+	until       time.Time // the second's end
+	reads, late int
+	was         bool // the last whole second was late
+}
+
+// Thresholds of lateness: a second is late when at least lateReadsMin of its
+// reads, and at least one in lateReadsShare, were late.
+const (
+	lateReadsMin   = 2
+	lateReadsShare = 100
+)
+
+func (l *lateness) reset(now time.Time, after time.Duration) {
+	*l = lateness{after: after, until: now.Add(time.Second)}
+}
+
+// add counts a read at now of a datagram received at arrived; it reports
+// whether the read was late.
+func (l *lateness) add(now, arrived time.Time) bool {
+	l.reads++
+	if now.Sub(arrived) < l.after {
+		return false
+	}
+	l.late++
+	return true
+}
+
+// roll ends the second when now is past it, and reports whether the last
+// whole second was late.
+func (l *lateness) roll(now time.Time) bool {
+	if now.Before(l.until) {
+		return l.was
+	}
+	was := l.late >= lateReadsMin && l.late*lateReadsShare >= l.reads
+	l.reset(now, l.after)
+	l.was = was
+	return was
 }
 
 // checkRefused notes a refusal of the priority (at the start, or at a

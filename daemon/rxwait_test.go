@@ -16,10 +16,12 @@ import (
 )
 
 // TestReceiveWaitFollowsContention: at realtime_mode = "auto" the receive
-// loop waits on its real-time thread while the CPU is contended and in
-// the runtime's poller while it is calm (sched.Contention: two quiet
-// seconds), moving at each change; frames keep arriving, intact and in
-// order, through both moves. The CPU pressure is the test's. It runs with
+// loop waits on its real-time thread while the CPU is contended and its
+// reads are late, and in the runtime's poller while the CPU is calm
+// (sched.Contention: two quiet seconds), moving at each change; frames
+// keep arriving, intact and in order, through every move. The CPU
+// pressure is the test's, and every read whose datagram has a kernel
+// receive time counts as late (LateAfter 1 ns). It runs with
 // the kernel's priorities (checked against the process's threads, where
 // the kernel allows them) and with a fake policy, so that the moves are
 // tested where it does not.
@@ -52,7 +54,8 @@ func (p *policy) get() []int {
 func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 	var share atomic.Uint64 // float64 bits
 	share.Store(math.Float64bits(0.2))
-	modsA := []func(*daemon.Options){daemon.Pressure(func(time.Time) (float64, error) { return math.Float64frombits(share.Load()), nil })}
+	modsA := []func(*daemon.Options){daemon.Pressure(func(time.Time) (float64, error) { return math.Float64frombits(share.Load()), nil }),
+		daemon.LateAfter(time.Nanosecond)}
 	modsB := slices.Clone(modsA)
 	if fp != nil {
 		modsA = append(modsA, daemon.SetPolicy((&policy{}).set))
@@ -78,6 +81,18 @@ func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 	}
 	more("contended")
 	rx := b.d.Status().RX
+	if rx.Realtime.Refused == "" {
+		// The loop starts in the poller and moves when a second of its
+		// reads was late.
+		testutil.WaitFor(t, "the receive loop on its thread once its reads were late", 10*time.Second, func() bool {
+			return b.d.Status().RX.Realtime.OnThread
+		})
+		more("contended, on the thread")
+		rx = b.d.Status().RX
+	}
+	if rx.ReadsLate == 0 {
+		t.Errorf("contended: no late reads counted, with every read late: %+v", rx)
+	}
 	if rx.RealtimeMode != "auto" || !rx.CPU.Contended || rx.CPU.Pressure == nil || *rx.CPU.Pressure != 0.2 {
 		t.Errorf("contended: mode %q, cpu %+v; want auto, contended at 0.2", rx.RealtimeMode, rx.CPU)
 	}
@@ -102,8 +117,9 @@ func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 	})
 	more("calm")
 	rx = b.d.Status().RX
-	if rx.Realtime.Raised || rx.Realtime.Switches != 1 || rx.CPU.Contended {
-		t.Errorf("calm: %+v, cpu %+v; want not raised, moved once", rx.Realtime, rx.CPU)
+	// moved to the poller at the start, to the thread, to the poller
+	if rx.Realtime.Raised || rx.Realtime.Switches != 3 || rx.CPU.Contended {
+		t.Errorf("calm: %+v, cpu %+v; want not raised, moved 3 times", rx.Realtime, rx.CPU)
 	}
 	if fp == nil {
 		// Both endpoints' loops (the sender's reads feedback) are in the
@@ -117,23 +133,24 @@ func receiveWaitFollowsContention(t *testing.T, fp *policy) {
 	})
 	more("contended again")
 	rx = b.d.Status().RX
-	if rx.Realtime.Switches != 2 || !rx.Realtime.Raised && rx.Realtime.Lowered == 0 {
-		t.Errorf("contended again: %+v, want raised, moved twice", rx.Realtime)
+	if rx.Realtime.Switches != 4 || !rx.Realtime.Raised && rx.Realtime.Lowered == 0 {
+		t.Errorf("contended again: %+v, want raised, moved 4 times", rx.Realtime)
 	}
 	if rx.Realtime.Lowered == 0 {
 		checkThreads(rx.Realtime)
 	}
 	checkFrames(t, "receive-only", b.sink.Frames())
-	// raised, lowered before the poller, raised again; and a lowering and
-	// raising for each time the loop was busy past its budget
+	// raised at the start, lowered before the poller, raised, lowered,
+	// raised again; and a lowering and raising for each time the loop was
+	// busy past its budget
 	if fp != nil {
 		calls := fp.get()
 		alternate := len(calls) > 0 && calls[len(calls)-1] == 1
 		for i, c := range calls {
 			alternate = alternate && c == 1-i%2
 		}
-		if lowered := int(b.d.Status().RX.Realtime.Lowered); !alternate || len(calls) < 3+2*lowered {
-			t.Errorf("priorities set %v, want 1, 0, 1 (and a 0, 1 for each of %d lowerings for being busy)", calls, lowered)
+		if lowered := int(b.d.Status().RX.Realtime.Lowered); !alternate || len(calls) < 5+2*lowered {
+			t.Errorf("priorities set %v, want 1, 0, 1, 0, 1 (and a 0, 1 for each of %d lowerings for being busy)", calls, lowered)
 		}
 	}
 }
@@ -181,4 +198,35 @@ func TestReceiveWaitAlways(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReceiveWaitOnTime: on a contended CPU whose reads are on time (no
+// read counts as late: LateAfter an hour), the loop stays in the poller;
+// the thread would cost CPU and buy nothing.
+func TestReceiveWaitOnTime(t *testing.T) {
+	mods := []func(*daemon.Options){daemon.Pressure(func(time.Time) (float64, error) { return 0.2, nil }), daemon.LateAfter(time.Hour)}
+	pa, pb := freePort(t), freePort(t)
+	start(t, "send-only", testConfig(t, pa, pb), fake.NewSource(30, 80, 10000), nil, mods...)
+	b := start(t, "receive-only", testConfig(t, pb, pa), nil, fake.NewSink(), mods...)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := b.sink.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Frames over more than two seconds: the loop has read through two
+	// whole seconds of reads and judged them.
+	first := time.Now()
+	for n := len(b.sink.Frames()); ; n++ {
+		if err := b.sink.Wait(ctx, n+1); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(first) > 2500*time.Millisecond {
+			break
+		}
+	}
+	rx := b.d.Status().RX
+	if !rx.CPU.Contended || rx.Realtime.OnThread || rx.ReadsLate != 0 || rx.Realtime.Switches != 1 {
+		t.Errorf("contended, on time: %+v, cpu %+v, %d reads late; want in the poller (moved there once, at the start), none late", rx.Realtime, rx.CPU, rx.ReadsLate)
+	}
+	checkFrames(t, "receive-only", b.sink.Frames())
 }

@@ -118,9 +118,13 @@ type RXStatus struct {
 	// and whether the loop waits on that thread now.
 	Realtime sched.RealtimeStatus `json:"realtime"`
 	// RealtimeMode is [transport] realtime_mode: "auto", on the thread
-	// only while the CPU is contended (CPU says), or "always".
+	// only while the CPU is contended (CPU says) once reads were late
+	// (ReadsLate), or "always".
 	RealtimeMode string                 `json:"realtime_mode"`
 	CPU          sched.ContentionStatus `json:"cpu"`
+	// ReadsLate counts the reads whose first datagram had waited in the
+	// socket 1 ms or more: the loop woke, or got a CPU, that late.
+	ReadsLate uint64 `json:"reads_late"`
 	// Codec is the codec of the last frame received ("" before any).
 	Codec string `json:"codec,omitempty"`
 	// FramesFrozen counts frames delivered but not shown because a frame
@@ -228,7 +232,7 @@ func (d *Daemon) Status() Status {
 	if rt := d.rxThread.Load(); rt != nil {
 		s.RX.Realtime = rt.Status()
 	}
-	s.RX.RealtimeMode, s.RX.CPU = "auto", d.cpu.Status()
+	s.RX.RealtimeMode, s.RX.CPU, s.RX.ReadsLate = "auto", d.cpu.Status(), d.rx.lateReads.Load()
 	if d.config().Transport.RealtimeAlways {
 		s.RX.RealtimeMode = "always"
 	}

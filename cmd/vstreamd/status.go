@@ -261,11 +261,15 @@ func realtime(rx daemon.RXStatus) string {
 	case r.Refused != "":
 		return "in Go's poller, normal priority: the kernel refused real-time priority: " + r.Refused
 	case !r.OnThread:
-		return fmt.Sprintf("in Go's poller: the CPU is calm (%s); on its own real-time thread (priority %d) when it is not (realtime_mode = %q; moved %d times)", cpu, r.Priority, rx.RealtimeMode, r.Switches)
+		now := "calm"
+		if rx.CPU.Contended {
+			now = "contended, but reads are on time"
+		}
+		return fmt.Sprintf("in Go's poller: the CPU is %s (%s; %d reads late by 1 ms or more so far); on its own real-time thread (priority %d) while it is contended and reads are late (realtime_mode = %q; moved %d times)", now, cpu, rx.ReadsLate, r.Priority, rx.RealtimeMode, r.Switches)
 	case r.Raised:
 		why := "realtime_mode = \"always\""
 		if rx.RealtimeMode != "always" {
-			why = "the CPU is contended (" + cpu + ")"
+			why = fmt.Sprintf("the CPU is contended (%s) and reads were late (%d by 1 ms or more so far)", cpu, rx.ReadsLate)
 		}
 		return fmt.Sprintf("on its own thread, real-time priority %d: %s (lowered %d times for a flood, moved %d times)", r.Priority, why, r.Lowered, r.Switches)
 	default:

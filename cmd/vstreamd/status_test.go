@@ -45,7 +45,7 @@ func sampleStatus() *daemon.Status {
 		LossRatio: 0.05, FPS: 29.5, BitrateBps: 24e6, Invalid: map[string]uint64{"auth": 3, "replay": 2},
 		LatencyMs:    daemon.Percentiles{P50: 1.5, P95: 2.5, P99: 3.5, Samples: 98},
 		Realtime:     sched.RealtimeStatus{Priority: 1, Raised: true, Lowered: 2, OnThread: true, Switches: 3},
-		RealtimeMode: "auto", CPU: sched.ContentionStatus{Contended: true, Pressure: ptr(0.192)}}
+		RealtimeMode: "auto", CPU: sched.ContentionStatus{Contended: true, Pressure: ptr(0.192)}, ReadsLate: 12}
 	return st
 }
 
@@ -58,7 +58,7 @@ func TestStatusHuman(t *testing.T) {
 	for _, want := range []string{"streaming (up 1m15s)", "peer:       192.0.2.10:5600", "security:   on (Noise_NNpsk0", "keys #3, 45s old (renewed every 2m0s); handshakes done: 3",
 		"sending:    streaming", "30.0 fps, 25.0 Mb/s, parity 0.25, quality 80", "receiving:  29.5 fps, 24.0 Mb/s, packet loss 5.0%",
 		"frames delivered 98, recovered by FEC 7, late 1, incomplete 1", "latency p50 1.50 ms, p95 2.50 ms, p99 3.50 ms",
-		"invalid by reason: auth 3, replay 2", "rx wait:    on its own thread, real-time priority 1: the CPU is contended (tasks waited for a CPU 19.2% of the last second) (lowered 2 times for a flood, moved 3 times)"} {
+		"invalid by reason: auth 3, replay 2", "rx wait:    on its own thread, real-time priority 1: the CPU is contended (tasks waited for a CPU 19.2% of the last second) and reads were late (12 by 1 ms or more so far) (lowered 2 times for a flood, moved 3 times)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}
@@ -81,7 +81,14 @@ func TestStatusHuman(t *testing.T) {
 	sock3, _ := serveStatus(t, st)
 	out.Reset()
 	run([]string{"status", "-socket", sock3}, &out, &errb)
-	if want := `rx wait:    in Go's poller: the CPU is calm (tasks waited for a CPU 1.2% of the last second); on its own real-time thread (priority 1) when it is not (realtime_mode = "auto"; moved 1 times)`; !strings.Contains(out.String(), want) {
+	if want := `rx wait:    in Go's poller: the CPU is calm (tasks waited for a CPU 1.2% of the last second; 12 reads late by 1 ms or more so far); on its own real-time thread (priority 1) while it is contended and reads are late (realtime_mode = "auto"; moved 1 times)`; !strings.Contains(out.String(), want) {
+		t.Errorf("status output lacks %q:\n%s", want, out.String())
+	}
+	st.RX.CPU = sched.ContentionStatus{Contended: true, Pressure: ptr(0.104)}
+	sock4, _ := serveStatus(t, st)
+	out.Reset()
+	run([]string{"status", "-socket", sock4}, &out, &errb)
+	if want := `rx wait:    in Go's poller: the CPU is contended, but reads are on time (tasks waited for a CPU 10.4% of the last second; 12 reads late by 1 ms or more so far)`; !strings.Contains(out.String(), want) {
 		t.Errorf("status output lacks %q:\n%s", want, out.String())
 	}
 }

@@ -85,7 +85,8 @@ type Transport struct {
 	RealtimePriority int
 	// RealtimeAlways keeps the receive loop on its real-time thread
 	// whatever the CPU's load (realtime_mode = "always"); false
-	// ("auto"): only while the CPU is contended (daemon/sched.Contention).
+	// ("auto"): only while the CPU is contended (daemon/sched.Contention)
+	// once the loop has read late in the poller (daemon.rxWait).
 	RealtimeAlways bool
 	// Adaptive fits the stream to the link: congestion control, encoder
 	// ladder, pacing and parity from measured loss. Parity is then chosen,

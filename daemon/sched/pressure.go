@@ -117,10 +117,10 @@ const (
 )
 
 // Contention follows the CPU pressure, a sample a second, and says whether
-// the CPU is contended: whether a receive loop should wait on its own
-// real-time thread rather than in the runtime's poller. It starts
-// contended, the side that keeps latency low until the samples say
-// otherwise. Observe is for one goroutine; Contended and Status may be
+// the CPU is contended: whether a receive loop that reads late (the
+// daemon measures that) should wait on its own real-time thread rather
+// than in the runtime's poller. It starts contended, the side that keeps
+// latency low until the samples say otherwise. Observe is for one goroutine; Contended and Status may be
 // called from any.
 type Contention struct {
 	calm      int // seconds in a row under PressureLow
