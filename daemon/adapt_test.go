@@ -248,7 +248,8 @@ func TestFeedbackState(t *testing.T) {
 	h := packetizer.Header{Kind: packetizer.KindData, Frame: 7, Data: 20, Parity: 5}
 	first := uint64(1)
 	var highest uint64
-	// Packets 1..10 of frame 7, then 14..20 of frame 8: a gap of three.
+	// Packets 1..10 of frame 7, then 14..20 of frame 8: a gap of three,
+	// early in their frames (frame 7's shards 10-12 of 25).
 	for _, pkt := range []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 19, 20} {
 		if pkt == 14 {
 			h.Frame, first = 8, 14
@@ -262,11 +263,9 @@ func TestFeedbackState(t *testing.T) {
 	if err := packetizer.ParseFeedback(f.build(now, highest, FrameCounts{FramesDelivered: 2}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Received != 17 || m.Expected != 17 || m.Runs != 1 || m.Bytes != 17000 || m.Delivered != 2 || m.Highest != 20 {
-		t.Errorf("first feedback %+v: want 17 received, 17 expected (the first interval counts what came), 1 run, 17000 bytes, 2 delivered", m)
-	}
-	if m.TailLost != 0 {
-		t.Errorf("first feedback: tail lost %d, want 0: nothing counts as lost in the first interval", m.TailLost)
+	// Loss is judged a feedback late: nothing is judged yet.
+	if m.Received != 0 || m.Expected != 0 || m.Runs != 0 || m.Bytes != 17000 || m.Delivered != 2 || m.Highest != 20 {
+		t.Errorf("first feedback %+v: want nothing judged yet, 17000 bytes, 2 delivered, highest 20", m)
 	}
 	// Sampled: the first datagram of each frame and every fourth.
 	var pkts []uint64
@@ -279,7 +278,8 @@ func TestFeedbackState(t *testing.T) {
 	if age := m.Samples()[0].Age; age != 17*time.Millisecond {
 		t.Errorf("age of the first sample %v, want 17ms", age)
 	}
-	// The next interval: 21..30 with 25 missing, early in frame 8.
+	// The next interval: 21..30 with 25 missing (it comes later, out of
+	// order). Judged now: 1..20, three lost in one run, early.
 	for pkt := uint64(21); pkt <= 30; pkt++ {
 		if pkt == 25 {
 			continue
@@ -291,11 +291,14 @@ func TestFeedbackState(t *testing.T) {
 	if err := packetizer.ParseFeedback(f.build(now.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Received != 9 || m.Expected != 10 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond || m.TailLost != 0 {
-		t.Errorf("second feedback %+v: want 9 of 10, 1 run (inside frame 8, so no tail loss), 1 delivered, 50ms", m)
+	if m.Received != 17 || m.Expected != 20 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond || m.TailLost != 0 || m.TailSeen != 0 || m.Highest != 30 {
+		t.Errorf("second feedback %+v: want 17 of 20 (1..20), 1 run early in frame 7 (no tail loss), 1 delivered, 50ms, highest 30", m)
 	}
-	// 33 after a gap of two late in frame 8 (its shard 19 of 25), then
-	// frame 9 after a gap of one: all three are tail loss.
+	// 25 arrives out of order; 33 after a gap of two late in frame 8 (its
+	// shard 19 of 25), then frame 9 after a gap of one (frame 8's shard
+	// 20): all three are tail loss.
+	h.Packet, h.Shard = 25, 11
+	f.onDatagram(&h, 1000, highest, now)
 	h.Packet, h.Shard = 33, 19
 	f.onDatagram(&h, 1000, highest, now)
 	h.Frame, h.Packet, h.Shard = 9, 35, 0
@@ -304,8 +307,24 @@ func TestFeedbackState(t *testing.T) {
 	if err := packetizer.ParseFeedback(f.build(now.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Expected != 5 || m.Received != 2 || m.TailLost != 3 || m.TailSeen != 1 {
-		t.Errorf("third feedback %+v: want 2 of 5, the 3 lost late in a frame or at its end, 1 received late in its frame", m)
+	// 21..30, all there (25 late), shards 13-16 late in frame 8
+	if m.Expected != 10 || m.Received != 10 || m.Runs != 0 || m.TailLost != 0 || m.TailSeen != 4 {
+		t.Errorf("third feedback %+v: want 10 of 10 (25 came out of order, in time), 4 received late in their frame", m)
+	}
+	if err := packetizer.ParseFeedback(f.build(now.Add(150*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Expected != 5 || m.Received != 2 || m.Runs != 2 || m.TailLost != 3 || m.TailSeen != 1 {
+		t.Errorf("fourth feedback %+v: want 2 of 5 (31..35), 2 runs, the 3 lost late in a frame or at its end, 1 received late in its frame", m)
+	}
+	// 31 comes after it was judged: it changes nothing.
+	h.Frame, h.Packet, h.Shard = 8, 31, 17
+	f.onDatagram(&h, 1000, highest, now)
+	if err := packetizer.ParseFeedback(f.build(now.Add(200*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Expected != 0 || m.Received != 0 {
+		t.Errorf("fifth feedback %+v: want nothing left to judge", m)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++
@@ -314,6 +333,67 @@ func TestFeedbackState(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("onDatagram+build: %v allocs, want 0", allocs)
+	}
+}
+
+// TestFeedbackJudgesEachNumberOnce: through reordering within a feedback
+// interval, random loss, and gaps larger than the ring, every packet
+// number is judged exactly once, and one that arrived in time counts as
+// received whatever its order.
+func TestFeedbackJudgesEachNumberOnce(t *testing.T) {
+	var f feedbackState
+	now := time.Unix(1_700_000_000, 0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var highest, expected, received, arrived uint64
+	build := func() {
+		var m packetizer.Feedback
+		if err := packetizer.ParseFeedback(f.build(now, highest, FrameCounts{}), &m); err != nil {
+			t.Fatal(err)
+		}
+		expected += uint64(m.Expected)
+		received += uint64(min(m.Received, m.Expected)) // as the sender reads it
+		if m.Received > m.Expected || m.TailLost > m.Expected-m.Received {
+			t.Fatalf("feedback %+v: more received or tail lost than judged", m)
+		}
+	}
+	pkt := uint64(100) // the session's first number: none before it is expected
+	var frame uint32
+	for round := range 400 {
+		// 30 numbers, sent as frames of 10, shuffled within the round
+		// (reordering shorter than an interval), 5% lost; every 50th
+		// round a gap of several thousand, more than the ring holds.
+		if round%50 == 25 {
+			pkt += uint64(lossSlots/2 + rng.IntN(2*lossSlots))
+			frame += 500
+		}
+		nums := make([]uint64, 30)
+		for i := range nums {
+			nums[i] = pkt + uint64(i)
+		}
+		if round > 0 { // the session's first datagram is its first number
+			rng.Shuffle(len(nums), func(i, j int) { nums[i], nums[j] = nums[j], nums[i] })
+		}
+		for _, n := range nums {
+			if rng.Float64() < 0.05 && n != pkt+29 && n != 100 {
+				continue
+			}
+			off := n - pkt
+			h := packetizer.Header{Kind: packetizer.KindData, Frame: frame + uint32(off/10), Packet: n, Shard: uint16(off % 10), Data: 8, Parity: 2}
+			f.onDatagram(&h, 100, highest, now)
+			highest = max(highest, n)
+			arrived++
+		}
+		pkt += 30
+		frame += 3
+		now = now.Add(50 * time.Millisecond)
+		build()
+	}
+	build() // judges what the last round brought
+	if want := highest - 99; expected != want {
+		t.Errorf("%d numbers judged, want %d (100..%d)", expected, want, highest)
+	}
+	if received != arrived {
+		t.Errorf("%d judged received, want the %d that arrived", received, arrived)
 	}
 }
 

@@ -12,12 +12,16 @@ import (
 // arrived, what became of the frames, and when some datagrams arrived, so
 // that the sender can pair each with the moment it sent it and follow the
 // one-way delay. All integers are big-endian; counts are for the interval
-// since the previous feedback.
+// since the previous feedback, except that loss is judged an interval
+// late: received, expected, runs, tail lost and tail seen are about the
+// packet numbers up to the highest of the previous feedback not judged
+// before, so that a datagram that comes out of order within an interval is
+// not counted lost.
 //
 //	 0  sent        8  receiver's wall clock when sending, Unix ns
 //	 8  highest     8  highest packet number received so far
-//	16  received    4  datagrams received
-//	20  expected    4  how far the highest packet number advanced
+//	16  received    4  of the numbers judged, those received (<= expected)
+//	20  expected    4  packet numbers judged
 //	24  runs        4  runs of missing packet numbers (loss bursts)
 //	28  bytes       4  datagram bytes received
 //	32  interval    4  interval length, microseconds
@@ -146,8 +150,8 @@ func ParseFeedback(p []byte, m *Feedback) error {
 		TailSeen:  u32(fbTailSeen),
 		N:         n,
 	}
-	if n > 0 && uint32(n) > m.Received {
-		return ErrControl // a sample is a datagram received
+	if m.Received > m.Expected {
+		return ErrControl // a number judged is received or lost
 	}
 	for i := range n {
 		s := p[FeedbackLen+i*ArrivalLen:]

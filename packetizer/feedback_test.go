@@ -68,7 +68,7 @@ func TestFeedbackRejects(t *testing.T) {
 		apply func(b []byte)
 	}{
 		{"too many samples", func(b []byte) { b[fbSamples], b[fbSamples+1] = 0, MaxArrivals+1 }},
-		{"more samples than datagrams received", func(b []byte) { b[fbReceived+3] = 1; b[fbReceived+2] = 0 }},
+		{"more received than expected", func(b []byte) { b[fbReceived+2] = 0x10 }},
 	} {
 		m := sampleFeedback()
 		b := m.AppendTo(nil)
@@ -81,7 +81,7 @@ func TestFeedbackRejects(t *testing.T) {
 }
 
 func TestFeedbackSaturates(t *testing.T) {
-	m := Feedback{Interval: 3 * time.Hour, N: MaxArrivals + 5, Received: 1 << 20}
+	m := Feedback{Interval: 3 * time.Hour, N: MaxArrivals + 5, Received: 1 << 20, Expected: 1 << 20}
 	m.Arrivals[0].Age = -time.Second
 	var back Feedback
 	if err := ParseFeedback(m.AppendTo(nil), &back); err != nil {
