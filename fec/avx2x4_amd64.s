@@ -12,6 +12,22 @@
 	VPXOR          Y3, ACC, ACC \
 	VPXOR          Y4, ACC, ACC
 
+// MASK sets Y15 to the 0x0f mask and AX, the column offset, to 0.
+#define MASK \
+	MOVQ         $0x0f, BX \
+	MOVQ         BX, X15 \
+	VPBROADCASTB X15, Y15 \
+	XORQ         AX, AX
+
+// SPLIT loads the 32 bytes at offset AX of the input whose slice header
+// is at (SI) and splits them into low (Y1) and high (Y2) nibbles.
+#define SPLIT \
+	MOVQ    (SI), R13 \
+	VMOVDQU (R13)(AX*1), Y1 \
+	VPSRLQ  $4, Y1, Y2 \
+	VPAND   Y15, Y1, Y1 \
+	VPAND   Y15, Y2, Y2
+
 // func avx2Dot4(tables *[32]byte, ins *[]byte, nIn int, out0, out1, out2, out3 *byte, n int)
 //
 // outJ[0:n] = sum over i < nIn of c_iJ * ins[i][0:n] in GF(2^8) for the four
@@ -30,10 +46,7 @@ TEXT ·avx2Dot4(SB), NOSPLIT, $0-64
 	MOVQ  out2+40(FP), DX
 	MOVQ  out3+48(FP), R11
 	MOVQ  n+56(FP), CX
-	MOVQ  $0x0f, BX
-	MOVQ  BX, X15
-	VPBROADCASTB X15, Y15
-	XORQ  AX, AX
+	MASK
 
 loop:
 	CMPQ  AX, CX
@@ -47,11 +60,7 @@ loop:
 	MOVQ  R10, BX
 
 next:
-	MOVQ    (SI), R13
-	VMOVDQU (R13)(AX*1), Y1
-	VPSRLQ  $4, Y1, Y2
-	VPAND   Y15, Y1, Y1
-	VPAND   Y15, Y2, Y2
+	SPLIT
 	MULADD(0, Y0)
 	MULADD(32, Y5)
 	MULADD(64, Y6)
@@ -69,5 +78,47 @@ next:
 	JMP     loop
 
 done:
+	VZEROUPPER
+	RET
+
+// func avx2Dot2(tables *[32]byte, ins *[]byte, nIn int, out0, out1 *byte, n int)
+//
+// avx2Dot4 for two outputs: tables holds, for input i, 2 x 32 bytes. For
+// the parity shards a block has beyond a multiple of four, where two
+// passes of the one-output kernel would load and split every input twice.
+// Registers as in avx2Dot4; Y0 Y5 the sums.
+TEXT ·avx2Dot2(SB), NOSPLIT, $0-48
+	MOVQ  tables+0(FP), R8
+	MOVQ  ins+8(FP), R9
+	MOVQ  nIn+16(FP), R10
+	MOVQ  out0+24(FP), DI
+	MOVQ  out1+32(FP), R14
+	MOVQ  n+40(FP), CX
+	MASK
+
+loop2:
+	CMPQ  AX, CX
+	JAE   done2
+	VPXOR Y0, Y0, Y0
+	VPXOR Y5, Y5, Y5
+	MOVQ  R9, SI
+	MOVQ  R8, R12
+	MOVQ  R10, BX
+
+next2:
+	SPLIT
+	MULADD(0, Y0)
+	MULADD(32, Y5)
+	ADDQ    $24, SI
+	ADDQ    $64, R12
+	DECQ    BX
+	JNZ     next2
+
+	VMOVDQU Y0, (DI)(AX*1)
+	VMOVDQU Y5, (R14)(AX*1)
+	ADDQ    $32, AX
+	JMP     loop2
+
+done2:
 	VZEROUPPER
 	RET

@@ -42,7 +42,7 @@ type Coder struct {
 	avx2    bool
 	nibbles [256][32]byte
 	tables  [MaxShards][32]byte
-	tables4 [4 * MaxShards][32]byte // avx2Dot4's: four per input
+	tables4 [4 * MaxShards][32]byte // avx2Dot4's: four per input (avx2Dot2's: two)
 
 	out  [1][]byte // the one-element parity slice EncodeIdx wants
 	coef [MaxShards]byte
@@ -184,6 +184,10 @@ func (c *Coder) Encode(data, parity [][]byte) error {
 		for ; p+4 <= len(parity); p += 4 {
 			c.dot4(parity[p:p+4], data, p)
 		}
+		if p+2 <= len(parity) {
+			c.dot4(parity[p:p+2], data, p)
+			p += 2
+		}
 	}
 	for ; p < len(parity); p++ {
 		for i := range data {
@@ -194,20 +198,26 @@ func (c *Coder) Encode(data, parity [][]byte) error {
 	return nil
 }
 
-// dot4 computes parity shards first to first+3 (outs, at least 32 bytes)
-// from data with the four-output AVX2 kernel, which loads and splits each
-// input once for four products: the whole 32-byte columns, then the last
-// len%32 bytes as the 32-byte window ending at the end, one output at a
-// time (the window's overlap with the columns gets the same bytes again).
+// dot4 computes parity shards first to first+len(outs)-1 (four or two,
+// at least 32 bytes) from data with the four- or two-output AVX2 kernel,
+// which loads and splits each input once for all of them: the whole
+// 32-byte columns, then the last len%32 bytes as the 32-byte window
+// ending at the end, one output at a time (the window's overlap with the
+// columns gets the same bytes again).
 func (c *Coder) dot4(outs, data [][]byte, first int) {
+	w := len(outs)
 	for i := range data {
-		for j := range 4 {
-			c.tables4[4*i+j] = c.nibbles[c.Coefficient(first+j, i)]
+		for j := range w {
+			c.tables4[w*i+j] = c.nibbles[c.Coefficient(first+j, i)]
 		}
 	}
 	size := len(outs[0])
 	body := size &^ 31
-	avx2Dot4(&c.tables4[0], &data[0], len(data), &outs[0][0], &outs[1][0], &outs[2][0], &outs[3][0], body)
+	if w == 4 {
+		avx2Dot4(&c.tables4[0], &data[0], len(data), &outs[0][0], &outs[1][0], &outs[2][0], &outs[3][0], body)
+	} else {
+		avx2Dot2(&c.tables4[0], &data[0], len(data), &outs[0][0], &outs[1][0], body)
+	}
 	if body == size {
 		return
 	}

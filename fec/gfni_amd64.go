@@ -24,6 +24,12 @@ func avx2Dot(tables *[32]byte, ins *[]byte, nIn int, out *byte, n int, acc bool)
 //go:noescape
 func avx2Dot4(tables *[32]byte, ins *[]byte, nIn int, out0, out1, out2, out3 *byte, n int)
 
+// avx2Dot2 is avx2Dot4 for two outputs: tables holds 2 x 32 bytes per
+// input.
+//
+//go:noescape
+func avx2Dot2(tables *[32]byte, ins *[]byte, nIn int, out0, out1 *byte, n int)
+
 // hasAVX2 reports whether avx2Dot can run on this CPU.
 func hasAVX2() bool { return cpu.X86.HasAVX2 }
 

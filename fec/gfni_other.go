@@ -17,3 +17,7 @@ func hasAVX2() bool { return false }
 func avx2Dot4(tables *[32]byte, ins *[]byte, nIn int, out0, out1, out2, out3 *byte, n int) {
 	panic("fec: avx2Dot4 without AVX2 support")
 }
+
+func avx2Dot2(tables *[32]byte, ins *[]byte, nIn int, out0, out1 *byte, n int) {
+	panic("fec: avx2Dot2 without AVX2 support")
+}

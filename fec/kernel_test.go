@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // refDot is the scalar reference: out = (acc ? out : 0) + sum coef[i]*ins[i].
@@ -128,10 +129,11 @@ func TestPortableCoder(t *testing.T) {
 	}
 }
 
-// TestDot4Kernel checks the four-output AVX2 path (dot4: whole columns by
-// avx2Dot4, the tail by the one-output kernel) against the scalar
-// reference for every length from 32 to 300, several input counts and
-// parity rows, and that it writes nothing past the end.
+// TestDot4Kernel checks the four- and two-output AVX2 paths (dot4: whole
+// columns by avx2Dot4 or avx2Dot2, the tail by the one-output kernel)
+// against the scalar reference for every length from 32 to 300 (two
+// outputs at odd lengths), several input counts and parity rows, and that
+// it writes nothing past the end.
 func TestDot4Kernel(t *testing.T) {
 	if !hasAVX2() {
 		t.Skip("no AVX2 on this CPU: the four-output kernel is not tested")
@@ -149,8 +151,12 @@ func TestDot4Kernel(t *testing.T) {
 					ins[i][j] = byte(rng.Uint32())
 				}
 			}
-			bufs := make([][]byte, 4)
-			outs := make([][]byte, 4)
+			w := 4
+			if n%2 == 1 { // the two-output kernel on every other length
+				w = 2
+			}
+			bufs := make([][]byte, w)
+			outs := make([][]byte, w)
 			for j := range outs {
 				bufs[j] = make([]byte, n+2)
 				for k := range bufs[j] {
@@ -158,7 +164,7 @@ func TestDot4Kernel(t *testing.T) {
 				}
 				outs[j] = bufs[j][:n]
 			}
-			wants := make([][]byte, 4)
+			wants := make([][]byte, w)
 			for j := range wants {
 				wants[j] = append([]byte(nil), bufs[j]...)
 				coef := make([]byte, nIn)
@@ -175,4 +181,44 @@ func TestDot4Kernel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkTwoOutputs times the two parity shards a block has beyond a
+// multiple of four (a 100 KB frame: 88 data shards of 1144 bytes, 22
+// parity), by the two-output kernel and by two passes of the one-output
+// kernel, alternating in every iteration so that the machine's load falls
+// on both:
+//
+//	go test ./fec -run '^$' -bench TwoOutputs -benchtime 20000x
+func BenchmarkTwoOutputs(b *testing.B) {
+	if !hasAVX2() {
+		b.Skip("no AVX2")
+	}
+	c := newTestCoder(b)
+	c.gfni = false
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([][]byte, 88)
+	for i := range data {
+		data[i] = make([]byte, 1144)
+		for j := range data[i] {
+			data[i][j] = byte(rng.Uint32())
+		}
+	}
+	outs := [][]byte{make([]byte, 1144), make([]byte, 1144)}
+	var two, one time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		c.dot4(outs, data, 20)
+		t1 := time.Now()
+		for j, out := range outs {
+			for i := range data {
+				c.coef[i] = c.Coefficient(20+j, i)
+			}
+			c.dot(out, data, false)
+		}
+		two, one = two+t1.Sub(t0), one+time.Since(t1)
+	}
+	b.ReportMetric(float64(two.Nanoseconds())/float64(b.N), "two-output-ns")
+	b.ReportMetric(float64(one.Nanoseconds())/float64(b.N), "one-output-x2-ns")
+	b.ReportMetric(float64(one)/float64(two), "ratio")
 }
