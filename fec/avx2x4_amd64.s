@@ -28,6 +28,21 @@
 	VPAND   Y15, Y1, Y1 \
 	VPAND   Y15, Y2, Y2
 
+// MULADD2 is MULADD for two columns at once: the nibbles of the second in
+// Y12 (low) and Y13 (high), its sum in ACC1; the tables are loaded once
+// for both.
+#define MULADD2(off, ACC0, ACC1) \
+	VBROADCASTI128 off(R12), Y3 \
+	VBROADCASTI128 off+16(R12), Y4 \
+	VPSHUFB        Y1, Y3, Y14 \
+	VPXOR          Y14, ACC0, ACC0 \
+	VPSHUFB        Y2, Y4, Y14 \
+	VPXOR          Y14, ACC0, ACC0 \
+	VPSHUFB        Y12, Y3, Y14 \
+	VPXOR          Y14, ACC1, ACC1 \
+	VPSHUFB        Y13, Y4, Y14 \
+	VPXOR          Y14, ACC1, ACC1
+
 // func avx2Dot4(tables *[32]byte, ins *[]byte, nIn int, out0, out1, out2, out3 *byte, n int)
 //
 // outJ[0:n] = sum over i < nIn of c_iJ * ins[i][0:n] in GF(2^8) for the four
@@ -48,6 +63,56 @@ TEXT ·avx2Dot4(SB), NOSPLIT, $0-64
 	MOVQ  n+56(FP), CX
 	MASK
 
+	// Two columns (a 64-byte line of every input) at a time while two
+	// remain: each input's pointer and each table are loaded once for
+	// both. Y8-Y11 are the second column's sums.
+pairs:
+	LEAQ  64(AX), R13
+	CMPQ  R13, CX
+	JA    loop
+	VPXOR Y0, Y0, Y0
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	MOVQ  R9, SI
+	MOVQ  R8, R12
+	MOVQ  R10, BX
+
+nextpair:
+	MOVQ    (SI), R13
+	VMOVDQU (R13)(AX*1), Y1
+	VMOVDQU 32(R13)(AX*1), Y12
+	VPSRLQ  $4, Y1, Y2
+	VPSRLQ  $4, Y12, Y13
+	VPAND   Y15, Y1, Y1
+	VPAND   Y15, Y2, Y2
+	VPAND   Y15, Y12, Y12
+	VPAND   Y15, Y13, Y13
+	MULADD2(0, Y0, Y8)
+	MULADD2(32, Y5, Y9)
+	MULADD2(64, Y6, Y10)
+	MULADD2(96, Y7, Y11)
+	ADDQ    $24, SI
+	ADDQ    $128, R12
+	DECQ    BX
+	JNZ     nextpair
+
+	VMOVDQU Y0, (DI)(AX*1)
+	VMOVDQU Y5, (R14)(AX*1)
+	VMOVDQU Y6, (DX)(AX*1)
+	VMOVDQU Y7, (R11)(AX*1)
+	VMOVDQU Y8, 32(DI)(AX*1)
+	VMOVDQU Y9, 32(R14)(AX*1)
+	VMOVDQU Y10, 32(DX)(AX*1)
+	VMOVDQU Y11, 32(R11)(AX*1)
+	ADDQ    $64, AX
+	JMP     pairs
+
+	// The last column, if the length is an odd number of columns.
 loop:
 	CMPQ  AX, CX
 	JAE   done

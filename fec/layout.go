@@ -17,8 +17,8 @@
 //
 // The arithmetic on shards runs in SIMD kernels: this package's own
 // dot-product kernels for AVX-512 GFNI (fec/gfni_amd64.s) and AVX2
-// (fec/avx2_amd64.s, and fec/avx2x4_amd64.s for four outputs at once),
-// else the library's multiply-add kernels. The only
+// (fec/avx2_amd64.s, and fec/avx2x4_amd64.s for four or two outputs at
+// once), else the library's multiply-add kernels. The only
 // pure-Go arithmetic is the inversion of the small e-by-e matrix that maps
 // the e received parity shards back to the e lost data shards. Build with
 // -tags nogfni to measure the AVX2 kernel on a CPU that has GFNI, and with
@@ -38,16 +38,23 @@
 // kernels are unmeasured against each other):
 //
 //	                    30 KB        100 KB       400 KB
-//	encode              1.87-2.09    1.44-1.69    1.33-1.53
-//	encode, nogfni      0.78-2.84    1.37-1.74    1.49-1.54
-//	reconstruct         2.6-7.0      6.4-10.3     7.6-9.6
+//	encode              1.55-1.61    1.82-1.90    1.68-1.82
+//	encode, nogfni      1.69-1.72    2.06-2.09    1.77-1.86
+//	reconstruct         2.7-4.7      7.2-7.9      9.0-10.1
 //	reconstruct, nogfni 2.9-6.8      7.8-10.1     8.8-14.0
 //
+// (2026-12-01, after the two-column and two-output kernels below; the
+// reconstruct, nogfni row is from before them, which they do not touch.)
 // Encoding uses a four-output AVX2 kernel (fec/avx2x4_amd64.s: each data
-// shard is loaded and split into nibbles once for four parity shards).
-// With the one-output kernel alone encoding measured 0.77-1.74: the
+// shard is loaded and split into nibbles once for four parity shards, two
+// 32-byte columns at a time so that each table is loaded once for both),
+// and a two-output one for two parity shards left over (a 100 KB frame's
+// 22). With the one-output kernel alone encoding measured 0.77-1.74: the
 // library, whose generated kernels compute several parity shards per pass,
-// was within 15% or faster at 100 and 400 KB. The library also allocates on
+// was within 15% or faster at 100 and 400 KB. Two columns at a time made a
+// 100 KB frame's encoding about 15% faster (medians of 8 runs, 88.6 against
+// 104.8 us), the two-output kernel its last two parity shards 1.5-1.6
+// times faster than two one-output passes (BenchmarkTwoOutputs). The library also allocates on
 // every call (encode: 2-4 allocations, 1-5 KB a frame; reconstruct: 44-1500
 // allocations, 6-455 KB a frame, with or without its inversion cache),
 // which the zero-allocation steady state (TestCoderAllocs, the packetizer's
