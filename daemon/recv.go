@@ -135,10 +135,11 @@ type rxWait struct {
 
 // lateRead is how long a read's first datagram may have waited in the
 // socket (the kernel's receive time to the read's return) before the read
-// counts as late. Measured here (docs/benchmarks.md), reads that late were
-// 1.6-8% of a two-way 720p JPEG call's reads in the poller on a loaded
-// 2-core machine, and 0.3% of BenchmarkTransportCPU's (300 frames a
-// second, whose own threads make the CPU count as contended).
+// counts as late. Measured here (docs/benchmarks.md), reads 800 us late or
+// more were 1.9% and 8.3% of a two-way 720p JPEG call's reads in the
+// poller on a 2-core machine (0.3% and 1.0% on the thread), and 0.06% of
+// BenchmarkTransportCPU's (300 frames a second, whose own threads make the
+// CPU count as contended).
 const lateRead = time.Millisecond
 
 // newRxWait locks the calling goroutine to its thread (sched.Realtime),

@@ -281,9 +281,9 @@ func waits(s0, s1 sample) string {
 	where := fmt.Sprintf("%d of 2 on their real-time threads", s1.onThread)
 	switch {
 	case s1.onThread == 0:
-		where = "in Go's poller (CPU calm)"
+		where = "in Go's poller"
 	case s1.onThread == 2:
-		where = "on their real-time threads (CPU contended)"
+		where = "on their real-time threads (CPU contended, reads late)"
 	}
 	if n := s1.switches - s0.switches; n > 0 {
 		return fmt.Sprintf("receive loops moved %d times, at the end %s", n, where)
