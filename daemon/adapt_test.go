@@ -278,8 +278,12 @@ func TestFeedbackState(t *testing.T) {
 	if age := m.Samples()[0].Age; age != 17*time.Millisecond {
 		t.Errorf("age of the first sample %v, want 17ms", age)
 	}
-	// The next interval: 21..30 with 25 missing (it comes later, out of
-	// order). Judged now: 1..20, three lost in one run, early.
+	// 21..30 with 25 missing (it comes later, out of order), 23 ms
+	// later; the next feedback 50 ms after the first judges what had been
+	// overtaken reorderWindow (40 ms) before it: 1..20, three lost in one
+	// run, early in frame 7.
+	t0 := now
+	now = t0.Add(23 * time.Millisecond)
 	for pkt := uint64(21); pkt <= 30; pkt++ {
 		if pkt == 25 {
 			continue
@@ -288,15 +292,16 @@ func TestFeedbackState(t *testing.T) {
 		f.onDatagram(&h, 1000, highest, now)
 		highest = max(highest, pkt)
 	}
-	if err := packetizer.ParseFeedback(f.build(now.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+	if err := packetizer.ParseFeedback(f.build(t0.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.Received != 17 || m.Expected != 20 || m.Runs != 1 || m.Delivered != 1 || m.Interval != 50*time.Millisecond || m.TailLost != 0 || m.TailSeen != 0 || m.Highest != 30 {
 		t.Errorf("second feedback %+v: want 17 of 20 (1..20), 1 run early in frame 7 (no tail loss), 1 delivered, 50ms, highest 30", m)
 	}
-	// 25 arrives out of order; 33 after a gap of two late in frame 8 (its
-	// shard 19 of 25), then frame 9 after a gap of one (frame 8's shard
-	// 20): all three are tail loss.
+	// 25 arrives 30 ms after 26 overtook it: in time. Then 33 after a gap
+	// of two late in frame 8 (its shard 19 of 25), and frame 9 after a
+	// gap of one (frame 8's shard 20): all three are tail loss.
+	now = t0.Add(53 * time.Millisecond)
 	h.Packet, h.Shard = 25, 11
 	f.onDatagram(&h, 1000, highest, now)
 	h.Packet, h.Shard = 33, 19
@@ -304,27 +309,45 @@ func TestFeedbackState(t *testing.T) {
 	h.Frame, h.Packet, h.Shard = 9, 35, 0
 	f.onDatagram(&h, 1000, 33, now)
 	highest = 35
-	if err := packetizer.ParseFeedback(f.build(now.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+	if err := packetizer.ParseFeedback(f.build(t0.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
-	// 21..30, all there (25 late), shards 13-16 late in frame 8
-	if m.Expected != 10 || m.Received != 10 || m.Runs != 0 || m.TailLost != 0 || m.TailSeen != 4 {
-		t.Errorf("third feedback %+v: want 10 of 10 (25 came out of order, in time), 4 received late in their frame", m)
-	}
-	if err := packetizer.ParseFeedback(f.build(now.Add(150*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
-		t.Fatal(err)
-	}
-	if m.Expected != 5 || m.Received != 2 || m.Runs != 2 || m.TailLost != 3 || m.TailSeen != 1 {
-		t.Errorf("fourth feedback %+v: want 2 of 5 (31..35), 2 runs, the 3 lost late in a frame or at its end, 1 received late in its frame", m)
+	// 21..35: 25 came in time; shards 13-16 of frame 8 (21..30) and 33
+	// were received late in their frames
+	if m.Expected != 15 || m.Received != 12 || m.Runs != 2 || m.TailLost != 3 || m.TailSeen != 5 {
+		t.Errorf("third feedback %+v: want 12 of 15 (25 out of order, in time), 2 runs, the 3 lost late in a frame or at its end, 5 received late in their frames", m)
 	}
 	// 31 comes after it was judged: it changes nothing.
 	h.Frame, h.Packet, h.Shard = 8, 31, 17
-	f.onDatagram(&h, 1000, highest, now)
-	if err := packetizer.ParseFeedback(f.build(now.Add(200*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
+	f.onDatagram(&h, 1000, highest, t0.Add(120*time.Millisecond))
+	if err := packetizer.ParseFeedback(f.build(t0.Add(200*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.Expected != 0 || m.Received != 0 {
-		t.Errorf("fifth feedback %+v: want nothing left to judge", m)
+		t.Errorf("fourth feedback %+v: want nothing left to judge", m)
+	}
+	// A number overtaken less than reorderWindow before a feedback waits
+	// for the next: 36 and 38 arrive, 37 is missing at the feedback 10 ms
+	// later, and comes before the one after.
+	h.Frame, h.Shard = 9, 1
+	for _, pkt := range []uint64{36, 38} {
+		h.Packet = pkt
+		f.onDatagram(&h, 1000, highest, t0.Add(210*time.Millisecond))
+		highest = pkt
+	}
+	if err := packetizer.ParseFeedback(f.build(t0.Add(220*time.Millisecond), highest, FrameCounts{}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Expected != 0 {
+		t.Errorf("feedback 10 ms after 37 was overtaken %+v: want nothing judged", m)
+	}
+	h.Packet = 37
+	f.onDatagram(&h, 1000, highest, t0.Add(240*time.Millisecond))
+	if err := packetizer.ParseFeedback(f.build(t0.Add(260*time.Millisecond), highest, FrameCounts{}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Expected != 3 || m.Received != 3 {
+		t.Errorf("feedback 50 ms after 37 was overtaken %+v: want 36..38 judged, all received", m)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++

@@ -23,12 +23,12 @@ const (
 // feedbackState is what the receive loop gathers between two feedbacks. It
 // is owned by the receive loop; it allocates nothing.
 //
-// Loss is judged one feedback late: a feedback judges the packet numbers
-// up to the highest of the feedback before it, so a datagram that comes up
-// to a feedback interval (50-90 ms) out of order, as on a path that
-// reorders, is not counted lost. Counted as it was seen missing, 15-20% of
-// a stream through 30 +/- 10 ms of jitter read as loss late in frames,
-// which the sender took for an overflowing queue (docs/benchmarks.md).
+// Loss is judged reorderWindow late: a feedback judges the packet numbers
+// that a higher one overtook at least reorderWindow before, so a datagram
+// that comes up to that much out of order, as on a path that reorders, is
+// not counted lost. Counted as it was seen missing, 15-20% of a stream
+// through 30 +/- 10 ms of jitter read as loss late in frames, which the
+// sender took for an overflowing queue (docs/benchmarks.md).
 type feedbackState struct {
 	last      time.Time   // when the previous feedback went out
 	frames    FrameCounts // assembler totals at the previous feedback
@@ -45,7 +45,9 @@ type feedbackState struct {
 	// while missing, is thought to be: see onDatagram).
 	started bool
 	judged  uint64 // numbers up to this are judged
-	horizon uint64 // the highest at the previous feedback: judged at the next
+	marks   [marks]mark
+	newest  int       // index of the newest mark, which each new highest moves on
+	opened  time.Time // when the newest mark was begun
 	seen    [lossSlots / 64]uint64
 	late    [lossSlots]uint8 // 0 early .. 255 late in its frame
 	j       judgement
@@ -54,6 +56,25 @@ type feedbackState struct {
 	arrived [packetizer.MaxArrivals]time.Time // arrival of msg.Arrivals[i]
 	buf     []byte
 }
+
+// reorderWindow is how long a missing packet number has, after a higher
+// one arrived, to come before it is judged lost. Twice the reordering of
+// the jitter row (30 +/- 10 ms); TCP's RACK waits a quarter of the round
+// trip.
+const reorderWindow = 40 * time.Millisecond
+
+// A mark is the highest packet number as of a time: every number below it
+// had been overtaken by then. A new one is begun markEvery at most, so
+// that the last marks span reorderWindow and more.
+type mark struct {
+	at      time.Time
+	highest uint64
+}
+
+const (
+	marks     = 16
+	markEvery = 5 * time.Millisecond
+)
 
 // lossSlots is how many packet numbers past the last judged one a
 // feedbackState remembers: at 40 Mb/s of 1200-byte datagrams about a
@@ -84,7 +105,7 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 	p := h.Packet
 	if !f.started {
 		f.started = true
-		f.judged, f.horizon = p-1, p-1 // the numbers before the first are not expected
+		f.judged = p - 1 // the numbers before the first are not expected
 		highest = p - 1
 	}
 	shard := h.Kind.IsShard()
@@ -103,6 +124,10 @@ func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint6
 			f.missing(h, highest, p, shard, total)
 		}
 		f.mark(p, true, late)
+		if now.Sub(f.opened) >= markEvery {
+			f.newest, f.opened = (f.newest+1)%marks, now
+		}
+		f.marks[f.newest] = mark{at: now, highest: p}
 	}
 	if !shard {
 		return
@@ -188,6 +213,23 @@ func (f *feedbackState) mark(q uint64, arrived bool, late uint8) {
 	f.late[i] = late
 }
 
+// horizon is the highest packet number that was the highest
+// reorderWindow or more before now: numbers up to it are judged. Marks
+// are begun at least markEvery apart, so the one wanted is among the last
+// reorderWindow/markEvery+2.
+func (f *feedbackState) horizon(now time.Time) uint64 {
+	for k := range marks {
+		m := f.marks[(f.newest-k+marks)%marks]
+		if m.at.IsZero() {
+			break
+		}
+		if now.Sub(m.at) >= reorderWindow {
+			return m.highest
+		}
+	}
+	return f.judged
+}
+
 // judgeTo judges the numbers after judged up to x: received, or lost.
 // Numbers the ring never held (further back than lossSlots from x) are
 // lost.
@@ -265,8 +307,7 @@ func (f *feedbackState) build(now time.Time, highest uint64, totals FrameCounts)
 		m.Arrivals[i].Age = max(0, now.Sub(f.arrived[i]))
 	}
 	if f.started {
-		f.judgeTo(min(f.horizon, highest))
-		f.horizon = max(f.horizon, highest)
+		f.judgeTo(f.horizon(now))
 	}
 	j := &f.j
 	m.Sent = now.UnixNano()

@@ -12,10 +12,10 @@ import (
 // arrived, what became of the frames, and when some datagrams arrived, so
 // that the sender can pair each with the moment it sent it and follow the
 // one-way delay. All integers are big-endian; counts are for the interval
-// since the previous feedback, except that loss is judged an interval
-// late: received, expected, runs, tail lost and tail seen are about the
-// packet numbers up to the highest of the previous feedback not judged
-// before, so that a datagram that comes out of order within an interval is
+// since the previous feedback, except that loss is judged late: received,
+// expected, runs, tail lost and tail seen are about the packet numbers not
+// judged before that a higher one overtook a while before (the receiver's
+// reorder window, 40 ms), so that a datagram that comes out of order is
 // not counted lost.
 //
 //	 0  sent        8  receiver's wall clock when sending, Unix ns
