@@ -255,7 +255,7 @@ func TestFeedbackState(t *testing.T) {
 			h.Frame, first = 8, 14
 		}
 		h.Packet, h.Shard = pkt, uint16(pkt-first)
-		f.onDatagram(&h, 1000, highest, now)
+		f.onDatagram(&h, 1000, now)
 		highest = max(highest, pkt)
 		now = now.Add(time.Millisecond)
 	}
@@ -289,7 +289,7 @@ func TestFeedbackState(t *testing.T) {
 			continue
 		}
 		h.Packet, h.Shard = pkt, uint16(pkt-first)
-		f.onDatagram(&h, 1000, highest, now)
+		f.onDatagram(&h, 1000, now)
 		highest = max(highest, pkt)
 	}
 	if err := packetizer.ParseFeedback(f.build(t0.Add(50*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
@@ -303,11 +303,11 @@ func TestFeedbackState(t *testing.T) {
 	// gap of one (frame 8's shard 20): all three are tail loss.
 	now = t0.Add(53 * time.Millisecond)
 	h.Packet, h.Shard = 25, 11
-	f.onDatagram(&h, 1000, highest, now)
+	f.onDatagram(&h, 1000, now)
 	h.Packet, h.Shard = 33, 19
-	f.onDatagram(&h, 1000, highest, now)
+	f.onDatagram(&h, 1000, now)
 	h.Frame, h.Packet, h.Shard = 9, 35, 0
-	f.onDatagram(&h, 1000, 33, now)
+	f.onDatagram(&h, 1000, now)
 	highest = 35
 	if err := packetizer.ParseFeedback(f.build(t0.Add(100*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
@@ -319,7 +319,7 @@ func TestFeedbackState(t *testing.T) {
 	}
 	// 31 comes after it was judged: it changes nothing.
 	h.Frame, h.Packet, h.Shard = 8, 31, 17
-	f.onDatagram(&h, 1000, highest, t0.Add(120*time.Millisecond))
+	f.onDatagram(&h, 1000, t0.Add(120*time.Millisecond))
 	if err := packetizer.ParseFeedback(f.build(t0.Add(200*time.Millisecond), highest, FrameCounts{FramesDelivered: 3}), &m); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestFeedbackState(t *testing.T) {
 	h.Frame, h.Shard = 9, 1
 	for _, pkt := range []uint64{36, 38} {
 		h.Packet = pkt
-		f.onDatagram(&h, 1000, highest, t0.Add(210*time.Millisecond))
+		f.onDatagram(&h, 1000, t0.Add(210*time.Millisecond))
 		highest = pkt
 	}
 	if err := packetizer.ParseFeedback(f.build(t0.Add(220*time.Millisecond), highest, FrameCounts{}), &m); err != nil {
@@ -342,7 +342,7 @@ func TestFeedbackState(t *testing.T) {
 		t.Errorf("feedback 10 ms after 37 was overtaken %+v: want nothing judged", m)
 	}
 	h.Packet = 37
-	f.onDatagram(&h, 1000, highest, t0.Add(240*time.Millisecond))
+	f.onDatagram(&h, 1000, t0.Add(240*time.Millisecond))
 	if err := packetizer.ParseFeedback(f.build(t0.Add(260*time.Millisecond), highest, FrameCounts{}), &m); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestFeedbackState(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		h.Packet++
-		f.onDatagram(&h, 1000, h.Packet-1, now)
+		f.onDatagram(&h, 1000, now)
 		f.build(now, h.Packet, FrameCounts{})
 	})
 	if allocs != 0 {
@@ -402,7 +402,7 @@ func TestFeedbackJudgesEachNumberOnce(t *testing.T) {
 			}
 			off := n - pkt
 			h := packetizer.Header{Kind: packetizer.KindData, Frame: frame + uint32(off/10), Packet: n, Shard: uint16(off % 10), Data: 8, Parity: 2}
-			f.onDatagram(&h, 100, highest, now)
+			f.onDatagram(&h, 100, now)
 			highest = max(highest, n)
 			arrived++
 		}
@@ -494,7 +494,7 @@ func TestLateLossIsFairForSmallFrames(t *testing.T) {
 				}
 				h := packetizer.Header{Kind: packetizer.KindData, Frame: frame, Packet: pkt,
 					Shard: uint16(shard), Data: uint16(max(1, n-1)), Parity: uint16(min(1, n-1))}
-				f.onDatagram(&h, 100, highest, now)
+				f.onDatagram(&h, 100, now)
 				highest = pkt
 			}
 			if frame%50 == 49 {

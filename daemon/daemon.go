@@ -138,16 +138,17 @@ type Daemon struct {
 	peer     peerState
 	maxDelay atomic.Int64 // ns; the receive loop applies it
 
-	pk       *packetizer.Packetizer
-	asm      *packetizer.Assembler // owned by the receive loop
-	rx       rxState
-	tx       txState
-	rates    rates
-	sock     *udp.Conn // the UDP socket, batched I/O
-	sendErrs atomic.Uint64
-	rxAlive  atomic.Int64                   // Unix ns of the receive loop's last turn
-	rxTurns  atomic.Uint64                  // the receive loop's turns: reads, deadlines, errors
-	rxThread atomic.Pointer[sched.Realtime] // the receive loop's thread, once it runs
+	pk        *packetizer.Packetizer
+	asm       *packetizer.Assembler // owned by the receive loop
+	rx        rxState
+	tx        txState
+	rates     rates
+	sock      *udp.Conn // the UDP socket, batched I/O
+	sendErrs  atomic.Uint64
+	rxAlive   atomic.Int64                   // Unix ns of the receive loop's last turn
+	rxTurns   atomic.Uint64                  // the receive loop's turns: reads, deadlines, errors
+	rxThread  atomic.Pointer[sched.Realtime] // the receive loop's thread, once it runs
+	rxSeconds atomic.Uint64                  // seconds of reads the receive loop judged for lateness
 	// cpu says whether the CPU is contended, from its pressure sampled by
 	// the tick loop: the receive loop waits on its real-time thread only
 	// then, unless realtime_mode = "always".

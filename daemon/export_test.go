@@ -23,3 +23,7 @@ func Pressure(f func(now time.Time) (float64, error)) func(*Options) {
 func LateAfter(d time.Duration) func(*Options) {
 	return func(o *Options) { o.lateAfter = d }
 }
+
+// LateSeconds is how many seconds of reads the receive loop has judged
+// for lateness, for tests that wait for it to have judged some.
+func (d *Daemon) LateSeconds() uint64 { return d.rxSeconds.Load() }

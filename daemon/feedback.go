@@ -44,6 +44,7 @@ type feedbackState struct {
 	// ring: whether each arrived, and how late in its frame it is (or,
 	// while missing, is thought to be: see onDatagram).
 	started bool
+	top     uint64 // the highest number counted
 	judged  uint64 // numbers up to this are judged
 	marks   [marks]mark
 	newest  int       // index of the newest mark, which each new highest moves on
@@ -78,8 +79,19 @@ const (
 
 // lossSlots is how many packet numbers past the last judged one a
 // feedbackState remembers: at 40 Mb/s of 1200-byte datagrams about a
-// second. Numbers that would fall out of it are judged early.
-const lossSlots = 4096
+// second. Numbers that would fall out of it are judged early. Of a gap,
+// at most gapSlots numbers are remembered one by one: the rest are lost
+// at once, so a datagram costs at most that much work whatever its
+// number.
+const (
+	lossSlots = 4096
+	gapSlots  = 256
+)
+
+// maxCounted is the highest packet number the loss accounting takes: a
+// sender counting from 1 at a million datagrams a second reaches it in
+// 146,000 years, and no arithmetic on numbers up to it wraps.
+const maxCounted = 1 << 62
 
 // judgement is what the packet numbers judged since the last feedback
 // came to.
@@ -98,16 +110,20 @@ func (f *feedbackState) reset() {
 }
 
 // onDatagram counts one datagram of the peer's session (any kind) that
-// arrived at now; highest is the peer's highest packet number before it.
-func (f *feedbackState) onDatagram(h *packetizer.Header, size int, highest uint64, now time.Time) {
+// arrived at now.
+func (f *feedbackState) onDatagram(h *packetizer.Header, size int, now time.Time) {
 	f.received++
 	f.bytes += uint32(size)
 	p := h.Packet
+	if p == 0 || p > maxCounted {
+		return // no sender numbers so (they count from 1): not counted
+	}
 	if !f.started {
 		f.started = true
-		f.judged = p - 1 // the numbers before the first are not expected
-		highest = p - 1
+		f.judged, f.top = p-1, p-1 // the numbers before the first are not expected
 	}
+	highest := f.top
+	f.top = max(f.top, p)
 	shard := h.Kind.IsShard()
 	total := int(h.Data) + int(h.Parity)
 	var late uint8
@@ -166,10 +182,10 @@ func (f *feedbackState) missing(h *packetizer.Header, highest, p uint64, shard b
 		whole = 0
 	}
 	q := highest + 1
-	if g > lossSlots/2 {
+	if g > gapSlots {
 		// Far more than the ring holds: the oldest are judged at once,
 		// lost, as whole frames.
-		n := g - lossSlots/2
+		n := g - gapSlots
 		f.judgeTo(q - 1) // everything before the gap
 		f.j.expected = uint32(min(uint64(f.j.expected)+n, 1<<32-1))
 		if !f.j.lost {
@@ -235,6 +251,7 @@ func (f *feedbackState) horizon(now time.Time) uint64 {
 // lost.
 func (f *feedbackState) judgeTo(x uint64) {
 	j := &f.j
+	x = min(x, maxCounted)
 	if x > f.judged+lossSlots {
 		n := x - lossSlots - f.judged
 		j.expected = uint32(min(uint64(j.expected)+n, 1<<32-1))
@@ -244,8 +261,9 @@ func (f *feedbackState) judgeTo(x uint64) {
 		j.lost = true
 		f.judged += n
 	}
-	for q := f.judged + 1; q <= x; q++ {
-		i := q % lossSlots
+	for f.judged < x && j.expected < 1<<32-1 {
+		f.judged++
+		i := f.judged % lossSlots
 		j.expected++
 		if f.seen[i/64]&(1<<(i%64)) != 0 {
 			j.received++
@@ -261,7 +279,6 @@ func (f *feedbackState) judgeTo(x uint64) {
 		j.lost = true
 		j.tail += float64(f.late[i]) / 255
 	}
-	f.judged = max(f.judged, x)
 }
 
 // lateIn is how many of n positions from first on, in a frame of total

@@ -171,48 +171,52 @@ func receiveFixture(f testing.TB) ([]byte, func(testing.TB, []byte) *checkSink) 
 }
 
 // FuzzFeedbackState feeds the receiver's loss accounting packet numbers as
-// a peer could send them (any jumps, backwards too, any frame geometry)
-// with feedback built in between: it never panics, never allocates more,
-// and each feedback's counts hang together (what the parser accepts).
+// a peer could send them (any first number, 0 and 2^64-1 too, any jumps,
+// backwards too, any frame geometry) with feedback built in between: it
+// never panics or hangs, and each feedback's counts hang together.
 func FuzzFeedbackState(f *testing.F) {
-	f.Add([]byte{1, 0, 10, 2, 0, 3, 5, 0, 255, 0, 1, 9, 3, 0})
-	f.Add([]byte{0xff, 0xff, 0xff, 0, 4, 1, 1, 0x80, 2, 0})
-	f.Fuzz(func(t *testing.T, in []byte) {
+	f.Add(uint64(1), []byte{1, 0, 10, 2, 0, 3, 5, 0, 255, 0, 1, 9, 3, 0})
+	f.Add(uint64(1<<40), []byte{0xff, 0xff, 0xff, 0, 4, 1, 1, 0x80, 2, 0})
+	f.Add(uint64(0), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(uint64(1<<64-1), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(uint64(1<<62-5), []byte{3, 1, 1, 9, 1, 1, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, first uint64, in []byte) {
 		var fb feedbackState
 		now := time.Unix(1_700_000_000, 0)
-		var highest uint64 // as the receive loop keeps it: 0 before the first
-		first := true
+		highest := first
+		feedback := func() {
+			var m packetizer.Feedback
+			if err := packetizer.ParseFeedback(fb.build(now, highest, FrameCounts{}), &m); err != nil {
+				t.Fatalf("feedback does not parse: %v", err)
+			}
+			if m.Received > m.Expected || m.TailLost > m.Expected-m.Received || m.TailSeen > m.Received {
+				t.Fatalf("feedback %+v: counts beyond what was judged", m)
+			}
+		}
+		h := packetizer.Header{Kind: packetizer.KindData, Packet: first, Data: 8, Parity: 2}
+		fb.onDatagram(&h, 1200, now)
 		for len(in) >= 3 {
 			step, shard, geo := in[0], in[1], in[2]
 			in = in[3:]
+			now = now.Add(time.Duration(geo%64) * time.Millisecond)
 			if step == 0 { // a feedback
-				var m packetizer.Feedback
-				if err := packetizer.ParseFeedback(fb.build(now, highest, FrameCounts{}), &m); err != nil {
-					t.Fatalf("feedback does not parse: %v", err)
-				}
-				if m.TailLost > m.Expected-m.Received || m.TailSeen > m.Received {
-					t.Fatalf("feedback %+v: tail counts beyond what was judged", m)
-				}
-				now = now.Add(50 * time.Millisecond)
+				feedback()
 				continue
 			}
-			// step: forward by up to 2^(step%48), or back by a little
-			var p uint64
-			switch {
-			case first:
-				p = 1<<40 + uint64(step)
-			case step >= 0xf0:
+			// step: forward by up to 2^63, or back by a little
+			p := highest + 1 + uint64(step)<<(step%64)
+			if step >= 0xf0 {
 				p = highest - uint64(step&0x0f)
-			default:
-				p = highest + 1 + uint64(step)<<(step%40)
 			}
 			h := packetizer.Header{Kind: packetizer.KindData, Packet: p, Frame: uint32(p >> 4), Shard: uint16(shard), Data: uint16(geo>>4) + 1, Parity: uint16(geo & 0x0f)}
 			if geo == 0 {
 				h.Kind = packetizer.KindFeedback
 			}
-			first = false
-			fb.onDatagram(&h, 1200, highest, now)
+			fb.onDatagram(&h, 1200, now)
 			highest = max(highest, p)
 		}
+		now = now.Add(time.Second)
+		feedback()
+		feedback()
 	})
 }

@@ -123,7 +123,10 @@ func (d *Daemon) receiveLoop(ctx context.Context) {
 // (sched.Contention) and, over a second in the poller, reads found their
 // first datagram waiting in the socket lateRead or longer (lateness). It
 // leaves the thread when the CPU is calm again. realtime_mode = "always"
-// keeps it on the thread. Receive loop only.
+// keeps it on the thread. A read is late whatever held it up, the loop's
+// own backlog too, which the thread does not cure; where the socket gives
+// no kernel receive times (udp.Inbox.Arrived), no read counts as late and
+// the loop stays in the poller. Receive loop only.
 type rxWait struct {
 	d      *Daemon
 	rt     *sched.Realtime
@@ -174,6 +177,9 @@ func (w *rxWait) read(now, arrived time.Time) {
 // follow moves the loop where it should wait, given whether the CPU is
 // contended; it reports whether it moved.
 func (w *rxWait) follow(now time.Time, contended bool) bool {
+	if !now.Before(w.late.until) {
+		w.d.rxSeconds.Add(1)
+	}
 	late := w.late.roll(now)
 	w.stay = contended && (w.stay || late)
 	want := w.raise && (w.always || w.stay)
@@ -325,7 +331,7 @@ func (d *Daemon) handle1(b []byte, from netip.AddrPort, now, arrived time.Time) 
 	d.rx.bytes.Add(uint64(len(b)))
 	d.rx.fromPeer.Add(1)
 	highest := d.rx.highest.Load()
-	d.fb.onDatagram(&h, len(b), highest, arrived)
+	d.fb.onDatagram(&h, len(b), arrived)
 	if h.Packet > highest {
 		d.rx.highest.Store(h.Packet) // only this goroutine writes it
 	}

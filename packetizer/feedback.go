@@ -20,7 +20,10 @@ import (
 //
 //	 0  sent        8  receiver's wall clock when sending, Unix ns
 //	 8  highest     8  highest packet number received so far
-//	16  received    4  of the numbers judged, those received (<= expected)
+//	16  received    4  of the numbers judged, those received (a receiver
+//	                   before loss was judged late counted what arrived in
+//	                   the interval, which could exceed expected: the
+//	                   sender takes at most expected)
 //	20  expected    4  packet numbers judged
 //	24  runs        4  runs of missing packet numbers (loss bursts)
 //	28  bytes       4  datagram bytes received
@@ -149,9 +152,6 @@ func ParseFeedback(p []byte, m *Feedback) error {
 		TailLost:  u32(fbTail),
 		TailSeen:  u32(fbTailSeen),
 		N:         n,
-	}
-	if m.Received > m.Expected {
-		return ErrControl // a number judged is received or lost
 	}
 	for i := range n {
 		s := p[FeedbackLen+i*ArrivalLen:]

@@ -37,8 +37,9 @@ import (
 // wake-up from the kernel wakes the runtime's monitor, which then often
 // preempts the locked goroutine, a hand-off between threads (see
 // docs/benchmarks.md). Unlock lowers the thread and lets the goroutine go
-// back to the runtime's poller while the CPU is calm (Contention), and Lock
-// takes it back when it is not.
+// back to the runtime's poller, and Lock takes it back: the daemon's
+// receive loop moves to its thread only while the CPU is contended
+// (Contention) and its reads come late, and back when the CPU is calm.
 //
 // A Realtime belongs to its goroutine; Status may be read from any.
 type Realtime struct {
