@@ -125,8 +125,7 @@ func micros32(d time.Duration) uint32 {
 }
 
 // ParseFeedback decodes a feedback payload into m. It checks the length
-// against the sample count and that no more datagrams are claimed received
-// than there are samples; the values themselves are the receiver's word,
+// against the sample count; the values themselves are the receiver's word,
 // which the sender clamps before use. It does not allocate.
 func ParseFeedback(p []byte, m *Feedback) error {
 	if len(p) < FeedbackLen {
